@@ -1,0 +1,96 @@
+// Records one scenario over one transport against one server: launches the server with the
+// standard profile, puts the recording proxy in front of it, runs the scenario, writes the trace.
+import { createRequire } from 'node:module'
+import type { Client, ClientFeatures } from '../scenarios/harness.ts'
+import type { Correction, Scenario, ScenarioContext } from '../scenarios/scenario.ts'
+import { OPTIONS, PROFILE, type Launcher } from '../servers/profile.ts'
+import type { Deviation, Message, Trace, TraceStep, Transport } from '../trace.ts'
+import { RecordingProxy } from './proxy.ts'
+
+const require = createRequire(import.meta.url)
+
+export interface ClientDriver {
+  runtime: string
+  create (url: string, transport: Transport, features: ClientFeatures): Promise<Client>
+}
+
+const SCENARIO_LIMIT_MS = 30000
+
+export async function recordScenario (scenario: Scenario, transport: Transport, launch: Launcher, driver: ClientDriver): Promise<Trace> {
+  const server = await launch(OPTIONS)
+  const proxy = new RecordingProxy(server.url)
+  const clients: Client[] = []
+  const urls = new Map<string, string>()
+  const context: ScenarioContext = {
+    transport,
+    async client (label: string, features: ClientFeatures = {}) {
+      let url = urls.get(label)
+      if (url === undefined) {
+        url = await proxy.addClient(label)
+        urls.set(label, url)
+      }
+      const client = await driver.create(url, transport, features)
+      clients.push(client)
+      return client
+    },
+    partition: label => proxy.partition(label),
+    dropResponse: (label, filter) => proxy.dropResponse(label, filter),
+    channel: name => `/${scenario.name}/${name}`,
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms))
+  }
+  try {
+    await withTimeout(scenario.run(context), SCENARIO_LIMIT_MS, `scenario ${scenario.name} (${transport})`)
+    const steps = await proxy.finish(OPTIONS.timeout + 1000)
+    await Promise.all(clients.map(client => client.stop()))
+    const { version } = require('cometd/package.json') as { version: string }
+    return {
+      format: 'bayeux-conformance-trace/1',
+      scenario: scenario.name,
+      description: scenario.description,
+      checklist: scenario.checklist,
+      meta: {
+        client: { name: 'cometd', version, runtime: driver.runtime },
+        transport,
+        server: { name: server.name, version: server.version },
+        options: OPTIONS,
+        profile: PROFILE,
+        recordedAt: new Date().toISOString(),
+        checkedAgainst: 'BAYEUX.md',
+        deviations: applyCorrections(steps, scenario.corrections ?? [])
+      },
+      steps
+    }
+  } finally {
+    await proxy.close()
+    await server.close()
+  }
+}
+
+/** Rewrites received messages the scenario's corrections apply to and lists what was changed. */
+function applyCorrections (steps: TraceStep[], corrections: Correction[]): Deviation[] {
+  const deviations: Deviation[] = []
+  const correct = (step: number, messages: Message[]): Message[] => messages.map(message => {
+    const correction = corrections.find(c => c.applies(message))
+    if (correction === undefined) return message
+    const expected = correction.expected(message)
+    if (JSON.stringify(expected) !== JSON.stringify(message)) {
+      deviations.push({ step, checklist: correction.checklist, recorded: message, note: correction.note })
+    }
+    return expected
+  })
+  for (const step of steps) {
+    if (step.kind === 'http' && step.response.messages !== null) step.response.messages = correct(step.step, step.response.messages)
+    if (step.kind === 'ws-receive') step.messages = correct(step.step, step.messages)
+  }
+  return deviations
+}
+
+async function withTimeout<T> (work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms) })
+  try {
+    return await Promise.race([work, limit])
+  } finally {
+    clearTimeout(timer)
+  }
+}

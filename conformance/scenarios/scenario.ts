@@ -1,0 +1,46 @@
+// What a scenario is: a script that drives real CometD clients through one behaviour.
+import type { Message, Transport } from '../trace.ts'
+import type { Client, ClientFeatures, Msg } from './harness.ts'
+
+export interface ScenarioContext {
+  readonly transport: Transport
+  /** A fresh CometD instance in the "browser" `label` (one cookie jar and loopback host per label). */
+  client (label: string, features?: ClientFeatures): Promise<Client>
+  /** Holds everything the client sends until the returned function is called (network partition). */
+  partition (label: string): () => void
+  /** Loses the next response to `label` whose messages match, before the client sees it. */
+  dropResponse (label: string, filter: (request: Message[], response: Message[]) => boolean): Promise<void>
+  /** Channel name private to this scenario, so traces can be replayed side by side. */
+  channel (name: string): string
+  sleep (ms: number): Promise<void>
+}
+
+/**
+ * Replaces a recorded answer where the recording server deviates from BAYEUX.md's recommended
+ * decisions (§10): the trace keeps the expectation and the deviation is documented in its metadata.
+ */
+export interface Correction {
+  checklist: string
+  note: string
+  applies (message: Message): boolean
+  expected (message: Message): Message
+}
+
+export interface Scenario {
+  name: string
+  description: string
+  checklist: string[]
+  /** Transports the scenario makes sense for; all three when absent. */
+  transports?: Transport[]
+  corrections?: Correction[]
+  run (context: ScenarioContext): Promise<void>
+}
+
+/** Fails a recording when the client did not observe what the scenario is about. */
+export function expect (condition: boolean, what: string, seen?: unknown): void {
+  if (!condition) throw new Error(`scenario expectation failed: ${what}${seen === undefined ? '' : ` (saw ${JSON.stringify(seen)})`}`)
+}
+
+export function succeeded (reply: Msg, what: string): void {
+  expect(reply.successful === true, `${what} succeeded`, reply)
+}
