@@ -1,0 +1,53 @@
+import type { Pool } from 'undici';
+import type { Link, LinkFactory, LinkListener, Message } from './bayeux-client.ts';
+
+/**
+ * Bayeux long-polling over a shared keep-alive pool: one POST per batch. The session keeps its
+ * own cookie, because cometd-nodejs-server ties sessions to their BAYEUX_BROWSER cookie and
+ * holds only one connect per browser.
+ */
+class LongPollingLink implements Link {
+  readonly connectionType = 'long-polling';
+  #pool: Pool;
+  #path: string;
+  #listener: LinkListener;
+  #cookie: string | undefined;
+  #closed = false;
+
+  constructor(pool: Pool, path: string, listener: LinkListener) {
+    this.#pool = pool;
+    this.#path = path;
+    this.#listener = listener;
+  }
+
+  send(messages: Message[]): void {
+    void this.#post(messages);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #post(messages: Message[]): Promise<void> {
+    try {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (this.#cookie !== undefined) headers.cookie = this.#cookie;
+      const response = await this.#pool.request({ path: this.#path, method: 'POST', headers, body: JSON.stringify(messages) });
+      this.#rememberCookie(response.headers['set-cookie']);
+      const text = await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+      if (!this.#closed) this.#listener.receive(JSON.parse(text));
+    } catch (error) {
+      if (!this.#closed) this.#listener.fail(messages, error as Error);
+    }
+  }
+
+  #rememberCookie(header: string | string[] | undefined): void {
+    const first = Array.isArray(header) ? header[0] : header;
+    if (first !== undefined) this.#cookie = first.split(';', 1)[0];
+  }
+}
+
+export function longPollingLink(pool: Pool, path: string): LinkFactory {
+  return async (listener) => new LongPollingLink(pool, path, listener);
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pin } from '../cpu-pinning.ts';
+import { sampleProcess, type ProcessSample } from '../proc-stats.ts';
+import type { ServerDefinition } from './catalog.ts';
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/** A server under test running as its own process; it announces its URL on stdout. */
+export class ServerProcess {
+  readonly url: string;
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess, url: string) {
+    this.#child = child;
+    this.url = url;
+  }
+
+  static async start(definition: ServerDefinition, timeoutMs: number, cores: string | undefined): Promise<ServerProcess> {
+    const child = spawn(process.execPath, definition.nodeArgs(timeoutMs), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS);
+      child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)));
+      // Keep reading after the announcement so a chatty server never blocks on a full pipe.
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const match = /https?:\/\/\S+/.exec(line);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(match[0]);
+        }
+      });
+    });
+    pin(child.pid!, cores);
+    return new ServerProcess(child, url);
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  sample(): ProcessSample {
+    return sampleProcess(this.pid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
