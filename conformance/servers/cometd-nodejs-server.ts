@@ -7,7 +7,7 @@ import { ECHO_CHANNEL, KICK_CHANNEL, isForbidden, type Launcher } from './profil
 
 const require = createRequire(import.meta.url)
 const cometd = require('cometd-nodejs-server') as typeof import('cometd-nodejs-server')
-const { AcknowledgedMessagesExtension } = require('cometd-nodejs-server/ack-extension') as typeof import('cometd-nodejs-server/ack-extension')
+const { AcknowledgedMessagesExtension } = require('cometd-nodejs-server/ack-extension.js') as typeof import('cometd-nodejs-server/ack-extension.js')
 const { version } = require('cometd-nodejs-server/package.json') as { version: string }
 
 /** `ServerSession._deliver` is the only way to deliver a full message (with `id`) to one session. */

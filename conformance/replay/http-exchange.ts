@@ -1,0 +1,44 @@
+// Sends one recorded HTTP request (long-polling POST or callback-polling GET) with undici.
+import { Agent, request } from 'undici'
+import type { HttpStep, Message } from '../trace.ts'
+import { parseJsonp, parseMessages } from '../wire.ts'
+import type { ClientBindings } from './bindings.ts'
+
+export interface HttpAnswer {
+  status: number
+  contentType: string | null
+  callback?: string
+  /** Parsed body; null when it was empty or not a Bayeux payload. */
+  messages: Message[] | null
+  body: string
+}
+
+export async function sendHttp (dispatcher: Agent, base: URL, path: string, step: HttpStep, bindings: ClientBindings, limitMs: number): Promise<HttpAnswer> {
+  const messages = bindings.substitute(step.request.messages)
+  const url = new URL(path, base)
+  const cookie = bindings.cookieHeader()
+  const headers: Record<string, string> = cookie === undefined ? {} : { cookie }
+  let body: string | undefined
+  if (step.request.method === 'GET') {
+    url.searchParams.set('jsonp', step.request.jsonp ?? 'jsonpcallback')
+    url.searchParams.set('message', JSON.stringify(messages))
+  } else {
+    headers['content-type'] = 'application/json'
+    body = JSON.stringify(messages)
+  }
+  const response = await request(url, { method: step.request.method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
+  const text = await response.body.text()
+  bindings.storeCookies(response.headers['set-cookie'])
+  const contentType = response.headers['content-type']
+  const answer: HttpAnswer = { status: response.statusCode, contentType: typeof contentType === 'string' ? contentType : null, messages: null, body: text }
+  if (step.request.method === 'GET') {
+    const parsed = parseJsonp(text)
+    if (parsed !== null) {
+      answer.callback = parsed.callback
+      answer.messages = parsed.messages
+    }
+  } else {
+    answer.messages = parseMessages(text)
+  }
+  return answer
+}

@@ -1,0 +1,76 @@
+// One replayed WebSocket connection: remembers everything the server sent, in arrival order.
+import { WebSocket } from 'ws'
+import type { Message } from '../trace.ts'
+import { parseMessages } from '../wire.ts'
+
+export class ReplaySocket {
+  readonly received: Message[] = []
+  closedBy: 'client' | 'server' | null = null
+  closeCode = 0
+  #socket: WebSocket
+  #listeners: Array<() => void> = []
+  #onMessage: (message: Message) => void
+
+  private constructor (socket: WebSocket, onMessage: (message: Message) => void) {
+    this.#socket = socket
+    this.#onMessage = onMessage
+    socket.on('message', data => {
+      for (const message of parseMessages(data.toString()) ?? []) {
+        this.received.push(message)
+        this.#onMessage(message)
+      }
+      this.#notify()
+    })
+    socket.on('close', code => {
+      this.closedBy ??= 'server'
+      this.closeCode = code
+      this.#notify()
+    })
+    socket.on('error', () => {})
+  }
+
+  static open (url: URL, onMessage: (message: Message) => void): Promise<ReplaySocket> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url)
+      socket.once('open', () => resolve(new ReplaySocket(socket, onMessage)))
+      socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused with HTTP ${response.statusCode ?? '?'}`)))
+      socket.once('error', reject)
+    })
+  }
+
+  get open (): boolean {
+    return this.#socket.readyState === WebSocket.OPEN
+  }
+
+  send (messages: Message[]): void {
+    this.#socket.send(JSON.stringify(messages))
+  }
+
+  close (code: number, reason: string): void {
+    this.closedBy ??= 'client'
+    if (code === 1000 || (code >= 3000 && code < 5000)) this.#socket.close(code, reason)
+    else this.#socket.close()
+  }
+
+  terminate (): void {
+    this.#socket.terminate()
+  }
+
+  /** Resolves once `condition` holds or `ms` passed; tells which. */
+  async until (condition: () => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms
+    while (!condition()) {
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) return false
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, remaining)
+        this.#listeners.push(() => { clearTimeout(timer); resolve() })
+      })
+    }
+    return true
+  }
+
+  #notify (): void {
+    for (const listener of this.#listeners.splice(0)) listener()
+  }
+}

@@ -1,0 +1,270 @@
+// Replays the client side of one trace against a server URL, keeping the recording's order and
+// concurrency: a step starts once every step that had finished before it started in the recording
+// has finished here, after the same pause (so a held connect stays outstanding while other requests
+// go on, and a deliberate wait such as a session expiry is reproduced).
+import { performance } from 'node:perf_hooks'
+import { Agent } from 'undici'
+import { finishedAt, type HttpStep, type Message, type Trace, type TraceStep, type WsCloseStep, type WsOpenStep, type WsReceiveStep, type WsSendStep } from '../trace.ts'
+import { isReply } from '../wire.ts'
+import { ClientBindings } from './bindings.ts'
+import { compareReply, type Problem } from './compare.ts'
+import { EventStreams } from './event-streams.ts'
+import { sendHttp } from './http-exchange.ts'
+import { ReplaySocket } from './replay-socket.ts'
+
+export interface Failure extends Problem {
+  step: number
+  where: string
+}
+
+export interface TraceResult {
+  trace: string
+  failures: Failure[]
+  durationMs: number
+}
+
+/** Network allowance on top of the server timeout before a missing answer counts as missing. */
+const SLACK_MS = 3000
+
+interface ReplayClient {
+  bindings: ClientBindings
+  dispatcher: Agent
+}
+
+export function traceName (trace: Trace): string {
+  return `${trace.meta.transport}/${trace.scenario}`
+}
+
+export async function replayTrace (trace: Trace, target: string): Promise<TraceResult> {
+  const started = performance.now()
+  const replay = new TraceReplay(trace, new URL(target))
+  try {
+    await replay.run()
+  } finally {
+    await replay.close()
+  }
+  return { trace: traceName(trace), failures: replay.failures, durationMs: Math.round(performance.now() - started) }
+}
+
+class TraceReplay {
+  readonly failures: Failure[] = []
+  #trace: Trace
+  #base: URL
+  #clients = new Map<string, ReplayClient>()
+  #sockets = new Map<number, ReplaySocket>()
+  #events: EventStreams
+  #limitMs: number
+
+  constructor (trace: Trace, base: URL) {
+    this.#trace = trace
+    this.#base = base
+    this.#limitMs = trace.meta.options.timeout + SLACK_MS
+    this.#events = new EventStreams(trace.checklist)
+  }
+
+  async run (): Promise<void> {
+    const steps = this.#trace.steps
+    for (const step of steps) this.#events.expect(step)
+    const finished: Array<Promise<void>> = []
+    steps.forEach((step, index) => {
+      const before = steps.slice(0, index).filter(earlier => finishedAt(earlier) <= step.at)
+      const latest = Math.max(0, ...before.map(finishedAt))
+      const waitFor = before.map(earlier => finished[earlier.step] as Promise<void>)
+      finished.push(Promise.all(waitFor)
+        .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : sleep(step.at - latest).then(() => this.#execute(step)))
+        .catch((error: unknown) => this.#fail(step, { rule: `replay error: ${(error as Error).message}`, checklist: '-' })))
+    })
+    await Promise.all(finished)
+    this.#compareWebSocketReplies()
+    for (const problem of this.#events.compare()) this.#fail(steps[problem.step] ?? (steps[0] as TraceStep), problem)
+  }
+
+  async close (): Promise<void> {
+    for (const socket of this.#sockets.values()) socket.terminate()
+    await Promise.all([...this.#clients.values()].map(client => client.dispatcher.destroy()))
+  }
+
+  #client (label: string): ReplayClient {
+    let client = this.#clients.get(label)
+    if (client === undefined) {
+      client = { bindings: new ClientBindings(), dispatcher: new Agent({ keepAliveTimeout: 10000 }) }
+      this.#clients.set(label, client)
+    }
+    return client
+  }
+
+  /** Recorded paths are relative to the recorded base path; replay them under the target's. */
+  #path (recorded: string): string {
+    const base = this.#trace.meta.options.path
+    const rest = recorded.startsWith(base) ? recorded.slice(base.length) : recorded
+    return this.#base.pathname.replace(/\/$/, '') + rest
+  }
+
+  #fail (step: TraceStep, problem: Problem): void {
+    const where = step.kind === 'http'
+      ? `client ${step.client}, ${step.request.method} ${step.request.path}`
+      : `client ${step.client}, websocket #${step.connection} ${step.kind}`
+    this.failures.push({ step: step.step, where, ...problem })
+  }
+
+  async #execute (step: TraceStep): Promise<void> {
+    switch (step.kind) {
+      case 'http': return await this.#http(step)
+      case 'ws-open': return await this.#wsOpen(step)
+      case 'ws-send': return this.#wsSend(step)
+      case 'ws-receive': return await this.#wsReceive(step, 0)
+      case 'ws-close': return await this.#wsClose(step)
+    }
+  }
+
+  async #http (step: HttpStep): Promise<void> {
+    const client = this.#client(step.client)
+    const sent = performance.now()
+    const answer = await sendHttp(client.dispatcher, this.#base, this.#path(step.request.path), step, client.bindings, this.#limitMs)
+      .catch((error: Error) => error)
+    const elapsed = performance.now() - sent
+    if (answer instanceof Error) {
+      this.#fail(step, { rule: `no HTTP response (${answer.message})`, checklist: 'C31' })
+      return
+    }
+    const recorded = step.response
+    const jsonp = step.request.method === 'GET'
+    if (recorded.status !== 200) {
+      if (answer.status < 400) this.#fail(step, { rule: 'expected an HTTP error status', checklist: 'C34', expected: recorded.status, actual: answer.status })
+      return
+    }
+    if (answer.status !== 200) {
+      this.#fail(step, { rule: 'expected HTTP 200', checklist: jsonp ? 'C84' : 'C05', expected: 200, actual: `${answer.status} ${answer.body.slice(0, 200)}` })
+      return
+    }
+    if (!(answer.contentType ?? '').includes(jsonp ? 'javascript' : 'application/json')) {
+      this.#fail(step, { rule: 'wrong Content-Type', checklist: jsonp ? 'C84' : 'C82', expected: jsonp ? 'text/javascript' : 'application/json', actual: answer.contentType })
+    }
+    if (jsonp && answer.callback !== step.request.jsonp) {
+      this.#fail(step, { rule: 'JSONP body must call the requested callback', checklist: 'C84', expected: step.request.jsonp, actual: answer.body.slice(0, 80) })
+    }
+    if (answer.messages === null || answer.messages.length === 0) {
+      this.#fail(step, { rule: 'body is not a non-empty JSON array', checklist: 'C05', actual: answer.body.slice(0, 200) })
+      return
+    }
+    this.#matchReplies(step, client.bindings, recorded.messages ?? [], answer.messages, step.dropped !== true)
+    if (step.dropped !== true) this.#events.arrived(step.client, step.step, answer.messages.filter(m => !isReply(m)))
+    this.#checkHold(step, elapsed, answer.messages)
+  }
+
+  /** Replies in one exchange are matched by id and channel, in any order (§1.7). */
+  #matchReplies (step: TraceStep, bindings: ClientBindings, expected: Message[], actual: Message[], seen: boolean): void {
+    const unmatched = actual.filter(isReply)
+    for (const wanted of expected.filter(isReply)) {
+      const index = unmatched.findIndex(m => m.id === wanted.id && m.channel === wanted.channel)
+      if (index < 0) {
+        this.#fail(step, { rule: `no reply to ${wanted.channel} id ${wanted.id}`, checklist: 'C09', expected: wanted, actual })
+        continue
+      }
+      const [reply] = unmatched.splice(index, 1) as [Message]
+      for (const problem of compareReply(wanted, reply, this.#trace.meta.transport)) this.#fail(step, { ...problem, expected: problem.expected ?? wanted, actual: problem.actual ?? reply })
+      if (seen) bindings.learn(wanted, reply)
+    }
+    for (const extra of unmatched) this.#fail(step, { rule: 'unexpected reply', checklist: 'C09', actual: extra })
+  }
+
+  /** A connect the recording held must be held, one it answered at once must be answered at once (C27, C30). */
+  #checkHold (step: HttpStep, elapsed: number, actual: Message[]): void {
+    const [request] = step.request.messages
+    if (step.request.messages.length !== 1 || request?.channel !== '/meta/connect') return
+    if ((step.response.messages ?? []).some(m => !isReply(m)) || actual.some(m => !isReply(m))) return
+    const timeout = this.#trace.meta.options.timeout
+    const recorded = step.completedAt - step.at
+    if (recorded >= timeout * 0.8 && elapsed < timeout * 0.25) {
+      this.#fail(step, { rule: `connect answered after ${Math.round(elapsed)} ms; it must be held for the timeout (${timeout} ms)`, checklist: 'C30', expected: `~${recorded} ms` })
+    }
+    if (recorded < timeout * 0.25 && elapsed >= timeout * 0.8) {
+      const immediate = request.advice?.timeout === 0
+      this.#fail(step, { rule: `connect held ${Math.round(elapsed)} ms; it must be answered at once`, checklist: immediate ? 'C27' : 'C28', expected: `~${recorded} ms` })
+    }
+  }
+
+  async #wsOpen (step: WsOpenStep): Promise<void> {
+    const url = new URL(this.#path(step.path), this.#base)
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+    try {
+      const socket = await ReplaySocket.open(url, message => {
+        if (!isReply(message)) this.#events.arrived(step.client, step.step, [message])
+      })
+      this.#sockets.set(step.connection, socket)
+    } catch (error) {
+      this.#fail(step, { rule: `WebSocket upgrade failed: ${(error as Error).message}`, checklist: 'C88' })
+    }
+  }
+
+  #wsSend (step: WsSendStep): void {
+    const socket = this.#sockets.get(step.connection)
+    if (socket?.open !== true) {
+      this.#fail(step, { rule: 'socket not open to send', checklist: 'C91', expected: step.messages })
+      return
+    }
+    socket.send(this.#client(step.client).bindings.substitute(step.messages))
+  }
+
+  /** Waits (bounded) until what the server sent up to this step has arrived, then learns from it. */
+  async #wsReceive (step: WsReceiveStep, pause: number): Promise<void> {
+    const socket = this.#sockets.get(step.connection)
+    if (socket === undefined) return
+    const previous = this.#trace.steps.filter((s): s is WsReceiveStep => s.kind === 'ws-receive' && s.connection === step.connection && s.step <= step.step)
+    const wantedReplies = step.messages.filter(isReply)
+    const wantedEvents = countByChannel(previous.flatMap(s => s.messages).filter(m => !isReply(m)))
+    await socket.until(() => {
+      const events = countByChannel(socket.received.filter(m => !isReply(m)))
+      return wantedReplies.every(w => socket.received.some(m => m.id === w.id && m.channel === w.channel)) &&
+        [...wantedEvents].every(([channel, count]) => (events.get(channel) ?? 0) >= count)
+    }, Math.max(0, pause) + this.#limitMs)
+    const bindings = this.#client(step.client).bindings
+    for (const wanted of wantedReplies) {
+      const reply = socket.received.find(m => isReply(m) && m.id === wanted.id && m.channel === wanted.channel)
+      if (reply !== undefined) bindings.learn(wanted, reply)
+    }
+  }
+
+  async #wsClose (step: WsCloseStep): Promise<void> {
+    const socket = this.#sockets.get(step.connection)
+    if (socket === undefined) return
+    if (step.by === 'client') {
+      socket.close(step.code, step.reason)
+      return
+    }
+    if (!await socket.until(() => socket.closedBy !== null, this.#limitMs)) {
+      this.#fail(step, { rule: `server did not close the socket (recorded close code ${step.code})`, checklist: step.code === 1011 ? 'C94' : 'C93' })
+    }
+  }
+
+  /** Every reply recorded on a socket must have arrived on the replayed socket (C91), nothing more. */
+  #compareWebSocketReplies (): void {
+    const steps = this.#trace.steps
+    for (const [connection, socket] of this.#sockets) {
+      const receives = steps.filter((s): s is WsReceiveStep => s.kind === 'ws-receive' && s.connection === connection)
+      const open = steps.find(s => s.kind === 'ws-open' && s.connection === connection) as TraceStep
+      const expected = receives.flatMap(s => s.messages.filter(isReply).map(message => ({ step: s, message })))
+      const unmatched = socket.received.filter(isReply)
+      for (const { step, message } of expected) {
+        const index = unmatched.findIndex(m => m.id === message.id && m.channel === message.channel)
+        if (index < 0) {
+          this.#fail(step, { rule: `no reply to ${message.channel} id ${message.id} on the socket`, checklist: 'C91', expected: message })
+          continue
+        }
+        const [reply] = unmatched.splice(index, 1) as [Message]
+        for (const problem of compareReply(message, reply, 'websocket')) this.#fail(step, { ...problem, expected: problem.expected ?? message, actual: problem.actual ?? reply })
+      }
+      for (const extra of unmatched) this.#fail(open, { rule: 'unexpected reply on the socket', checklist: 'C09', actual: extra })
+    }
+  }
+}
+
+function countByChannel (messages: Message[]): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const message of messages) counts.set(String(message.channel), (counts.get(String(message.channel)) ?? 0) + 1)
+  return counts
+}
+
+function sleep (ms: number): Promise<void> {
+  return ms > 0 ? new Promise(resolve => setTimeout(resolve, ms)) : Promise.resolve()
+}
