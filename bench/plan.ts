@@ -16,7 +16,7 @@ export interface Plan {
   cases: Case[];
   servers: ServerName[];
   quick: boolean;
-  stepped: Omit<SteppedOptions, 'targets'> & { targets: number[] };
+  stepped: SteppedOptions;
   idleMs: number;
   timeoutMs: number;
   out: string;
@@ -69,6 +69,7 @@ export function parsePlan(argv: string[]): Plan {
       stepMs: quick ? 1000 : 3000,
       drainMs: quick ? 1000 : 2000,
       payloadBytes: 50,
+      warmUpMs: 1000,
     },
     idleMs: quick ? 2000 : 5000,
     timeoutMs: 30_000,

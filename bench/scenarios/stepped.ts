@@ -12,6 +12,8 @@ export interface SteppedOptions {
   /** How long to wait after the last publish for stragglers before counting the rest as lost. */
   drainMs: number;
   payloadBytes: number;
+  /** A discarded first step at the lowest load: JIT, pools and caches warm up before measuring. */
+  warmUpMs: number;
 }
 
 export interface StepResult {
@@ -87,6 +89,9 @@ export async function runSteps(
   options: SteppedOptions,
   log: (line: string) => void,
 ): Promise<StepResult[]> {
+  if (options.targets.length > 0 && options.warmUpMs > 0) {
+    await runStep(server, generator, load, options.targets[0]!, { ...options, stepMs: options.warmUpMs });
+  }
   const steps: StepResult[] = [];
   for (const target of options.targets) {
     const step = await runStep(server, generator, load, target, options);
