@@ -1,0 +1,39 @@
+/**
+ * The catalogue of Bayeux error strings this server sends (BAYEUX.md §3.7).
+ * Format: `code:args:message`. Clients branch on `successful` and `advice`, not on
+ * the code, so the strings follow CometD's wording where CometD has one.
+ */
+
+export const SESSION_UNKNOWN = '402::session_unknown'
+export const HANDSHAKE_DENIED = '403::handshake_denied'
+export const CHANNEL_MISSING = '400::channel_missing'
+export const CHANNEL_INVALID = '405::channel_invalid'
+export const MESSAGE_ID_INVALID = '405::message_id_invalid'
+export const SUBSCRIPTION_MISSING = '403::subscription_missing'
+export const SUBSCRIPTION_INVALID = '403::subscription_invalid'
+export const SUBSCRIBE_FAILED = '403::subscribe_failed'
+export const UNSUBSCRIBE_FAILED = '403::unsubscribe_failed'
+export const MESSAGE_DELETED = '404::message_deleted'
+export const DATA_MISSING = '402:data:missing'
+export const HANDSHAKE_BATCHED = '400::handshake_batched'
+export const SERVER_ERROR = '500::internal_error'
+export const TOO_MANY_SUBSCRIPTIONS = '403::too_many_subscriptions'
+export const TOO_MANY_SESSIONS = '503::too_many_sessions'
+export const RATE_LIMITED = '429::publish_rate_exceeded'
+
+/** A field has the wrong type or shape, e.g. `400:ext:invalid_field`. */
+export function fieldInvalid (field: string): string {
+  return `400:${field}:invalid_field`
+}
+
+/** The channel of a publish names a wildcard or a meta channel (C63, C64). */
+export function publishInvalid (channel: string): string {
+  return `405:${channel}:channel_invalid`
+}
+
+export type DenialKind = 'create_denied' | 'subscribe_denied' | 'publish_denied' | 'channel_create_denied'
+
+/** A security policy refused an operation; `reason` defaults to CometD's wording. */
+export function denied (kind: DenialKind, reason = 'denied_by_security_policy'): string {
+  return `403:${reason}:${kind}`
+}

@@ -1,0 +1,36 @@
+import type { EventMessage, Reply } from './message.ts'
+
+/**
+ * One published message on its way to subscribers. It is serialized at most once,
+ * however many sessions receive it: every queue holds the same Event.
+ */
+export class Event {
+  readonly message: EventMessage | Reply
+  #json: string | undefined
+
+  /** `message` is a broadcast event, or a message the server sends unasked (a disconnect). */
+  constructor (message: EventMessage | Reply) {
+    this.message = message
+  }
+
+  get channel (): string {
+    return this.message.channel
+  }
+
+  get json (): string {
+    return (this.#json ??= JSON.stringify(this.message))
+  }
+
+  /** Serialized size in UTF-16 code units: cheap, and what queue byte limits count. */
+  get size (): number {
+    return this.json.length
+  }
+}
+
+/** The JSON array for one transport payload: events first, then replies (A14, C83). */
+export function serializeBatch (events: readonly Event[], replies: readonly Reply[]): string {
+  let out = '['
+  for (const event of events) out += (out.length > 1 ? ',' : '') + event.json
+  for (const reply of replies) out += (out.length > 1 ? ',' : '') + JSON.stringify(reply)
+  return out + ']'
+}

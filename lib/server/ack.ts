@@ -1,0 +1,46 @@
+import type { Event } from '../protocol/event.ts'
+
+/**
+ * Server side of the acknowledge extension (BAYEUX.md §6.2, C95–C97): events sent
+ * with a connect reply stay here, stamped with that reply's batch number, until the
+ * client's next connect acknowledges the batch; the ones it never got are re-sent
+ * first, in order.
+ */
+export class AckLedger {
+  #nextBatch = 1
+  #unacked: Event[] = []
+  #batchOf: number[] = []
+
+  /** Events sent but not yet acknowledged. */
+  get pending (): number {
+    return this.#unacked.length
+  }
+
+  /** The client has processed every batch up to and including `batch`. */
+  acknowledge (batch: number): void {
+    let done = 0
+    while (done < this.#batchOf.length && this.#batchOf[done]! <= batch) done++
+    if (done === 0) return
+    this.#unacked.splice(0, done)
+    this.#batchOf.splice(0, done)
+  }
+
+  /**
+   * Stamps `fresh` with the next batch number and returns what the connect reply
+   * carries: every unacknowledged event, oldest first, then the fresh ones.
+   */
+  send (fresh: readonly Event[]): { events: Event[], batch: number } {
+    const batch = this.#nextBatch++
+    for (const event of fresh) {
+      this.#unacked.push(event)
+      this.#batchOf.push(batch)
+    }
+    return { events: this.#unacked.slice(), batch }
+  }
+
+  /** Drops the oldest unacknowledged event (queue overflow). */
+  dropOldest (): boolean {
+    this.#batchOf.shift()
+    return this.#unacked.shift() !== undefined
+  }
+}

@@ -1,0 +1,20 @@
+import type { Message } from '../protocol/message.ts'
+import type { ServerSession } from './session.ts'
+import type { Link } from './link.ts'
+
+type Decision = boolean | Promise<boolean>
+
+/**
+ * Decides who may do what (BAYEUX.md §7.4). Every method is optional (absent =
+ * allow) and may be async; the reply is written once it has decided. Meta channels
+ * are refused to clients before any policy is asked.
+ */
+export interface SecurityPolicy {
+  /** `link` carries the request headers and address, e.g. for a token check. */
+  canHandshake?(session: ServerSession, message: Message, link: Link): Decision
+  /** A publish or subscribe names a channel nobody has used yet. */
+  canCreate?(session: ServerSession, channel: string, message: Message): Decision
+  /** Also asked for each concrete channel a wildcard subscriber would receive. */
+  canSubscribe?(session: ServerSession, channel: string, message: Message | undefined): Decision
+  canPublish?(session: ServerSession, channel: string, message: Message): Decision
+}

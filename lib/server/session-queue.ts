@@ -1,0 +1,52 @@
+import type { Event } from '../protocol/event.ts'
+
+/** What to do when a session's queue is full. */
+export type OverflowStrategy = 'drop-oldest' | 'disconnect'
+
+export interface QueueLimits {
+  /** Most events a session may have waiting. */
+  maxQueue: number
+  /** Most bytes (serialized) a session may have waiting. */
+  maxQueueBytes: number
+}
+
+/**
+ * A session's FIFO of events not yet written (C70, C78), bounded in count and bytes
+ * so that a client that stops reading cannot grow server memory without bound.
+ */
+export class SessionQueue {
+  #events: Event[] = []
+  #bytes = 0
+
+  get length (): number {
+    return this.#events.length
+  }
+
+  get bytes (): number {
+    return this.#bytes
+  }
+
+  push (event: Event): void {
+    this.#events.push(event)
+    this.#bytes += event.size
+  }
+
+  /** Removes the oldest event (drop-oldest overflow), returning it. */
+  shift (): Event | undefined {
+    const event = this.#events.shift()
+    if (event !== undefined) this.#bytes -= event.size
+    return event
+  }
+
+  /** Takes every queued event, oldest first. */
+  drain (): Event[] {
+    const events = this.#events
+    this.#events = []
+    this.#bytes = 0
+    return events
+  }
+
+  isOver (limits: QueueLimits, extra = 0): boolean {
+    return this.#events.length + extra > limits.maxQueue || this.#bytes > limits.maxQueueBytes
+  }
+}

@@ -1,0 +1,335 @@
+import { Event } from '../protocol/event.ts'
+import { META_CONNECT, META_DISCONNECT } from '../protocol/message.ts'
+import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
+import { AckLedger } from './ack.ts'
+import { TokenBucket } from './limiter.ts'
+import type { Link, Respond, TransportName } from './link.ts'
+import { SessionQueue } from './session-queue.ts'
+import type { OverflowStrategy, QueueLimits } from './session-queue.ts'
+import type { TimerWheel } from './timer-wheel.ts'
+
+/** Why a session ended. */
+export type EndReason = 'client' | 'server' | 'expired' | 'overflow' | 'closed'
+
+/** The session settings the core resolves from the server options. */
+export interface SessionSettings extends QueueLimits {
+  timeout: number
+  interval: number
+  maxInterval: number
+  maxSessionsPerBrowser: number
+  multiSessionInterval: number
+  queueOverflow: OverflowStrategy
+  publishRate: number
+  publishBurst: number
+}
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost {
+  readonly settings: SessionSettings
+  readonly holds: TimerWheel<ServerSession>
+  readonly expiries: TimerWheel<ServerSession>
+  /** Shutting down: no connect is held any more. */
+  readonly closing: boolean
+  /** Flushes the session once, at the end of this tick, however many events arrive in it. */
+  scheduleFlush (session: ServerSession): void
+  /** HTTP: may this browser hold one more connect (BAYEUX.md §5.7)? Counts it if so. */
+  acquireBrowserHold (browserId: string): boolean
+  releaseBrowserHold (browserId: string): void
+  /** The queue overflowed and `dropped` events were discarded (drop-oldest). */
+  overflowed (session: ServerSession, dropped: number): void
+  /** Forgets the session everywhere (engine, maps, listeners). */
+  remove (session: ServerSession, reason: EndReason): void
+}
+
+interface HeldConnect {
+  readonly reply: Reply
+  readonly respond: Respond
+  readonly link: Link
+  readonly onClose: () => void
+}
+
+/** Events the server sends a session when it ends it (C74). */
+const SERVER_DISCONNECT: Reply = { channel: META_DISCONNECT, successful: true }
+
+/**
+ * One client's state on the server: its queue, its held connect, its expiry.
+ * Also the object applications get in listeners and policies.
+ */
+export class ServerSession {
+  readonly id: string
+  /** HTTP sessions: the browser cookie it was created with (C100). */
+  readonly browserId: string | undefined
+  readonly remoteAddress: string | undefined
+  /** The handshake message, with its `ext` (credentials live there). */
+  readonly handshake: Message
+  /** Free for applications (e.g. the authenticated user). */
+  readonly attributes = new Map<string, unknown>()
+  /** Channel patterns this session is subscribed to. */
+  readonly subscriptions = new Set<string>()
+
+  readonly #host: SessionHost
+  readonly #queue = new SessionQueue()
+  readonly #ack: AckLedger | undefined
+  readonly #publishLimit: TokenBucket | undefined
+  #hold: HeldConnect | undefined
+  #link: Link | undefined
+  #transport: TransportName | undefined
+  #connected = false
+  #ended = false
+  #interval: number
+  #expiresAt = 0
+  #awaitingDrain = false
+
+  constructor (host: SessionHost, id: string, handshake: Message, link: Link, ack: boolean) {
+    this.#host = host
+    this.id = id
+    this.handshake = handshake
+    this.browserId = link.persistent ? undefined : link.browserId
+    this.remoteAddress = link.remoteAddress
+    this.#interval = host.settings.interval
+    this.#ack = ack ? new AckLedger() : undefined
+    const { publishRate, publishBurst } = host.settings
+    this.#publishLimit = publishRate > 0 ? new TokenBucket(publishRate, publishBurst) : undefined
+  }
+
+  /** The handshake was accepted: bind a WebSocket, start the expiry clock. */
+  open (link: Link): void {
+    if (link.persistent) this.bind(link)
+    this.#expireIn(this.#host.settings.maxInterval)
+  }
+
+  get ended (): boolean {
+    return this.#ended
+  }
+
+  /** The transport of the last connect. */
+  get transport (): TransportName | undefined {
+    return this.#transport
+  }
+
+  /** With acks, events travel only in connect replies, so their order is strict (A25). */
+  get deliverOnlyViaConnect (): boolean {
+    return this.#ack !== undefined
+  }
+
+  get acknowledged (): boolean {
+    return this.#ack !== undefined
+  }
+
+  /** The WebSocket this session is bound to, if any. */
+  get link (): Link | undefined {
+    return this.#link
+  }
+
+  /** Sends `data` on `channel` to this session only. */
+  deliver (channel: string, data: unknown, ext?: Ext): void {
+    this.enqueue(new Event({ channel, data, ...(ext !== undefined && { ext }) }))
+  }
+
+  /** Ends the session from the server side; the client is told (C74). */
+  disconnect (): void {
+    if (!this.#ended) this.#host.remove(this, 'server')
+  }
+
+  /** Binds a WebSocket: events are pushed on it from now on (C89, C90). */
+  bind (link: Link): void {
+    if (this.#link === link) return
+    this.#link = link
+    this.#awaitingDrain = false
+    link.onClose(() => {
+      if (this.#link !== link) return
+      this.#link = undefined
+      this.#dropHold(link)
+    })
+  }
+
+  /** Takes one publish token; false when the session publishes too fast. */
+  mayPublish (): boolean {
+    return this.#publishLimit === undefined || this.#publishLimit.take()
+  }
+
+  /** A message other than a connect arrived: the session is alive (C77). */
+  touch (): void {
+    if (this.#hold === undefined && !this.#ended) this.#expireIn(this.#host.settings.maxInterval, true)
+  }
+
+  enqueue (event: Event): void {
+    if (this.#ended) return
+    const settings = this.#host.settings
+    if (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0))) {
+      if (settings.queueOverflow === 'disconnect') {
+        this.#host.remove(this, 'overflow')
+        return
+      }
+      let dropped = 0
+      while (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0))) {
+        if (this.#queue.shift() === undefined && !this.#ack?.dropOldest()) break
+        dropped++
+      }
+      this.#host.overflowed(this, dropped)
+    }
+    this.#queue.push(event)
+    this.#host.scheduleFlush(this)
+  }
+
+  /** Writes queued events wherever they can go now: a held connect, or the socket. */
+  flush (): void {
+    if (this.#ended || this.#queue.length === 0) return
+    // Over HTTP (or with acks) events travel in the connect reply; over a WebSocket
+    // they are pushed and the held connect stays held (C33, C92).
+    if (this.#hold !== undefined && (!this.#hold.link.persistent || this.deliverOnlyViaConnect)) {
+      this.#release()
+      return
+    }
+    const link = this.#link
+    if (link === undefined || this.deliverOnlyViaConnect) return
+    if (link.backlogged) {
+      if (!this.#awaitingDrain) {
+        this.#awaitingDrain = true
+        link.onDrain!(() => {
+          this.#awaitingDrain = false
+          this.#host.scheduleFlush(this)
+        })
+      }
+      return
+    }
+    link.push!(this.#queue.drain())
+  }
+
+  /**
+   * Handles a /meta/connect (BAYEUX.md §3.2): answers at once, or holds the reply
+   * until an event arrives, the timeout passes, or the session ends.
+   * `alone`: the connect was the only message of its payload (C39).
+   */
+  connect (message: Message, link: Link, respond: Respond, alone: boolean): void {
+    const settings = this.#host.settings
+    const reply: Reply = { id: message.id, channel: META_CONNECT, successful: true }
+    if (this.#hold !== undefined) this.#supersede()
+    this.#host.expiries.cancel(this)
+
+    const ack = message.ext?.['ack']
+    if (this.#ack !== undefined && typeof ack === 'number') this.#ack.acknowledge(ack)
+
+    // A client's advice overrides the server's for this cycle, within the server's bounds (C40).
+    const asked = message.advice
+    const timeout = clamp(asked?.timeout, settings.timeout)
+    this.#interval = clamp(asked?.interval, settings.maxInterval, settings.interval)
+    const moved = this.#transport !== undefined && this.#transport !== link.transport
+    this.#transport = link.transport
+    if (link.persistent) this.bind(link)
+    if (asked !== undefined || moved) reply.advice = this.#advice(timeout)
+
+    const wasConnected = this.#connected
+    this.#connected = true
+    let hold = alone && wasConnected && timeout > 0 && !this.#host.closing && !this.#hasEventsFor(link) &&
+      (this.#ack === undefined || this.#ack.pending === 0)
+    if (hold && !link.persistent && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
+      // Another tab of this browser holds a connect: degrade this one to polling (C38).
+      reply.advice = { ...this.#advice(timeout), 'multiple-clients': true, interval: settings.multiSessionInterval }
+      hold = false
+    }
+    if (!hold) {
+      this.#answer(reply, respond, link)
+      if (link.persistent) this.flush()
+      return
+    }
+    const onClose = (): void => this.#dropHold(link)
+    this.#hold = { reply, respond, link, onClose }
+    link.onClose(onClose)
+    this.#host.holds.schedule(this, timeout)
+  }
+
+  /** The held connect's time is up (C30). */
+  timedOut (): void {
+    if (this.#hold !== undefined) this.#release()
+  }
+
+  /**
+   * Ends the session: answers a held connect with `reconnect:"none"` (C36, C72) and
+   * tells a server-ended client why. Called by the host, once.
+   */
+  end (reason: EndReason): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#host.expiries.cancel(this)
+    const hold = this.#hold
+    const events = reason === 'server' ? [...this.#queue.drain(), new Event(SERVER_DISCONNECT)] : []
+    if (hold !== undefined) {
+      this.#clearHold(hold)
+      const reply: Reply = reason === 'overflow'
+        ? { ...hold.reply, successful: false, error: '409::queue_overflow', advice: { reconnect: 'handshake', interval: 0 } }
+        : { ...hold.reply, advice: { reconnect: 'none' } }
+      hold.respond(events, [reply])
+    } else if (reason === 'server' && this.#link !== undefined && !this.#link.closed) {
+      this.#link.push!(events)
+    }
+    this.#queue.drain()
+  }
+
+  /** Session expiry is due (C75). */
+  expired (): void {
+    if (this.#hold === undefined && !this.#ended) this.#host.remove(this, 'expired')
+  }
+
+  #advice (timeout: number): Advice {
+    return { reconnect: 'retry', interval: this.#interval, timeout }
+  }
+
+  /** Would events go out with a connect reply on this link right now? */
+  #hasEventsFor (link: Link): boolean {
+    return this.#queue.length > 0 && (!link.persistent || this.deliverOnlyViaConnect)
+  }
+
+  #answer (reply: Reply, respond: Respond, link: Link): void {
+    let events = link.persistent && !this.deliverOnlyViaConnect ? [] : this.#queue.drain()
+    if (this.#ack !== undefined) {
+      const sent = this.#ack.send(events)
+      events = sent.events
+      reply.ext = { ack: sent.batch }
+    }
+    respond(events, [reply])
+    this.#expireIn(this.#interval + this.#host.settings.maxInterval)
+  }
+
+  #release (): void {
+    const hold = this.#hold!
+    this.#clearHold(hold)
+    this.#answer(hold.reply, hold.respond, hold.link)
+  }
+
+  /** A newer connect replaces the held one (C34): over HTTP the old one is answered empty. */
+  #supersede (): void {
+    const hold = this.#hold!
+    this.#clearHold(hold)
+    if (!hold.link.persistent) hold.respond([], [hold.reply])
+  }
+
+  /** The peer went away while its connect was held: keep the events for the next one. */
+  #dropHold (link: Link): void {
+    const hold = this.#hold
+    if (hold === undefined || hold.link !== link) return
+    this.#clearHold(hold)
+    this.#expireIn(this.#interval + this.#host.settings.maxInterval)
+  }
+
+  #clearHold (hold: HeldConnect): void {
+    this.#hold = undefined
+    this.#host.holds.cancel(this)
+    hold.link.offClose(hold.onClose)
+    if (!hold.link.persistent && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
+  }
+
+  /** Moves the expiry deadline to `delay` from now; with `extendOnly`, never earlier. */
+  #expireIn (delay: number, extendOnly = false): void {
+    const at = Date.now() + delay
+    if (extendOnly && at <= this.#expiresAt) return
+    this.#expiresAt = at
+    this.#host.expiries.schedule(this, delay)
+  }
+}
+
+/** A client-supplied duration, bounded by the server's maximum; `fallback` when absent. */
+function clamp (value: number | undefined, max: number, fallback = max): number {
+  if (value === undefined || !Number.isFinite(value)) return fallback
+  return Math.min(Math.max(0, Math.floor(value)), max)
+}

@@ -1,0 +1,76 @@
+/**
+ * Deadlines rounded up to a fixed resolution and served by one interval timer.
+ * Thousands of held connects or session expiries then cost one timer, O(1) to
+ * schedule, move or cancel, and no work at all while nothing is scheduled.
+ * An item never fires early; it fires at most one `resolution` late.
+ */
+export class TimerWheel<T> {
+  readonly #resolution: number
+  readonly #onExpire: (item: T) => void
+  readonly #buckets = new Map<number, Set<T>>()
+  readonly #slotOf = new Map<T, number>()
+  #timer: NodeJS.Timeout | undefined
+  #nextSlot = 0
+  #ticking = false
+
+  constructor (resolution: number, onExpire: (item: T) => void) {
+    this.#resolution = resolution
+    this.#onExpire = onExpire
+  }
+
+  get size (): number {
+    return this.#slotOf.size
+  }
+
+  /** (Re)schedules `item` to expire `delay` ms from now. */
+  schedule (item: T, delay: number): void {
+    this.cancel(item)
+    let slot = Math.ceil((Date.now() + delay) / this.#resolution)
+    // Never into a slot the tick has already passed (or is passing): it would be skipped.
+    if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot + (this.#ticking ? 1 : 0))
+    let bucket = this.#buckets.get(slot)
+    if (bucket === undefined) this.#buckets.set(slot, bucket = new Set())
+    bucket.add(item)
+    this.#slotOf.set(item, slot)
+    if (this.#timer === undefined) {
+      this.#nextSlot = Math.floor(Date.now() / this.#resolution)
+      this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
+    }
+  }
+
+  cancel (item: T): void {
+    const slot = this.#slotOf.get(item)
+    if (slot === undefined) return
+    this.#slotOf.delete(item)
+    const bucket = this.#buckets.get(slot)!
+    bucket.delete(item)
+    if (bucket.size === 0) this.#buckets.delete(slot)
+  }
+
+  /** Stops the timer; scheduled items are forgotten without firing. */
+  clear (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#buckets.clear()
+    this.#slotOf.clear()
+  }
+
+  #tick (): void {
+    const now = Math.floor(Date.now() / this.#resolution)
+    this.#ticking = true
+    for (; this.#nextSlot <= now; this.#nextSlot++) {
+      const bucket = this.#buckets.get(this.#nextSlot)
+      if (bucket === undefined) continue
+      this.#buckets.delete(this.#nextSlot)
+      for (const item of bucket) {
+        this.#slotOf.delete(item)
+        this.#onExpire(item)
+      }
+    }
+    this.#ticking = false
+    if (this.#slotOf.size === 0) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+}

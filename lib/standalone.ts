@@ -1,0 +1,50 @@
+import Fastify, { LogController } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { BayeuxServer } from './server/bayeux-server.ts'
+import type { BayeuxOptions } from './options.ts'
+import { bayeuxPlugin } from './plugin.ts'
+
+export interface ServerOptions extends BayeuxOptions {
+  /** Interface to listen on. Default `localhost`. */
+  host?: string
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  port?: number
+  /** fastify's `logger` option (pino), or false. Default: info level. */
+  logger?: boolean | { level?: string } | FastifyBaseLogger
+}
+
+export interface RunningServer {
+  readonly fastify: FastifyInstance
+  readonly bayeux: BayeuxServer
+  /** The Bayeux URL clients are given, e.g. `http://localhost:8080/cometd`. */
+  readonly url: string
+  close (): Promise<void>
+}
+
+/** Creates a fastify server serving Bayeux and starts listening. */
+export async function createServer (options: ServerOptions = {}): Promise<RunningServer> {
+  const { host = 'localhost', port = 8080, logger = { level: 'info' }, ...bayeuxOptions } = options
+  const bayeux = new BayeuxServer(bayeuxOptions)
+  const fastify = Fastify({
+    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    // Every connect is a request: per-request log lines would drown everything else.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: bayeux.options.maxBodySize,
+    forceCloseConnections: 'idle'
+  })
+  await fastify.register(bayeuxPlugin, { bayeux })
+  await fastify.listen({ host, port })
+  const address = fastify.server.address()
+  const boundPort = typeof address === 'object' && address !== null ? address.port : port
+  const shownHost = host.includes(':') ? `[${host}]` : host
+  return {
+    fastify,
+    bayeux,
+    url: `http://${shownHost}:${boundPort}${bayeux.options.path}`,
+    close: () => fastify.close()
+  }
+}
+
+function isLogger (value: unknown): value is FastifyBaseLogger {
+  return typeof value === 'object' && value !== null && typeof (value as FastifyBaseLogger).child === 'function'
+}

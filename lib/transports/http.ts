@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
+import { serializeBatch } from '../protocol/event.ts'
+import type { BayeuxServer } from '../server/bayeux-server.ts'
+import type { Link, Respond, TransportName } from '../server/link.ts'
+import type { Options } from '../options.ts'
+import { callbackPolling } from './callback-polling.ts'
+import { browserCookie, newBrowserId, readCookie } from './cookie.ts'
+import type { Envelope } from './envelope.ts'
+import { longPolling } from './long-polling.ts'
+import type { OriginPolicy } from './origin.ts'
+
+export type ReadLimits = Pick<Options, 'maxMessagesPerBatch' | 'maxBodySize' | 'jsonpCallbackMaxLength'>
+
+/** An HTTP transport only reads a payload from a request and writes one back. */
+export interface HttpTransport {
+  readonly name: Exclude<TransportName, 'websocket'>
+  read (request: FastifyRequest, limits: ReadLimits): Envelope
+  write (reply: FastifyReply, json: string, request: FastifyRequest): void
+}
+
+/** One HTTP request as the protocol core sees it. */
+class HttpLink implements Link {
+  readonly transport: TransportName
+  readonly persistent = false
+  readonly headers: IncomingHttpHeaders
+  readonly remoteAddress: string | undefined
+  browserId: string | undefined
+  /** A cookie assigned during this request, to be set on its response. */
+  assignedBrowserId: string | undefined
+  closed = false
+  #closeListeners: Array<() => void> = []
+
+  constructor (transport: TransportName, request: FastifyRequest, reply: FastifyReply, cookieName: string) {
+    this.transport = transport
+    this.headers = request.headers
+    this.remoteAddress = request.ip
+    this.browserId = readCookie(request.headers.cookie, cookieName)
+    reply.raw.once('close', () => {
+      // 'close' after a finished response is normal; before it, the client went away.
+      if (reply.raw.writableFinished) return
+      this.closed = true
+      for (const listener of this.#closeListeners.splice(0)) listener()
+    })
+  }
+
+  assignBrowserId (): string {
+    this.browserId = this.assignedBrowserId = newBrowserId()
+    return this.browserId
+  }
+
+  onClose (listener: () => void): void {
+    this.#closeListeners.push(listener)
+  }
+
+  offClose (listener: () => void): void {
+    const index = this.#closeListeners.indexOf(listener)
+    if (index >= 0) this.#closeListeners.splice(index, 1)
+  }
+}
+
+const PREFLIGHT_MAX_AGE = '86400'
+
+/**
+ * Serves long-polling (POST) and callback-polling (GET) at `<path>` and
+ * `<path>/<anything>` (C79), with CORS for allowed origins (C87, C101).
+ */
+export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, origins: OriginPolicy): void {
+  const { options } = bayeux
+  const offered = new Set(options.transports)
+
+  // Bodies are read as text whatever their content type (C80), within the size limit (C102).
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.maxBodySize }, (_request, body, done) => done(null, body))
+
+  fastify.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 500) {
+      bayeux.log.error({ err: error }, 'HTTP transport failure')
+      return reply.code(500).type('text/plain').send('Internal Server Error')
+    }
+    bayeux.badInput({ transport: 'http', remoteAddress: request.ip }, error.message)
+    return reply.code(status).type('text/plain').send(error.message)
+  })
+
+  const allowCors = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    const origin = request.headers.origin
+    if (!origins.allows(origin, request.headers)) return false
+    if (origin !== undefined) {
+      // Credentials are sent (cookies), so the origin is echoed, never `*` (C101).
+      reply.header('access-control-allow-origin', origin)
+      reply.header('access-control-allow-credentials', 'true')
+      reply.header('vary', 'Origin')
+    }
+    return true
+  }
+
+  const serve = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const transport = request.method === 'POST' ? longPolling : callbackPolling
+    const source = { transport: transport.name, remoteAddress: request.ip }
+    if (!allowCors(request, reply)) {
+      bayeux.badInput(source, 'origin not allowed', { origin: request.headers.origin })
+      return reply.code(403).type('text/plain').send('Origin not allowed')
+    }
+    if (!offered.has(transport.name)) {
+      bayeux.badInput(source, 'transport not offered')
+      return reply.code(400).type('text/plain').send(`Unknown Bayeux transport for ${request.method}`)
+    }
+    const envelope = transport.read(request, options)
+    if (!envelope.ok) {
+      bayeux.badInput(source, envelope.reason)
+      return reply.code(envelope.status).type('text/plain').send(envelope.reason)
+    }
+    const link = new HttpLink(transport.name, request, reply, options.browserCookieName)
+    const respond: Respond = (events, replies) => {
+      if (link.closed || reply.sent) return
+      if (link.assignedBrowserId !== undefined) {
+        reply.header('set-cookie', browserCookie(options.browserCookieName, link.assignedBrowserId, options.browserCookieSameSite))
+      }
+      transport.write(reply, serializeBatch(events, replies), request)
+    }
+    bayeux.process(envelope.batch, link, respond).catch(error => {
+      bayeux.log.error({ err: error }, 'failed to process a request')
+      if (!reply.sent) reply.code(500).type('text/plain').send('Internal Server Error')
+    })
+    return reply
+  }
+
+  const preflight = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (allowCors(request, reply) && request.headers.origin !== undefined) {
+      reply.header('access-control-allow-methods', 'GET, POST, OPTIONS')
+      reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'Content-Type')
+      reply.header('access-control-max-age', PREFLIGHT_MAX_AGE)
+    }
+    return reply.code(200).send()
+  }
+
+  const base = options.path.endsWith('/') ? options.path.slice(0, -1) : options.path
+  for (const url of [base || '/', `${base}/*`]) {
+    fastify.route({ method: ['GET', 'POST'], url, handler: serve })
+    fastify.route({ method: 'OPTIONS', url, handler: preflight })
+  }
+}

@@ -1,0 +1,165 @@
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { RawData, WebSocket } from 'ws'
+import { serializeBatch } from '../protocol/event.ts'
+import type { Event } from '../protocol/event.ts'
+import type { Reply } from '../protocol/message.ts'
+import type { BayeuxServer } from '../server/bayeux-server.ts'
+import type { Link } from '../server/link.ts'
+import { readCookie } from './cookie.ts'
+import { parseEnvelope } from './envelope.ts'
+import type { OriginPolicy } from './origin.ts'
+
+/** Close codes (RFC 6455) this transport uses. */
+const CLOSE_GOING_AWAY = 1001
+const CLOSE_UNSUPPORTED = 1003
+const CLOSE_PROTOCOL = 1011
+/** How long, in ms, peers get to answer the close handshake at shutdown. */
+const SHUTDOWN_GRACE = 1_000
+
+/** One WebSocket as the protocol core sees it: a persistent link (BAYEUX.md §5.4). */
+class WebSocketLink implements Link {
+  readonly transport = 'websocket'
+  readonly persistent = true
+  readonly headers: IncomingHttpHeaders
+  readonly remoteAddress: string | undefined
+  browserId: string | undefined
+  closed = false
+  readonly #socket: WebSocket
+  readonly #highWaterMark: number
+  #closeListeners: Array<() => void> = []
+  #drainListeners: Array<() => void> = []
+  /** Payloads of one socket are processed in order, so its publishes stay in order. */
+  #queue: Promise<void> = Promise.resolve()
+
+  constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
+    this.#socket = socket
+    this.#highWaterMark = highWaterMark
+    this.headers = request.headers
+    this.remoteAddress = request.socket.remoteAddress
+    this.browserId = readCookie(request.headers.cookie, cookieName)
+  }
+
+  get backlogged (): boolean {
+    return this.#socket.bufferedAmount > this.#highWaterMark
+  }
+
+  /** Answers a payload: every server frame is a JSON array (C93). */
+  readonly respond = (events: readonly Event[], replies: readonly Reply[]): void => {
+    if (events.length + replies.length > 0) this.#send(serializeBatch(events, replies))
+  }
+
+  push (events: readonly Event[]): void {
+    this.#send(serializeBatch(events, []))
+  }
+
+  onDrain (listener: () => void): void {
+    this.#drainListeners.push(listener)
+  }
+
+  onClose (listener: () => void): void {
+    if (this.closed) listener()
+    else this.#closeListeners.push(listener)
+  }
+
+  offClose (listener: () => void): void {
+    const index = this.#closeListeners.indexOf(listener)
+    if (index >= 0) this.#closeListeners.splice(index, 1)
+  }
+
+  enqueue (work: () => Promise<void>): void {
+    this.#queue = this.#queue.then(work)
+  }
+
+  closedByPeer (): void {
+    this.closed = true
+    this.#drainListeners = []
+    for (const listener of this.#closeListeners.splice(0)) listener()
+  }
+
+  #send (text: string): void {
+    if (this.closed) return
+    // Only a frame that crosses the high-water mark needs to report when it is written.
+    const watch = this.#socket.bufferedAmount + text.length > this.#highWaterMark
+    this.#socket.send(text, watch ? this.#written : undefined)
+  }
+
+  readonly #written = (): void => {
+    if (this.backlogged || this.#drainListeners.length === 0) return
+    for (const listener of this.#drainListeners.splice(0)) listener()
+  }
+}
+
+/**
+ * Accepts WebSocket upgrades on `<path>` and `<path>/` (no subprotocol needed, C88,
+ * A23), refuses origins the allowlist does not name, and feeds each text frame to the
+ * core as one batch. Returns a function that closes every socket.
+ */
+export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: OriginPolicy): () => Promise<void> {
+  const { options } = bayeux
+  const base = options.path.endsWith('/') ? options.path.slice(0, -1) : options.path
+  const paths = new Set([base || '/', `${base}/`])
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false })
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const query = request.url?.indexOf('?') ?? -1
+    const pathname = query >= 0 ? request.url!.slice(0, query) : request.url ?? ''
+    if (!paths.has(pathname)) {
+      // Another upgrade handler of the embedding app may want it; answer only if none.
+      if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found')
+      return
+    }
+    const source = { transport: 'websocket', remoteAddress: request.socket.remoteAddress }
+    if (!origins.allows(request.headers.origin, request.headers)) {
+      bayeux.badInput(source, 'origin not allowed', { origin: request.headers.origin })
+      refuse(socket, 403, 'Forbidden')
+      return
+    }
+    wss.handleUpgrade(request, socket, head, ws => serve(ws, request))
+  }
+
+  const serve = (ws: WebSocket, request: IncomingMessage): void => {
+    const link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        bayeux.badInput(link, 'binary frame')
+        ws.close(CLOSE_UNSUPPORTED, 'Binary frames are not supported')
+        return
+      }
+      const envelope = parseEnvelope(data.toString(), options.maxMessagesPerBatch)
+      if (!envelope.ok) {
+        bayeux.badInput(link, envelope.reason)
+        // CometD closes on a frame it cannot parse (C94); the reason fits in a close frame.
+        ws.close(CLOSE_PROTOCOL, envelope.reason.slice(0, 120))
+        return
+      }
+      link.enqueue(() => bayeux.process(envelope.batch, link, link.respond).catch(error => {
+        bayeux.log.error({ err: error }, 'failed to process a WebSocket payload')
+        ws.close(CLOSE_PROTOCOL, 'Internal error')
+      }))
+    })
+    // ws reports oversized or malformed frames here, then closes the socket itself (1009, 1002).
+    ws.on('error', error => bayeux.badInput(link, error.message))
+    ws.on('close', () => link.closedByPeer())
+  }
+
+  server.on('upgrade', onUpgrade)
+
+  return async () => {
+    server.off('upgrade', onUpgrade)
+    const closing = [...wss.clients].map(ws => new Promise<void>(resolve => {
+      ws.once('close', () => resolve())
+      ws.close(CLOSE_GOING_AWAY, 'Server shutting down')
+    }))
+    // A peer that does not answer the close handshake promptly is cut off.
+    const grace = setTimeout(() => { for (const ws of wss.clients) ws.terminate() }, SHUTDOWN_GRACE)
+    await Promise.all(closing)
+    clearTimeout(grace)
+    wss.close()
+  }
+}
+
+function refuse (socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
