@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pin } from '../cpu-pinning.ts';
+import { extraNodeArgs } from '../node-args.ts';
 import type { CollectResult, Command, OpenCommand, OpenResult, PublishCommand, PublishResult, Reply } from './protocol.ts';
 
 const AGENT_SCRIPT = fileURLToPath(new URL('./agent.ts', import.meta.url));
@@ -12,7 +13,7 @@ export class Agent {
   #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 
   constructor(cores: string | undefined) {
-    this.process = fork(AGENT_SCRIPT, { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.process = fork(AGENT_SCRIPT, { execArgv: ['--import=tsx', ...extraNodeArgs('agent')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     pin(this.process.pid!, cores);
     this.process.on('message', (reply: Reply) => {
       const waiter = this.#waiting.get(reply.id);
@@ -40,8 +41,9 @@ export class Agent {
 
   async stop(): Promise<void> {
     if (this.process.exitCode !== null) return;
-    await this.#call({ kind: 'close' }).catch(() => undefined);
-    this.process.kill();
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    await this.#call({ kind: 'close' }).catch(() => this.process.kill());
+    await exited;
   }
 
   #call(command: Command): Promise<unknown> {

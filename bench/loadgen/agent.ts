@@ -125,8 +125,12 @@ async function execute(command: Command): Promise<unknown> {
 }
 
 process.on('message', (request: { id: number; command: Command }) => {
+  // Exiting by ourselves after 'close' (rather than being killed) lets --cpu-prof write its profile.
+  const then = (): void => {
+    if (request.command.kind === 'close') process.exit(0);
+  };
   execute(request.command).then(
-    (result) => process.send!({ id: request.id, result } satisfies Reply),
-    (error: Error) => process.send!({ id: request.id, error: error.stack ?? error.message } satisfies Reply),
+    (result) => process.send!({ id: request.id, result } satisfies Reply, then),
+    (error: Error) => process.send!({ id: request.id, error: error.stack ?? error.message } satisfies Reply, then),
   );
 });

@@ -16,6 +16,8 @@ export function serverArgs(): { host: string; port: number; timeoutMs: number } 
 
 /** Prints the line the runner waits for once the server accepts connections. */
 export function announce(server: Server): void {
+  // A clean exit on SIGTERM lets --cpu-prof (BENCH_SERVER_NODE_ARGS) write its profile.
+  process.once('SIGTERM', () => process.exit(0));
   const { address, port } = server.address() as AddressInfo;
   console.log(`listening on http://${address}:${port}/cometd`);
 }

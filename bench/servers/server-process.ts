@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pin } from '../cpu-pinning.ts';
+import { extraNodeArgs } from '../node-args.ts';
 import { sampleProcess, type ProcessSample } from '../proc-stats.ts';
 import type { ServerDefinition } from './catalog.ts';
 
@@ -17,7 +18,7 @@ export class ServerProcess {
   }
 
   static async start(definition: ServerDefinition, timeoutMs: number, cores: string | undefined): Promise<ServerProcess> {
-    const child = spawn(process.execPath, definition.nodeArgs(timeoutMs), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS);
       child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)));
