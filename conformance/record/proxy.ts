@@ -68,7 +68,7 @@ export class RecordingProxy {
   }
 
   #now (): number {
-    return Math.round(performance.now() - this.#start)
+    return Math.round((performance.now() - this.#start) * 1000) / 1000
   }
 
   #track (work: Promise<void>): void {

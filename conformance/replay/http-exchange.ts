@@ -1,4 +1,5 @@
 // Sends one recorded HTTP request (long-polling POST or callback-polling GET) with undici.
+import diagnostics from 'node:diagnostics_channel'
 import { Agent, request } from 'undici'
 import type { HttpStep, Message } from '../trace.ts'
 import { parseJsonp, parseMessages } from '../wire.ts'
@@ -13,7 +14,20 @@ export interface HttpAnswer {
   body: string
 }
 
-export async function sendHttp (dispatcher: Agent, base: URL, path: string, step: HttpStep, bindings: ClientBindings, limitMs: number): Promise<HttpAnswer> {
+// undici creates its Request object synchronously inside request(); the diagnostics channels let us
+// learn when that request has been written out, so later steps leave in the recorded order.
+const written = new WeakMap<object, () => void>()
+let nextRequestWritten: (() => void) | undefined
+diagnostics.subscribe('undici:request:create', message => {
+  if (nextRequestWritten === undefined) return
+  written.set((message as { request: object }).request, nextRequestWritten)
+  nextRequestWritten = undefined
+})
+diagnostics.subscribe('undici:request:bodySent', message => {
+  written.get((message as { request: object }).request)?.()
+})
+
+export async function sendHttp (dispatcher: Agent, base: URL, path: string, step: HttpStep, bindings: ClientBindings, limitMs: number, onWritten: () => void): Promise<HttpAnswer> {
   const messages = bindings.substitute(step.request.messages)
   const url = new URL(path, base)
   const cookie = bindings.cookieHeader()
@@ -26,7 +40,10 @@ export async function sendHttp (dispatcher: Agent, base: URL, path: string, step
     headers['content-type'] = 'application/json'
     body = JSON.stringify(messages)
   }
-  const response = await request(url, { method: step.request.method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
+  nextRequestWritten = onWritten
+  const pending = request(url, { method: step.request.method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
+  nextRequestWritten = undefined
+  const response = await pending
   const text = await response.body.text()
   bindings.storeCookies(response.headers['set-cookie'])
   const contentType = response.headers['content-type']

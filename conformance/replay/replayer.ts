@@ -54,6 +54,9 @@ class TraceReplay {
   #sockets = new Map<number, ReplaySocket>()
   #events: EventStreams
   #limitMs: number
+  /** Per step: the client action has left (HTTP request written, frame sent), so later ones may go. */
+  #dispatched: Array<Promise<void>> = []
+  #markDispatched: Array<() => void> = []
 
   constructor (trace: Trace, base: URL) {
     this.#trace = trace
@@ -67,12 +70,17 @@ class TraceReplay {
     for (const step of steps) this.#events.expect(step)
     const finished: Array<Promise<void>> = []
     steps.forEach((step, index) => {
-      const before = steps.slice(0, index).filter(earlier => finishedAt(earlier) <= step.at)
+      const before = steps.slice(0, index).filter(earlier => finishedAt(earlier) < step.at || sameSocketAction(earlier, step))
       const latest = Math.max(0, ...before.map(finishedAt))
       const waitFor = before.map(earlier => finished[earlier.step] as Promise<void>)
+      if (step.kind !== 'ws-receive') waitFor.push(...steps.slice(0, index).filter(isAction).map(earlier => this.#dispatched[earlier.step] as Promise<void>))
+      const dispatched = deferred()
+      this.#dispatched.push(dispatched.promise)
+      this.#markDispatched.push(dispatched.resolve)
       finished.push(Promise.all(waitFor)
         .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : sleep(step.at - latest).then(() => this.#execute(step)))
-        .catch((error: unknown) => this.#fail(step, { rule: `replay error: ${(error as Error).message}`, checklist: '-' })))
+        .catch((error: unknown) => this.#fail(step, { rule: `replay error: ${(error as Error).message}`, checklist: '-' }))
+        .finally(dispatched.resolve))
     })
     await Promise.all(finished)
     this.#compareWebSocketReplies()
@@ -120,7 +128,7 @@ class TraceReplay {
   async #http (step: HttpStep): Promise<void> {
     const client = this.#client(step.client)
     const sent = performance.now()
-    const answer = await sendHttp(client.dispatcher, this.#base, this.#path(step.request.path), step, client.bindings, this.#limitMs)
+    const answer = await sendHttp(client.dispatcher, this.#base, this.#path(step.request.path), step, client.bindings, this.#limitMs, this.#markDispatched[step.step] as () => void)
       .catch((error: Error) => error)
     const elapsed = performance.now() - sent
     if (answer instanceof Error) {
@@ -257,6 +265,22 @@ class TraceReplay {
       for (const extra of unmatched) this.#fail(open, { rule: 'unexpected reply on the socket', checklist: 'C09', actual: extra })
     }
   }
+}
+
+function isAction (step: TraceStep): boolean {
+  return step.kind !== 'ws-receive'
+}
+
+function deferred (): { promise: Promise<void>, resolve: () => void } {
+  let resolve = (): void => {}
+  const promise = new Promise<void>(done => { resolve = done })
+  return { promise, resolve }
+}
+
+/** What a client does on one socket happens in recorded order even when timestamps tie. */
+function sameSocketAction (earlier: TraceStep, step: TraceStep): boolean {
+  const acts = (s: TraceStep): boolean => s.kind === 'ws-open' || s.kind === 'ws-send' || s.kind === 'ws-close'
+  return acts(earlier) && acts(step) && earlier.connection === step.connection
 }
 
 function countByChannel (messages: Message[]): Map<string, number> {

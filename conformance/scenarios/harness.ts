@@ -81,7 +81,9 @@ export class ClientHarness implements Client {
 
   subscribe (channel: string, props?: Msg): Promise<Msg> {
     return new Promise(resolve => {
-      const handle = this.#cometd.subscribe(channel, (message: Msg) => this.#push(this.#received, channel, message), props ?? {}, resolve)
+      // The client also hands meta replies to /** listeners; only events count here.
+      const listener = (message: Msg): void => { if (!String(message.channel).startsWith('/meta/')) this.#push(this.#received, channel, message) }
+      const handle = this.#cometd.subscribe(channel, listener, props ?? {}, resolve)
       this.#subscriptions.set(channel, handle)
     })
   }
@@ -100,8 +102,10 @@ export class ClientHarness implements Client {
     return new Promise(resolve => this.#cometd.publishBinary(channel, new Uint8Array(bytes), true, {}, resolve))
   }
 
+  /** `target` is the full service channel; the client itself prepends /service. */
   remoteCall (target: string, data: unknown): Promise<Msg> {
-    return new Promise(resolve => this.#cometd.remoteCall(target, data, 5000, resolve))
+    const relative = target.replace(/^\/service(?=\/)/, '')
+    return new Promise(resolve => this.#cometd.remoteCall(relative, data, 5000, resolve))
   }
 
   async batch (operations: BatchOperation[]): Promise<Msg[]> {
