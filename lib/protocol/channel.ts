@@ -46,8 +46,9 @@ export class ChannelName {
     if (this.wild === 0) {
       let end = this.name.lastIndexOf('/')
       keys.push(this.name.slice(0, end) + '/*')
-      while (end >= 0) {
+      for (;;) {
         keys.push(this.name.slice(0, end) + '/**')
+        if (end === 0) break
         end = this.name.lastIndexOf('/', end - 1)
       }
     }
