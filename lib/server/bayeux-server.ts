@@ -170,38 +170,40 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
     const alone = batch.length === 1
     const events: Event[] = []
-    const replies: Reply[] = []
-    const collect: Respond = (e, r) => { events.push(...e); replies.push(...r) }
+    // One slot per message keeps replies in request order (C01), even when an
+    // async outgoing extension finishes one message's reply after the next one's.
+    const slots: Reply[][] = []
+    const collectInto = (slot: number): Respond => (e, r) => {
+      events.push(...e)
+      slots[slot] = r.slice()
+    }
     // Outgoing extensions may be async: the batch's one response waits for them.
     const pending: Promise<void>[] = []
     let invalid = 0
-    let responded = false
-    for (const raw of batch) {
-      const checked = checkMessage(raw)
+    for (let i = 0; i < batch.length; i++) {
+      const checked = checkMessage(batch[i])
       if (!checked.ok) {
         invalid++
-        replies.push({ ...(checked.channel !== undefined && { channel: checked.channel }), id: checked.id, successful: false, error: checked.error } as Reply)
+        slots[i] = [{ ...(checked.channel !== undefined && { channel: checked.channel }), id: checked.id, successful: false, error: checked.error } as Reply]
         continue
       }
       const message = checked.message
-      if (message.channel === META_HANDSHAKE && !alone) {
-        // Clients never batch a handshake; answer it alone and ignore the rest (C12, A11).
-        replies.length = 0
-        events.length = 0
-        await this.#handle(message, link, collect, false, pending)
-        break
-      }
       if (alone && message.channel === META_CONNECT) {
         await this.#handle(message, link, respond, true, undefined)
-        responded = true
-      } else {
-        await this.#handle(message, link, collect, false, pending)
+        return
       }
+      if (message.channel === META_HANDSHAKE && !alone) {
+        // Clients never batch a handshake; answer it alone and ignore the rest (C12, A11).
+        slots.length = 0
+        events.length = 0
+        await this.#handle(message, link, collectInto(0), false, pending)
+        break
+      }
+      await this.#handle(message, link, collectInto(i), false, pending)
     }
     if (invalid > 0) this.badInput(link, 'invalid message', { invalid, total: batch.length })
-    if (responded) return
     if (pending.length > 0) await Promise.all(pending)
-    respond(events, replies)
+    respond(events, slots.flat())
   }
 
   /** Logs bad input once per payload at warn, and tells diagnostics subscribers. */
