@@ -1,6 +1,7 @@
 // Records one scenario over one transport against one server: launches the server with the
 // standard profile, puts the recording proxy in front of it, runs the scenario, writes the trace.
 import { createRequire } from 'node:module'
+import { isDeepStrictEqual } from 'node:util'
 import type { Client, ClientFeatures } from '../scenarios/harness.ts'
 import type { Correction, Scenario, ScenarioContext } from '../scenarios/scenario.ts'
 import { OPTIONS, PROFILE, type Launcher } from '../servers/profile.ts'
@@ -66,21 +67,25 @@ export async function recordScenario (scenario: Scenario, transport: Transport, 
   }
 }
 
-/** Rewrites received messages the scenario's corrections apply to and lists what was changed. */
+/** Rewrites what clients received where the scenario's corrections apply and lists what was changed. */
 function applyCorrections (steps: TraceStep[], corrections: Correction[]): Deviation[] {
   const deviations: Deviation[] = []
-  const correct = (step: number, messages: Message[]): Message[] => messages.map(message => {
-    const correction = corrections.find(c => c.applies(message))
-    if (correction === undefined) return message
-    const expected = correction.expected(message)
-    if (JSON.stringify(expected) !== JSON.stringify(message)) {
-      deviations.push({ step, checklist: correction.checklist, recorded: message, note: correction.note })
+  const history = new Map<string, Message[]>()
+  const correct = (step: TraceStep, received: Message[]): Message[] => {
+    const earlier = history.get(step.client) ?? []
+    let messages = received
+    for (const correction of corrections) {
+      const corrected = correction.correct(messages, earlier)
+      if (!isDeepStrictEqual(corrected, messages)) deviations.push({ step: step.step, checklist: correction.checklist, recorded: messages, note: correction.note })
+      messages = corrected
     }
-    return expected
-  })
+    const seen = !(step.kind === 'http' && step.dropped === true)
+    if (seen) history.set(step.client, [...earlier, ...messages])
+    return messages
+  }
   for (const step of steps) {
-    if (step.kind === 'http' && step.response.messages !== null) step.response.messages = correct(step.step, step.response.messages)
-    if (step.kind === 'ws-receive') step.messages = correct(step.step, step.messages)
+    if (step.kind === 'http' && step.response.messages !== null) step.response.messages = correct(step, step.response.messages)
+    if (step.kind === 'ws-receive') step.messages = correct(step, step.messages)
   }
   return deviations
 }

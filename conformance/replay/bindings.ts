@@ -1,20 +1,21 @@
 // What differs between a recording and a replay and must be substituted: the clientIds the server
 // issued, the ack batch numbers it counted, cookies, and the client clock sent in timesync.
+// A client acknowledges the last batch it actually received (§6.2), whatever the recording said.
 import type { Message } from '../trace.ts'
 import { setCookiePairs } from '../wire.ts'
 
 export class ClientBindings {
   #clientIds = new Map<string, string>()
-  #ackBatches = new Map<number, number>()
+  #lastAck = new Map<string, number>()
   #cookies = new Map<string, string>()
 
   /** The recorded request messages rewritten for this replay. */
   substitute (messages: Message[]): Message[] {
     return messages.map(recorded => {
       const message: Message = structuredClone(recorded)
-      if (typeof message.clientId === 'string') message.clientId = this.#clientIds.get(message.clientId) ?? message.clientId
+      if (typeof message.clientId === 'string') message.clientId = this.clientId(message.clientId)
       const ack = message.ext?.ack
-      if (message.channel === '/meta/connect' && typeof ack === 'number' && message.ext !== undefined) message.ext.ack = this.#ackBatches.get(ack) ?? ack
+      if (message.channel === '/meta/connect' && typeof ack === 'number' && message.ext !== undefined) message.ext.ack = this.lastAck(message.clientId)
       const timesync = message.ext?.timesync as Record<string, unknown> | undefined
       if (timesync !== undefined && typeof timesync.tc === 'number') timesync.tc = Date.now()
       return message
@@ -26,11 +27,21 @@ export class ClientBindings {
     if (recorded.channel === '/meta/handshake' && typeof recorded.clientId === 'string' && typeof actual.clientId === 'string') {
       this.#clientIds.set(recorded.clientId, actual.clientId)
     }
-    const recordedAck = recorded.ext?.ack
-    const actualAck = actual.ext?.ack
-    if (recorded.channel === '/meta/connect' && typeof recordedAck === 'number' && typeof actualAck === 'number') {
-      this.#ackBatches.set(recordedAck, actualAck)
-    }
+  }
+
+  /** Takes note of the ack batch in a connect reply the client saw. */
+  received (clientId: string | undefined, reply: Message): void {
+    const ack = reply.ext?.ack
+    if (clientId !== undefined && reply.channel === '/meta/connect' && typeof ack === 'number') this.#lastAck.set(clientId, ack)
+  }
+
+  lastAck (clientId: string | undefined): number {
+    return clientId === undefined ? 0 : this.#lastAck.get(clientId) ?? 0
+  }
+
+  /** The actual clientId standing for a recorded one. */
+  clientId (recorded: string | undefined): string | undefined {
+    return recorded === undefined ? undefined : this.#clientIds.get(recorded) ?? recorded
   }
 
   storeCookies (setCookie: string | string[] | undefined): void {

@@ -1,9 +1,11 @@
 // Sends one recorded HTTP request (long-polling POST or callback-polling GET) with undici.
 import diagnostics from 'node:diagnostics_channel'
-import { Agent, request } from 'undici'
+import { Agent, request as undiciRequest } from 'undici'
 import type { HttpStep, Message } from '../trace.ts'
 import { parseJsonp, parseMessages } from '../wire.ts'
 import type { ClientBindings } from './bindings.ts'
+
+export type HttpRequest = Pick<HttpStep['request'], 'method' | 'jsonp'> & { messages: Message[] }
 
 export interface HttpAnswer {
   status: number
@@ -27,28 +29,28 @@ diagnostics.subscribe('undici:request:bodySent', message => {
   written.get((message as { request: object }).request)?.()
 })
 
-export async function sendHttp (dispatcher: Agent, base: URL, path: string, step: HttpStep, bindings: ClientBindings, limitMs: number, onWritten: () => void): Promise<HttpAnswer> {
-  const messages = bindings.substitute(step.request.messages)
-  const url = new URL(path, base)
+/** Sends `request` (messages already substituted) with the client's cookies. */
+export async function sendHttp (dispatcher: Agent, url: URL, request: HttpRequest, bindings: ClientBindings, limitMs: number, onWritten: () => void): Promise<HttpAnswer> {
+  const { messages, method } = request
   const cookie = bindings.cookieHeader()
   const headers: Record<string, string> = cookie === undefined ? {} : { cookie }
   let body: string | undefined
-  if (step.request.method === 'GET') {
-    url.searchParams.set('jsonp', step.request.jsonp ?? 'jsonpcallback')
+  if (method === 'GET') {
+    url.searchParams.set('jsonp', request.jsonp ?? 'jsonpcallback')
     url.searchParams.set('message', JSON.stringify(messages))
   } else {
     headers['content-type'] = 'application/json'
     body = JSON.stringify(messages)
   }
   nextRequestWritten = onWritten
-  const pending = request(url, { method: step.request.method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
+  const pending = undiciRequest(url, { method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
   nextRequestWritten = undefined
   const response = await pending
   const text = await response.body.text()
   bindings.storeCookies(response.headers['set-cookie'])
   const contentType = response.headers['content-type']
   const answer: HttpAnswer = { status: response.statusCode, contentType: typeof contentType === 'string' ? contentType : null, messages: null, body: text }
-  if (step.request.method === 'GET') {
+  if (method === 'GET') {
     const parsed = parseJsonp(text)
     if (parsed !== null) {
       answer.callback = parsed.callback

@@ -22,8 +22,13 @@ export interface ScenarioContext {
 export interface Correction {
   checklist: string
   note: string
-  applies (message: Message): boolean
-  expected (message: Message): Message
+  /** What the server should have sent instead of `received`; `earlier` is what the same client got before. */
+  correct (received: Message[], earlier: Message[]): Message[]
+}
+
+/** A correction that rewrites single messages. */
+export function replacing (checklist: string, note: string, applies: (m: Message) => boolean, expected: (m: Message) => Message): Correction {
+  return { checklist, note, correct: received => received.map(m => applies(m) ? expected(m) : m) }
 }
 
 export interface Scenario {
