@@ -61,11 +61,13 @@ export class TimerWheel<T> {
     for (; this.#nextSlot <= now; this.#nextSlot++) {
       const bucket = this.#buckets.get(this.#nextSlot)
       if (bucket === undefined) continue
-      this.#buckets.delete(this.#nextSlot)
+      // The bucket stays in the map while it fires, so that a callback can cancel an
+      // item of it; an item cancelled or cleared by an earlier callback is skipped.
       for (const item of bucket) {
-        this.#slotOf.delete(item)
+        if (!this.#slotOf.delete(item)) continue
         this.#onExpire(item)
       }
+      this.#buckets.delete(this.#nextSlot)
     }
     this.#ticking = false
     if (this.#slotOf.size === 0) {
