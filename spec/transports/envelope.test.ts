@@ -1,0 +1,49 @@
+import t from 'tap'
+import { parseEnvelope, toBatch } from '../../lib/transports/envelope.ts'
+
+t.test('a JSON array is a batch, in order (C01)', async t => {
+  const batch = [{ channel: '/meta/connect', id: '1' }, { channel: '/a', id: '2', data: 1 }]
+  t.same(parseEnvelope(JSON.stringify(batch), 10), { ok: true, batch })
+  t.same(parseEnvelope(' \n[{"channel":"/a"}]\n ', 10), { ok: true, batch: [{ channel: '/a' }] }, 'surrounding whitespace is fine')
+  t.same(parseEnvelope('[1, null, "x"]', 10), { ok: true, batch: [1, null, 'x'] }, 'elements are judged one by one later, not here')
+})
+
+t.test('a single object is a one-message batch (C02)', async t => {
+  t.same(parseEnvelope('{"channel":"/meta/handshake","version":"1.0"}', 10), { ok: true, batch: [{ channel: '/meta/handshake', version: '1.0' }] })
+  t.same(parseEnvelope('{}', 10), { ok: true, batch: [{}] })
+})
+
+t.test('a payload that is not JSON is HTTP 400 (C03)', async t => {
+  for (const text of ['', 'hello', '[{"channel":"/a"}', '{"channel":}', 'message=%5B%5D', '\uFEFF[{"channel":"/a"}]', "[{'channel':'/a'}]"]) {
+    t.match(parseEnvelope(text, 10), { ok: false, status: 400, reason: 'payload is not JSON' }, JSON.stringify(text))
+  }
+})
+
+t.test('an empty array is an HTTP error, never 200 [] (C04)', async t => {
+  t.match(parseEnvelope('[]', 10), { ok: false, status: 400 })
+  t.match(parseEnvelope(' [ ] ', 10), { ok: false, status: 400 })
+})
+
+t.test('JSON scalars are HTTP 400: only messages get a 200 answer (C05)', async t => {
+  for (const text of ['42', '"[]"', 'null', 'true', 'false', '-0.5']) {
+    t.match(parseEnvelope(text, 10), { ok: false, status: 400 }, text)
+  }
+})
+
+t.test('more messages than allowed is HTTP 413, the limit itself is fine', async t => {
+  const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ channel: '/a', id: String(i) })))
+  t.match(parseEnvelope(batch(3), 3), { ok: true })
+  t.match(parseEnvelope(batch(4), 3), { ok: false, status: 413 })
+  t.match(parseEnvelope('{"channel":"/a"}', 1), { ok: true }, 'a single object is one message')
+})
+
+t.test('toBatch takes an already parsed value (JSONP message, WebSocket frame)', async t => {
+  const message = { channel: '/a' }
+  const single = toBatch(message, 5)
+  t.ok(single.ok && single.batch[0] === message, 'the object itself is wrapped')
+  const array = [message]
+  const many = toBatch(array, 5)
+  t.ok(many.ok && many.batch === array, 'an array is used as is')
+  t.match(toBatch(undefined, 5), { ok: false, status: 400 })
+  t.match(toBatch([], 5), { ok: false, status: 400 })
+})
