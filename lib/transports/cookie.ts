@@ -5,7 +5,10 @@ export function readCookie (header: string | undefined, name: string): string | 
   if (header === undefined) return undefined
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=')
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+    if (eq <= 0 || pair.slice(0, eq).trim() !== name) continue
+    // We never issue an empty id: taken as one, it would tie unrelated browsers together.
+    const value = pair.slice(eq + 1).trim()
+    if (value !== '') return value
   }
   return undefined
 }
