@@ -217,7 +217,7 @@ export class ServerSession {
     const moved = this.#transport !== undefined && this.#transport !== link.transport
     this.#transport = link.transport
     if (link.persistent) this.bind(link)
-    if (asked !== undefined || moved) reply.advice = this.#advice(timeout)
+    if (asked !== undefined || moved) reply.advice = this.#advice()
 
     const wasConnected = this.#connected
     this.#connected = true
@@ -225,7 +225,7 @@ export class ServerSession {
       (this.#ack === undefined || this.#ack.pending === 0)
     if (hold && !link.persistent && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
-      reply.advice = { ...this.#advice(timeout), 'multiple-clients': true, interval: settings.multiSessionInterval }
+      reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: settings.multiSessionInterval }
       hold = false
     }
     if (!hold) {
@@ -271,8 +271,13 @@ export class ServerSession {
     if (this.#hold === undefined && !this.#ended) this.#host.remove(this, 'expired')
   }
 
-  #advice (timeout: number): Advice {
-    return { reconnect: 'retry', interval: this.#interval, timeout }
+  /**
+   * Advertises the server's hold time, not this cycle's: clients size their wait for the
+   * next connects on it, and a first connect's `{timeout:0}` echoed back makes them give up
+   * on every held connect (CometD JS after 10 s, Faye after 1.2 × retry).
+   */
+  #advice (): Advice {
+    return { reconnect: 'retry', interval: this.#interval, timeout: this.#host.settings.timeout }
   }
 
   /** Would events go out with a connect reply on this link right now? */
