@@ -127,7 +127,10 @@ export interface ResolvedOptions extends Options {
 /** Merges `options` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
 export function resolveOptions (options: BayeuxOptions = {}): ResolvedOptions {
   const { engine, policy, extensions, ...plain } = options
-  const merged: Options = { ...DEFAULTS, ...plain }
+  // An option given as undefined (an unset flag passed along) keeps its default
+  // rather than slipping past the schema, which only checks properties present.
+  const given = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined))
+  const merged: Options = { ...DEFAULTS, ...given }
   if (!validateOptions(merged)) {
     const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}`).join('; ')
     throw new BayeuxServerError(ERR_INVALID_OPTIONS, `Invalid options: ${detail}`)
