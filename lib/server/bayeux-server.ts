@@ -300,10 +300,12 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       return trusted || (session.browserId !== undefined && session.browserId === link.browserId) ? session : undefined
     }
     if (session.link === link) return session
-    // A new socket resumes a session (C90), but never takes over one whose socket is
-    // open, nor an HTTP session whose cookie the upgrade request did not carry.
+    // A new socket resumes a session by clientId (C90, BAYEUX.md §5.4), but never takes
+    // over one whose socket is open, nor an HTTP session when the upgrade carried another
+    // browser's cookie. An upgrade without the cookie may resume: Faye's Node client opens
+    // its socket while its HTTP handshake is in flight, before it has the cookie.
     if (this.options.requireHandshakePerConnection) return undefined
-    if (!trusted && session.browserId !== undefined && session.browserId !== link.browserId) return undefined
+    if (!trusted && link.browserId !== undefined && session.browserId !== undefined && session.browserId !== link.browserId) return undefined
     if (session.link !== undefined && !session.link.closed) return undefined
     session.bind(link)
     return session
