@@ -132,7 +132,9 @@ export function resolveOptions (options: BayeuxOptions = {}): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined))
   const merged: Options = { ...DEFAULTS, ...given }
   if (!validateOptions(merged)) {
-    const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}`).join('; ')
+    // ajv's additionalProperties message does not say which option is unknown: name it.
+    const unknown = (e: { params: Record<string, unknown> }): string => 'additionalProperty' in e.params ? `: ${String(e.params['additionalProperty'])}` : ''
+    const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}${unknown(e)}`).join('; ')
     throw new BayeuxServerError(ERR_INVALID_OPTIONS, `Invalid options: ${detail}`)
   }
   return { ...merged, engine, policy: policy ?? {}, extensions: extensions ?? [] }
