@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { toBatch } from './envelope.ts'
+import { TOO_DEEP, nestedTooDeep, toBatch } from './envelope.ts'
 import type { Envelope } from './envelope.ts'
 import type { HttpTransport, ReadLimits } from './http.ts'
 
@@ -38,6 +38,7 @@ export const callbackPolling: HttpTransport = {
       } catch {
         return { ok: false, status: 400, reason: 'message is not JSON' }
       }
+      if (nestedTooDeep(part)) return TOO_DEEP
       // Each `message` may hold an array or one message; together they form the batch.
       if (Array.isArray(value)) batch.push(...value)
       else batch.push(value)

@@ -13,7 +13,39 @@ export function parseEnvelope (text: string, maxMessages: number): Envelope {
   } catch {
     return { ok: false, status: 400, reason: 'payload is not JSON' }
   }
+  if (nestedTooDeep(text)) return TOO_DEEP
   return toBatch(value, maxMessages)
+}
+
+/**
+ * Deepest nesting of arrays and objects accepted: far beyond what messages use, far
+ * below the few thousand levels at which recursive code (JSON.stringify of an event
+ * or a reply) overflows the stack. JSON.parse itself accepts any depth.
+ */
+export const MAX_NESTING = 256
+
+export const TOO_DEEP: Envelope = { ok: false, status: 400, reason: `payload nested deeper than ${MAX_NESTING} levels` }
+
+/** True when JSON `text` nests arrays and objects deeper than MAX_NESTING; brackets inside strings do not count. */
+export function nestedTooDeep (text: string): boolean {
+  // Valid JSON needs two characters per level: short texts cannot be too deep.
+  if (text.length <= 2 * MAX_NESTING) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (inString) {
+      if (code === 0x5c) i++
+      else if (code === 0x22) inString = false
+    } else if (code === 0x22) {
+      inString = true
+    } else if (code === 0x5b || code === 0x7b) {
+      if (++depth > MAX_NESTING) return true
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--
+    }
+  }
+  return false
 }
 
 /** A JSON value as a batch: an array of messages, or one message object (C02). */

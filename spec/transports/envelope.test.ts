@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseEnvelope, toBatch } from '../../lib/transports/envelope.ts'
+import { MAX_NESTING, TOO_DEEP, parseEnvelope, toBatch } from '../../lib/transports/envelope.ts'
 
 t.test('a JSON array is a batch, in order (C01)', async t => {
   const batch = [{ channel: '/meta/connect', id: '1' }, { channel: '/a', id: '2', data: 1 }]
@@ -46,4 +46,16 @@ t.test('toBatch takes an already parsed value (JSONP message, WebSocket frame)',
   t.ok(many.ok && many.batch === array, 'an array is used as is')
   t.match(toBatch(undefined, 5), { ok: false, status: 400 })
   t.match(toBatch([], 5), { ok: false, status: 400 })
+})
+
+t.test('nesting deeper than MAX_NESTING is HTTP 400: JSON.parse takes it, serializing the event later overflowed the stack (C102)', async t => {
+  const arrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
+  const publish = (data: string) => `[{"channel":"/a","clientId":"x","data":${data}}]`
+  // Found by spec/fuzz.test.ts: data 6,000 arrays deep was accepted, then JSON.stringify threw in a handler.
+  t.same(parseEnvelope(publish(arrays(6_000)), 10), TOO_DEEP)
+  t.same(parseEnvelope(publish('{"a":'.repeat(MAX_NESTING) + '0' + '}'.repeat(MAX_NESTING)), 10), TOO_DEEP, 'objects count too')
+  t.match(parseEnvelope(publish(arrays(MAX_NESTING - 2)), 10), { ok: true }, 'the limit itself is fine (the batch and the message are two levels)')
+  const brackets = '['.repeat(2 * MAX_NESTING)
+  t.match(parseEnvelope(publish(JSON.stringify(brackets)), 10), { ok: true }, 'brackets inside strings do not count')
+  t.match(parseEnvelope(publish(JSON.stringify(`\\"${brackets}`)), 10), { ok: true }, 'nor after an escaped quote')
 })
