@@ -36,6 +36,8 @@ export interface ClientProblems {
 }
 
 const CONNECT_RETRY_MS = 1000;
+/** Handshake, first connect and subscribe must be answered within this, or opening the session fails. */
+const REQUEST_TIMEOUT_MS = 15_000;
 
 export class BayeuxClient implements LinkListener {
   #link: Link | undefined;
@@ -122,7 +124,8 @@ export class BayeuxClient implements LinkListener {
 
   #sendConnect(): void {
     const message = this.#connectMessage({});
-    this.#pending.set(message.id!, this.#continueConnecting);
+    message.id = this.#newId();
+    this.#pending.set(message.id, this.#continueConnecting);
     this.#link!.send([message]);
   }
 
@@ -131,15 +134,21 @@ export class BayeuxClient implements LinkListener {
       channel: '/meta/connect',
       clientId: this.#clientId,
       connectionType: this.#link!.connectionType,
-      id: this.#newId(),
       ...extra,
     };
   }
 
   #request(message: Message): Promise<Message> {
-    message.id ??= this.#newId();
-    return new Promise((resolve) => {
-      this.#pending.set(message.id!, resolve);
+    const id = (message.id = this.#newId());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no reply to ${message.channel} within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.#pending.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
       this.#link!.send([message]);
     });
   }
