@@ -41,7 +41,24 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     fastify,
     bayeux,
     url: `http://${shownHost}:${boundPort}${bayeux.options.path}`,
-    close: () => fastify.close()
+    close: () => closeWithGrace(fastify)
+  }
+}
+
+/** How long, in ms, connections may linger at shutdown once held connects are answered. */
+const CLOSE_GRACE = 500
+
+/**
+ * Closes the server; connections still open after a short grace (a keep-alive
+ * socket that never sent a request is not "idle" to Node) are cut, so shutdown
+ * never waits for a keep-alive timeout.
+ */
+async function closeWithGrace (fastify: FastifyInstance): Promise<void> {
+  const grace = setTimeout(() => fastify.server.closeAllConnections(), CLOSE_GRACE).unref()
+  try {
+    await fastify.close()
+  } finally {
+    clearTimeout(grace)
   }
 }
 
