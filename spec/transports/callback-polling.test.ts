@@ -1,14 +1,167 @@
+/**
+ * The callback-polling (JSONP) transport (lib/transports/callback-polling.ts):
+ * raw GETs for its edges (C84-C86, §7.3), and the real CometD client in headless
+ * Chromium loading responses as scripts from another origin.
+ */
 import t from 'tap'
-import type { FastifyRequest } from 'fastify'
-import { callbackPolling } from '../../lib/transports/callback-polling.ts'
-import { TOO_DEEP } from '../../lib/transports/envelope.ts'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join, normalize } from 'node:path'
+import Fastify from 'fastify'
+import { chromium } from 'playwright-core'
+import { HttpPeer, startServer } from '../helpers.ts'
+import type { Json } from '../helpers.ts'
+import type { ServerSession } from '../../lib/index.ts'
 
-const limits = { maxMessagesPerBatch: 10, maxBodySize: 65_536, jsonpCallbackMaxLength: 64 }
-const read = (query: Record<string, string | string[]>) => callbackPolling.read({ query } as unknown as FastifyRequest, limits)
+const jsonp = (callback: string, messages: unknown): string =>
+  `?jsonp=${encodeURIComponent(callback)}&message=${encodeURIComponent(JSON.stringify(messages))}`
 
-t.test('a message parameter nested too deep is HTTP 400, like a POST body (C102)', async t => {
-  const deep = `[{"channel":"/a","data":${'['.repeat(6_000)}${']'.repeat(6_000)}}]`
-  t.same(read({ jsonp: 'cb', message: deep }), TOO_DEEP)
-  t.same(read({ jsonp: 'cb', message: ['[{"channel":"/a","data":1}]', deep] }), TOO_DEEP, 'in any of several message parameters')
-  t.match(read({ jsonp: 'cb', message: '[{"channel":"/a","data":[[1]]}]' }), { ok: true })
+/** The messages inside `/**\/cb([...]);`. */
+function unwrap (text: string, callback: string): Json[] {
+  const prefix = `/**/${callback}(`
+  if (!text.startsWith(prefix) || !text.endsWith(');')) throw new Error(`not a JSONP answer: ${text}`)
+  return JSON.parse(text.slice(prefix.length, -2))
+}
+
+t.test('C84 a JSONP GET is answered as a hardened script', async t => {
+  const server = await startServer(t)
+  const peer = new HttpPeer(server.url)
+  const answer = await peer.get('/handshake' + jsonp('_cometd_jsonp_1', [{ id: '1', channel: '/meta/handshake', version: '1.0' }]))
+  t.equal(answer.status, 200)
+  t.match(answer.headers['content-type'], /^text\/javascript; charset=utf-8$/)
+  t.equal(answer.headers['x-content-type-options'], 'nosniff')
+  t.match(answer.headers['content-disposition'], /^attachment/)
+  t.match(answer.headers['cache-control'], /no-store/)
+  t.match(unwrap(answer.text, '_cometd_jsonp_1'), [{ id: '1', successful: true }])
 })
+
+t.test('C85 hostile or missing callbacks and messages get HTTP 400, logged once', async t => {
+  const warnings: string[] = []
+  const logger = { level: 'warn', warn: (_o: object, m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, trace: () => {}, fatal: () => {}, child: () => logger, silent: () => {} }
+  const server = await startServer(t, { logger: logger as never })
+  const handshake = [{ channel: '/meta/handshake' }]
+  const cases: Array<[string, string]> = [
+    ['script injection', jsonp('alert(1)//', handshake)],
+    ['markup', jsonp('<script>', handshake)],
+    ['statement', jsonp('a;b', handshake)],
+    ['dash', jsonp('a-b', handshake)],
+    ['leading digit', jsonp('1abc', handshake)],
+    ['empty path segment', jsonp('a..b', handshake)],
+    ['too long', jsonp('a'.repeat(65), handshake)],
+    ['two callbacks', jsonp('a', handshake) + '&jsonp=b'],
+    ['no callback', `?message=${encodeURIComponent(JSON.stringify(handshake))}`],
+    ['no message', '?jsonp=cb'],
+    ['message not JSON', '?jsonp=cb&message=%7Bnope'],
+    ['empty batch', jsonp('cb', [])]
+  ]
+  for (const [name, query] of cases) {
+    warnings.length = 0
+    const answer = await new HttpPeer(server.url).get(query)
+    t.equal(answer.status, 400, name)
+    t.notMatch(answer.headers['content-type'], /javascript/, `${name}: never served as script`)
+    t.equal(warnings.length, 1, `${name}: one warning`)
+  }
+})
+
+t.test('C102 a message parameter nested too deep is HTTP 400, like a POST body', async t => {
+  const server = await startServer(t)
+  const deep = `[{"channel":"/a","data":${'['.repeat(300)}${']'.repeat(300)}}]`
+  const peer = new HttpPeer(server.url)
+  t.equal((await peer.get(`?jsonp=cb&message=${encodeURIComponent(deep)}`)).status, 400)
+  const fine = encodeURIComponent('[{"channel":"/meta/handshake"}]')
+  t.equal((await peer.get(`?jsonp=cb&message=${fine}&message=${encodeURIComponent(deep)}`)).status, 400, 'in any of several message parameters')
+})
+
+t.test('several message parameters form one batch; line separators are escaped', async t => {
+  const server = await startServer(t)
+  const peer = new HttpPeer(server.url)
+  const [hello] = unwrap((await peer.get(jsonp('cb', [{ id: '1', channel: '/meta/handshake' }]))).text, 'cb')
+  peer.clientId = hello!['clientId']
+  const first = encodeURIComponent(JSON.stringify([{ id: '2', clientId: peer.clientId, channel: '/meta/subscribe', subscription: '/line' }]))
+  const second = encodeURIComponent(JSON.stringify({ id: '3', clientId: peer.clientId, channel: '/line', data: 'a\u2028b' }))
+  const answer = await peer.get(`?jsonp=cb&message=${first}&message=${second}`)
+  t.notOk(answer.text.includes('\u2028'), 'U+2028 never appears raw in the script')
+  t.match(unwrap(answer.text, 'cb'), [{ id: '2', successful: true }, { id: '3', successful: true }])
+})
+
+t.test('C86 events travel only in connect responses', async t => {
+  const server = await startServer(t, { timeout: 300 })
+  const peer = new HttpPeer(server.url)
+  const send = async (message: Json): Promise<Json[]> =>
+    unwrap((await peer.get(jsonp('cb', [{ id: peer.nextId(), clientId: peer.clientId, ...message }]))).text, 'cb')
+  peer.clientId = (await send({ channel: '/meta/handshake' }))[0]!['clientId']
+  await send({ channel: '/meta/connect', connectionType: 'callback-polling', advice: { timeout: 0 } })
+  await send({ channel: '/meta/subscribe', subscription: '/jsonp' })
+  await server.bayeux.publish('/jsonp', 'queued')
+  const other = await send({ channel: '/meta/unsubscribe', subscription: '/nothing' })
+  t.same(other.map(m => m['channel']), ['/meta/unsubscribe'], 'not piggy-backed on other replies')
+  const connect = await send({ channel: '/meta/connect', connectionType: 'callback-polling' })
+  t.match(connect, [{ channel: '/jsonp', data: 'queued' }, { channel: '/meta/connect', successful: true }])
+})
+
+t.test('the real CometD client over callback-polling in headless Chromium, from another origin', async t => {
+  if (!existsSync('/usr/bin/chromium')) {
+    // CI installs chromium (.ci/run); elsewhere the browser test cannot run without it.
+    if (process.env['CI'] === 'true') t.fail('/usr/bin/chromium is missing')
+    else t.skip('no /usr/bin/chromium (apt-get install -y chromium)')
+    return
+  }
+  const server = await startServer(t, { timeout: 500 })
+  const heard: unknown[] = []
+  server.bayeux.listen('/browser/out', message => { heard.push(message.data) })
+  server.bayeux.listen('/service/upper', message => String(message.data).toUpperCase())
+  const sessions: ServerSession[] = []
+  server.bayeux.on('handshake', session => sessions.push(session))
+
+  const page = await servePage(t, server.url)
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+  })
+  t.teardown(() => browser.close())
+  const tab = await browser.newPage()
+  const scripts: string[] = []
+  tab.on('request', request => { if (request.url().startsWith(server.url)) scripts.push(`${request.method()} ${request.resourceType()}`) })
+  await tab.goto(page)
+  await tab.waitForFunction(() => (window as any).ready === true)
+
+  await server.bayeux.publish('/browser/in', { hello: 'browser' })
+  await tab.waitForFunction(() => (window as any).received.length === 1)
+  t.same(await tab.evaluate(() => (window as any).received), [{ hello: 'browser' }], 'an event reached the page')
+  const ack = await tab.evaluate(() => (window as any).publish('/browser/out', 42))
+  t.match(ack, { successful: true }, 'publish acked')
+  t.same(heard, [42], 'the server heard the page')
+  t.match(await tab.evaluate(() => (window as any).call('upper', 'shout')), { successful: true, data: 'SHOUT' }, 'remoteCall')
+  t.same(sessions.map(session => session.transport), ['callback-polling'], 'the session used callback-polling')
+  t.ok(scripts.length > 0 && scripts.every(s => s === 'GET script'), 'every Bayeux request was a script GET')
+})
+
+/** Serves, on another origin, a page that runs the cometd client over callback-polling only. */
+async function servePage (t: { teardown (fn: () => unknown): void }, bayeuxUrl: string): Promise<string> {
+  const cometdDir = dirname(createRequire(import.meta.url).resolve('cometd'))
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/cometd-lib/*', async (request, reply) => {
+    const file = normalize((request.params as { '*': string })['*'])
+    if (file.startsWith('..') || !file.endsWith('.js')) return reply.code(404).send()
+    return reply.type('text/javascript').send(await readFile(join(cometdDir, file)))
+  })
+  app.get('/', async (_request, reply) => reply.type('text/html').send(`<!doctype html><script type="module">
+import { CometD } from '/cometd-lib/cometd.js'
+const cometd = new CometD()
+cometd.unregisterTransport('websocket')
+cometd.unregisterTransport('long-polling')
+cometd.configure({ url: ${JSON.stringify(bayeuxUrl)} })
+window.received = []
+window.publish = (channel, data) => new Promise(resolve => cometd.publish(channel, data, resolve))
+window.call = (target, data) => new Promise(resolve => cometd.remoteCall(target, data, 5000, resolve))
+cometd.handshake(reply => {
+  if (!reply.successful) return
+  cometd.subscribe('/browser/in', message => window.received.push(message.data), () => { window.ready = true })
+})
+</script>`))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address() as { port: number }
+  return `http://127.0.0.1:${address.port}/`
+}
