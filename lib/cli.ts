@@ -1,18 +1,18 @@
 import { parseArgs } from 'node:util'
 import { createServer } from './standalone.ts'
 import type { ServerOptions } from './standalone.ts'
-import { DEFAULTS } from './options.ts'
+import { DEFAULTS, resolveOptions } from './options.ts'
 
 /** Each flag, its environment variable, and how its text becomes an option. */
 const FLAGS = {
   host: { env: 'BAYEUX_HOST', help: 'interface to listen on', fallback: 'localhost', parse: String },
-  port: { env: 'BAYEUX_PORT', help: 'port to listen on', fallback: '8080', parse: integer },
+  port: { env: 'BAYEUX_PORT', help: 'port to listen on', fallback: '8080', parse: port },
   path: { env: 'BAYEUX_PATH', help: 'path of the Bayeux endpoint', fallback: DEFAULTS.path, parse: String },
   timeout: { env: 'BAYEUX_TIMEOUT', help: 'ms a connect is held', fallback: String(DEFAULTS.timeout), parse: integer },
   interval: { env: 'BAYEUX_INTERVAL', help: 'ms clients wait between connects', fallback: String(DEFAULTS.interval), parse: integer },
   'max-interval': { env: 'BAYEUX_MAX_INTERVAL', help: 'ms without a connect before a session expires', fallback: String(DEFAULTS.maxInterval), parse: integer },
   'allowed-origins': { env: 'BAYEUX_ALLOWED_ORIGINS', help: 'comma-separated origins allowed cross-origin, or *', fallback: '', parse: list },
-  'log-level': { env: 'BAYEUX_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', fallback: 'info', parse: String }
+  'log-level': { env: 'BAYEUX_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', fallback: 'info', parse: level }
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -20,6 +20,19 @@ type Flag = keyof typeof FLAGS
 function integer (text: string): number {
   if (!/^\d+$/.test(text)) throw new Error(`not a whole number: ${JSON.stringify(text)}`)
   return Number(text)
+}
+
+function port (text: string): number {
+  const value = integer(text)
+  if (value > 65535) throw new Error(`not a port number: ${value}`)
+  return value
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function level (text: string): string {
+  if (!LEVELS.includes(text)) throw new Error(`not one of ${LEVELS.join(', ')}: ${JSON.stringify(text)}`)
+  return text
 }
 
 function list (text: string): string[] {
@@ -51,7 +64,7 @@ export function readOptions (argv: string[], env: NodeJS.ProcessEnv): ServerOpti
       throw new Error(`--${name}: ${(error as Error).message}`)
     }
   }
-  return {
+  const options: ServerOptions = {
     host: value('host'),
     port: value('port'),
     path: value('path'),
@@ -61,6 +74,10 @@ export function readOptions (argv: string[], env: NodeJS.ProcessEnv): ServerOpti
     allowedOrigins: value('allowed-origins'),
     logger: { level: value('log-level') }
   }
+  // Out-of-range values are usage errors too, reported before anything listens.
+  const { host, port, logger, ...bayeux } = options
+  resolveOptions(bayeux)
+  return options
 }
 
 export async function main (argv: string[]): Promise<void> {
