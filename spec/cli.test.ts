@@ -1,0 +1,146 @@
+/**
+ * bin/bayeux-server as a child process (lib/cli.ts, issue 2): help, bad flags, flags
+ * and environment variables, and graceful shutdown on SIGTERM and SIGINT.
+ */
+import t from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { HttpPeer, WsPeer, delay } from './helpers.ts'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+interface Run {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** How the process ended. */
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** The URL from the `serving` line, once printed. */
+  readonly url: Promise<string>
+}
+
+/** Starts the CLI with `args`; the environment has no BAYEUX_* variables but `env`'s. */
+function run (args: string[], env: Record<string, string> = {}): Run {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BAYEUX_')))
+  const child = spawn(process.execPath, ['bin/bayeux-server', ...args], { cwd: root, env: { ...inherited, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', chunk => { stderr += chunk })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', chunk => {
+      stdout += chunk
+      const serving = /^bayeux-server: serving (\S+)$/m.exec(stdout)
+      if (serving !== null) resolve(serving[1]!)
+    })
+    exited.then(() => reject(new Error(`exited before serving: ${stderr}`)))
+  })
+  url.catch(() => {})
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, url }
+}
+
+/** Runs the CLI in the background for one test; killed at teardown if still running. */
+function serve (t: { teardown (fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Run {
+  const running = run(['--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args], env)
+  t.teardown(() => { if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL') })
+  return running
+}
+
+// bin/bayeux-server runs the compiled dist/: build it from the current lib/ first.
+t.before(async () => {
+  await promisify(execFile)(`${root}node_modules/.bin/tsc`, ['-p', '.'], { cwd: root })
+})
+
+t.test('--help prints the usage and exits 0', async t => {
+  const help = run(['--help'])
+  t.same(await help.exited, { code: 0, signal: null })
+  t.match(help.stdout(), /^Usage: bayeux-server \[options\]/)
+  for (const flag of ['--host', '--port', '--path', '--timeout', '--interval', '--max-interval', '--allowed-origins', '--log-level']) {
+    t.ok(help.stdout().includes(flag), `documents ${flag}`)
+  }
+  t.match(help.stdout(), /BAYEUX_MAX_INTERVAL/, 'names the environment variables')
+  t.equal(help.stderr(), '')
+})
+
+t.test('a bad flag or value exits 2 with a message and the usage', async t => {
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['--port', 'eighty'], {}, /--port: not a whole number: "eighty"/],
+    [['--timeout=-5'], {}, /--timeout: not a whole number: "-5"/],
+    [['--timeout', '99999999'], {}, /timeout must be <= 3600000/],
+    [['--port', '65536'], {}, /--port: not a port number: 65536/],
+    [['--log-level', 'loud'], {}, /--log-level: not one of fatal, .*: "loud"/],
+    [[], { BAYEUX_INTERVAL: '1.5' }, /--interval: not a whole number: "1\.5"/],
+    [['--bogus'], {}, /--bogus/]
+  ]
+  const runs = cases.map(([args, env]) => run(args, env))
+  for (const [i, [args, env, message]] of cases.entries()) {
+    const bad = runs[i]!
+    t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
+    t.match(bad.stderr(), message)
+    t.match(bad.stderr(), /Usage: bayeux-server/)
+    t.equal(bad.stdout(), '', 'nothing on stdout')
+  }
+})
+
+t.test('flags beat environment variables, which beat defaults', async t => {
+  const server = serve(t, ['--path', '/from-flag', '--timeout', '700'], {
+    BAYEUX_PATH: '/from-env',
+    BAYEUX_TIMEOUT: '900',
+    BAYEUX_INTERVAL: '25',
+    BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example'
+  })
+  const url = await server.url
+  t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/from-flag$/, 'prints the URL it serves')
+  const peer = new HttpPeer(url)
+  const hello = await peer.handshake()
+  t.match(hello, { successful: true, advice: { reconnect: 'retry', timeout: 700, interval: 25 } }, 'timeout from the flag, interval from the environment')
+
+  const allowed = await new HttpPeer(url).post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { headers: { origin: 'https://b.example' } })
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://b.example', 'an origin of BAYEUX_ALLOWED_ORIGINS is allowed (C101)')
+  const refused = await new HttpPeer(url).post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { headers: { origin: 'https://c.example' } })
+  t.equal(refused.status, 403, 'another origin is refused')
+})
+
+t.test('--max-interval: a session without connects expires (C75)', async t => {
+  const server = serve(t, ['--max-interval', '1'])
+  const peer = new HttpPeer(await server.url)
+  await peer.handshake()
+  // Each probe is activity that extends the session by maxInterval, so probes are spaced
+  // wider than the sweep period (250 ms). With the default (10 s) this would not end.
+  let reply: Record<string, any> = {}
+  for (let i = 0; i < 20 && reply['error'] !== '402::session_unknown'; i++) {
+    await delay(500)
+    ;[reply] = await peer.send({ channel: '/meta/subscribe', subscription: '/expiry' }) as [Record<string, any>]
+  }
+  t.match(reply, { successful: false, error: '402::session_unknown' })
+})
+
+t.test('SIGTERM answers a held long-polling connect and exits 0', async t => {
+  const server = serve(t, ['--timeout', '600000'])
+  const peer = new HttpPeer(await server.url)
+  await peer.connected()
+  let answered = false
+  const held = peer.send({ channel: '/meta/connect', connectionType: 'long-polling' }).finally(() => { answered = true })
+  // A round trip on another connection, after the connect was sent, lets the server take it.
+  await peer.send({ channel: '/meta/subscribe', subscription: '/shutdown' })
+  t.equal(answered, false, 'the connect is held (timeout 10 minutes)')
+  server.child.kill('SIGTERM')
+  const [reply] = await held
+  t.match(reply, { channel: '/meta/connect', successful: true }, 'answered at shutdown, not after its timeout')
+  t.same(await server.exited, { code: 0, signal: null }, 'exit code 0')
+})
+
+t.test('SIGINT answers a held WebSocket connect, closes the socket with 1001 and exits 0', async t => {
+  const server = serve(t, ['--timeout', '600000'])
+  const peer = await WsPeer.open(await server.url)
+  await peer.connected()
+  const id = peer.send({ channel: '/meta/connect', connectionType: 'websocket' })
+  const subscribed = peer.send({ channel: '/meta/subscribe', subscription: '/shutdown' })
+  await peer.until(m => m['id'] === subscribed)
+  server.child.kill('SIGINT')
+  t.match(await peer.until(m => m['id'] === id), { channel: '/meta/connect', successful: true }, 'the held connect is answered')
+  t.equal((await peer.closed).code, 1001, 'going away')
+  t.same(await server.exited, { code: 0, signal: null }, 'exit code 0')
+})
