@@ -30,10 +30,10 @@ async function measure(plan: MeasurePlan, testCase: Case, definition: ServerDefi
       return { c10k };
     }
     const load = testCase.scenario === 'reference' ? chatRooms(testCase.size) : broadcast(testCase.size);
-    const opening = await generator.open(load.sessions);
-    if (opening.failed > 0) throw new Error(`${opening.failed} sessions failed to open: ${opening.lastError}`);
     // At least one publish per second, so that every step sends something.
     const targets = plan.stepped.targets.filter((target) => target >= meanFanOut(load));
+    const opening = await generator.open(load.sessions, Math.max(...targets) / meanFanOut(load));
+    if (opening.failed > 0) throw new Error(`${opening.failed} sessions failed to open: ${opening.lastError}`);
     return { steps: await runSteps(server, generator, load, { ...plan.stepped, targets }, log) };
   } finally {
     await generator.stop();

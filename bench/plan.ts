@@ -23,13 +23,13 @@ export interface Plan {
 }
 
 const FULL_TARGETS = [5_000, 10_000, 20_000, 35_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000];
-const QUICK_TARGETS = [5_000, 20_000, 50_000, 100_000, 200_000];
+const QUICK_TARGETS = [5_000, 20_000, 50_000, 100_000];
 
 /** Default sizes per scenario and transport (c10k: 10,000 held long-polls, 15,000 idle websockets). */
 function defaultSizes(scenario: ScenarioName, transport: Transport, quick: boolean): number[] {
   if (scenario === 'reference') return [1000];
   if (scenario === 'fanout') return quick ? [1000] : [1000, 10_000];
-  if (quick) return [2000];
+  if (quick) return [1000];
   return transport === 'lp' ? [10_000] : [15_000];
 }
 
@@ -69,9 +69,9 @@ export function parsePlan(argv: string[]): Plan {
       stepMs: quick ? 1000 : 3000,
       drainMs: quick ? 1000 : 2000,
       payloadBytes: 50,
-      warmUpMs: 1000,
+      warmUpMs: quick ? 500 : 1000,
     },
-    idleMs: quick ? 2000 : 5000,
+    idleMs: quick ? 1000 : 5000,
     timeoutMs: 30_000,
     out: values.out,
   };

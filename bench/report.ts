@@ -21,6 +21,8 @@ export interface ReportInput {
   finished: Date;
   cores: CoreLayout | undefined;
   argv: string[];
+  /** os.loadavg() when the run started. */
+  loadAtStart: number[];
 }
 
 /** A generator above this share of its core may be what limits a step, not the server. */
@@ -167,13 +169,15 @@ const TITLES = {
 
 function machine(input: ReportInput): string {
   const model = cpus()[0]?.model ?? 'unknown';
-  const [one, five] = loadavg();
+  const [one, five] = input.loadAtStart;
+  const [oneAtEnd] = loadavg();
   return [
     `- CPU: ${cpus().length} × ${model}; Linux ${release()}; Node ${process.version}`,
     input.cores === undefined
       ? '- No pinning (taskset missing or a single core): server and generator share the cores.'
       : `- Server pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
-    `- Load average when the report was written: ${fixed(one, 2)} (1 min), ${fixed(five, 2)} (5 min). The machine is shared, so expect noise of ±20% between runs.`,
+    `- Load average at the start: ${fixed(one, 2)} (1 min), ${fixed(five, 2)} (5 min); at the end: ${fixed(oneAtEnd, 2)}. ` +
+      'Anything near or above the core count means other work competed for the cores and latencies are inflated.',
   ].join('\n');
 }
 

@@ -7,7 +7,12 @@ import type { CollectResult, PublishResult, Transport } from './protocol.ts';
 /** Sessions per agent process: well under the 20,000 open files a process may have here. */
 const SESSIONS_PER_AGENT = 5000;
 const OPEN_CONCURRENCY = 100;
-const PUBLISHER_SESSIONS = 4;
+/**
+ * Publishes per second one publishing session is asked for at most: servers may rate-limit a
+ * session (ours defaults to 1,000/s), and real applications spread publishing over many clients.
+ */
+const PUBLISHES_PER_SESSION = 250;
+const MIN_PUBLISHER_SESSIONS = 4;
 
 /** Everything the agents saw between two resets, merged. */
 export interface Observation {
@@ -35,8 +40,12 @@ export class LoadGenerator {
     this.#publisher = new Agent(cores);
   }
 
-  /** Opens and subscribes the sessions (agent i uses source address 127.0.0.(i+2)) plus the publishers. */
-  async open(sessions: string[][]): Promise<{ opened: number; failed: number; lastError: string }> {
+  /**
+   * Opens and subscribes the sessions (agent i uses source address 127.0.0.(i+2)), plus enough
+   * publishing sessions for `maxPublishRate` publishes per second.
+   */
+  async open(sessions: string[][], maxPublishRate: number): Promise<{ opened: number; failed: number; lastError: string }> {
+    const publishers = Math.max(MIN_PUBLISHER_SESSIONS, Math.ceil(maxPublishRate / PUBLISHES_PER_SESSION));
     const share = Math.ceil(sessions.length / this.#subscribers.length);
     const results = await Promise.all([
       ...this.#subscribers.map((agent, index) =>
@@ -52,8 +61,8 @@ export class LoadGenerator {
         url: this.#url,
         transport: this.#transport,
         localAddresses: ['127.0.0.1'],
-        sessions: Array.from({ length: PUBLISHER_SESSIONS }, () => []),
-        concurrency: PUBLISHER_SESSIONS,
+        sessions: Array.from({ length: publishers }, () => []),
+        concurrency: OPEN_CONCURRENCY,
       }),
     ]);
     return {

@@ -26,7 +26,7 @@ export async function runC10k(server: ServerProcess, generator: LoadGenerator, s
   const load = broadcast(sessions);
   const empty = server.sample();
   const start = performance.now();
-  const opening = await generator.open(load.sessions);
+  const opening = await generator.open(load.sessions, 1);
   const connectSeconds = (performance.now() - start) / 1000;
   await sleep(SETTLE_MS);
   const idleStart = server.sample();
