@@ -3,6 +3,7 @@ export type { BayeuxEvents, ChannelListener, InputSource, Logger } from './serve
 export { ServerSession } from './server/session.ts'
 export type { EndReason } from './server/session.ts'
 export type { SecurityPolicy } from './server/security.ts'
+export type { Authorizer } from './server/authorizers.ts'
 export type { Extension } from './server/extensions.ts'
 export type { Link, TransportName } from './server/link.ts'
 export { bayeuxPlugin } from './plugin.ts'

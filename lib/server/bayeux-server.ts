@@ -22,6 +22,8 @@ import type { SecurityPolicy } from './security.ts'
 import { ServerSession } from './session.ts'
 import type { EndReason, SessionHost, SessionSettings } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
+import { Authorizers } from './authorizers.ts'
+import type { Authorizer } from './authorizers.ts'
 import { timesync } from './timesync.ts'
 
 /** The subset of pino's logger the core uses. */
@@ -55,6 +57,9 @@ export interface InputSource {
 }
 
 const HOLD_RESOLUTION = 100
+const MAX_REMEMBERED_CHANNELS = 100_000
+/** The `<reason>` of a denial by an authorizer (BAYEUX.md §3.7). */
+const AUTHORIZER_DENIAL = 'denied_by_authorizer'
 const EXPIRY_RESOLUTION = 250
 const silentLogger: Logger = { warn () {}, error () {}, debug () {} }
 
@@ -75,6 +80,9 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   readonly #extensions = new ExtensionChain()
   readonly #sessions = new Map<string, ServerSession>()
   readonly #listeners = new Map<string, Set<ChannelListener>>()
+  readonly #authorizers = new Authorizers()
+  /** Channels already created, when a policy decides creation (canCreate); bounded. */
+  readonly #created = new Set<string>()
   readonly #browserHolds = new Map<string, number>()
   #dirty = new Set<ServerSession>()
   #flushScheduled = false
@@ -95,7 +103,13 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   /** Starts the engine; transports call it before serving. Idempotent. */
   start (): Promise<void> {
     return (this.#started ??= Promise.resolve(this.#engine.start({
-      deliver: (sessionId, event) => this.#sessions.get(sessionId)?.enqueue(event)
+      deliver: (sessionId, event) => {
+        const session = this.#sessions.get(sessionId)
+        if (session === undefined) return
+        // Costs nothing until an authorizer exists; then wildcard subscribers are checked too.
+        if (this.#authorizers.size > 0 && !this.#authorizers.allows('canSubscribe', session, this.channels.parse(event.channel)!)) return
+        session.enqueue(event)
+      }
     })))
   }
 
@@ -132,6 +146,18 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       set.delete(listener)
       if (set.size === 0) this.#listeners.delete(pattern)
     }
+  }
+
+  /**
+   * Guards channels matching `pattern` (may end in `*` or `**`); returns a function
+   * that removes the authorizer.
+   */
+  authorize (pattern: string, authorizer: Authorizer): () => void {
+    const parsed = this.channels.parse(pattern)
+    if (parsed === null || parsed.kind === 'meta') {
+      throw new BayeuxServerError(ERR_INVALID_CHANNEL, `Cannot authorize ${JSON.stringify(pattern)}`)
+    }
+    return this.#authorizers.add(pattern, authorizer)
   }
 
   /** Publishes from the server to every subscriber of `channel` (a concrete broadcast channel). */
@@ -369,8 +395,14 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
         return { ...reply, successful: false, error: errors.TOO_MANY_SUBSCRIPTIONS }
       }
+      if (!(await this.#mayCreate(session, channel, message))) {
+        return { ...reply, successful: false, error: errors.denied('create_denied') }
+      }
       if (this.#policy.canSubscribe !== undefined && !(await this.#policy.canSubscribe(session, channel.name, message))) {
         return { ...reply, successful: false, error: errors.denied('subscribe_denied') }
+      }
+      if (!this.#authorizers.allows('canSubscribe', session, channel)) {
+        return { ...reply, successful: false, error: errors.denied('subscribe_denied', AUTHORIZER_DENIAL) }
       }
       if (session.ended) return { ...reply, successful: false, error: errors.SUBSCRIBE_FAILED }
       session.subscriptions.add(channel.name)
@@ -420,8 +452,14 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       this.log.warn({ clientId: session.id, channel: message.channel }, 'publish refused: rate limit')
       return [fail(message, errors.RATE_LIMITED)]
     }
+    if (!(await this.#mayCreate(session, channel, message))) {
+      return [fail(message, errors.denied('channel_create_denied'))]
+    }
     if (this.#policy.canPublish !== undefined && !(await this.#policy.canPublish(session, channel.name, message))) {
       return [fail(message, errors.denied('publish_denied'))]
+    }
+    if (!this.#authorizers.allows('canPublish', session, channel)) {
+      return [fail(message, errors.denied('publish_denied', AUTHORIZER_DENIAL))]
     }
     const event: EventMessage = { channel: channel.name, data: message.data, ...(message.ext !== undefined && { ext: message.ext }) }
     if (channel.kind === 'service') return this.#callService(event, channel, session, message)
@@ -452,6 +490,17 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       if (answer !== undefined) replies.push({ id: request.id, channel: channel.name, successful: true, data: answer })
     }
     return replies
+  }
+
+  /** Asks the policy's canCreate the first time a channel is used (BAYEUX.md §7.4). */
+  async #mayCreate (session: ServerSession, channel: ChannelName, message: Message): Promise<boolean> {
+    const canCreate = this.#policy.canCreate
+    if (canCreate === undefined || this.#created.has(channel.name)) return true
+    if (!(await canCreate.call(this.#policy, session, channel.name, message))) return false
+    // A flood of distinct names must not grow memory: forgetting only means asking again.
+    if (this.#created.size >= MAX_REMEMBERED_CHANNELS) this.#created.clear()
+    this.#created.add(channel.name)
+    return true
   }
 
   * #listenersOf (channel: ChannelName): Iterable<ChannelListener> {

@@ -14,7 +14,7 @@ export interface SecurityPolicy {
   canHandshake?(session: ServerSession, message: Message, link: Link): Decision
   /** A publish or subscribe names a channel nobody has used yet. */
   canCreate?(session: ServerSession, channel: string, message: Message): Decision
-  /** Also asked for each concrete channel a wildcard subscriber would receive. */
-  canSubscribe?(session: ServerSession, channel: string, message: Message | undefined): Decision
+  /** Asked for the channel or pattern subscribed to; see Authorizer for per-channel guards on wildcard deliveries. */
+  canSubscribe?(session: ServerSession, channel: string, message: Message): Decision
   canPublish?(session: ServerSession, channel: string, message: Message): Decision
 }
