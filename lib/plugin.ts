@@ -24,8 +24,10 @@ export async function bayeuxPlugin (fastify: FastifyInstance, options: BayeuxPlu
   await bayeux.start()
   const origins = new OriginPolicy(bayeux.options.allowedOrigins)
   registerHttp(fastify, bayeux, origins)
+  // A register() prefix moves the HTTP routes: the socket must be on the same URL, the
+  // one clients are given (BAYEUX.md §8).
   const closeWebSockets = bayeux.options.transports.includes('websocket')
-    ? attachWebSocket(fastify.server, bayeux, origins)
+    ? attachWebSocket(fastify.server, bayeux, origins, fastify.prefix + bayeux.options.path)
     : async () => {}
   // Before the HTTP server stops: answer held connects and close sockets, so that
   // shutdown does not wait for connects to time out.

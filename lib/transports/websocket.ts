@@ -94,11 +94,12 @@ class WebSocketLink implements Link {
 /**
  * Accepts WebSocket upgrades on `<path>` and `<path>/` (no subprotocol needed, C88,
  * A23), refuses origins the allowlist does not name, and feeds each text frame to the
- * core as one batch. Returns a function that closes every socket.
+ * core as one batch. `path` is the full URL path (the HTTP routes' prefix included).
+ * Returns a function that closes every socket.
  */
-export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: OriginPolicy): () => Promise<void> {
+export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: OriginPolicy, path = bayeux.options.path): () => Promise<void> {
   const { options } = bayeux
-  const base = options.path.endsWith('/') ? options.path.slice(0, -1) : options.path
+  const base = path.endsWith('/') ? path.slice(0, -1) : path
   const paths = new Set([base || '/', `${base}/`])
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false })
 
