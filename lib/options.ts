@@ -137,5 +137,13 @@ export function resolveOptions (options: BayeuxOptions = {}): ResolvedOptions {
     const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}${unknown(e)}`).join('; ')
     throw new BayeuxServerError(ERR_INVALID_OPTIONS, `Invalid options: ${detail}`)
   }
-  return { ...merged, engine, policy: policy ?? {}, extensions: extensions ?? [] }
+  // Arrays are copied so that no server can change another's defaults through them.
+  return {
+    ...merged,
+    transports: [...merged.transports],
+    allowedOrigins: [...merged.allowedOrigins],
+    engine,
+    policy: policy ?? {},
+    extensions: extensions ?? []
+  }
 }

@@ -46,7 +46,8 @@ export class SessionQueue {
     return events
   }
 
-  isOver (limits: QueueLimits, extra = 0): boolean {
-    return this.#events.length + extra > limits.maxQueue || this.#bytes > limits.maxQueueBytes
+  /** Would the queue exceed `limits` with `extraCount` more events of `extraBytes`? */
+  isOver (limits: QueueLimits, extraCount = 0, extraBytes = 0): boolean {
+    return this.#events.length + extraCount > limits.maxQueue || this.#bytes + extraBytes > limits.maxQueueBytes
   }
 }

@@ -156,13 +156,14 @@ export class ServerSession {
   enqueue (event: Event): void {
     if (this.#ended) return
     const settings = this.#host.settings
-    if (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0))) {
+    const isOver = (): boolean => this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)
+    if (isOver()) {
       if (settings.queueOverflow === 'disconnect') {
         this.#host.remove(this, 'overflow')
         return
       }
       let dropped = 0
-      while (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0))) {
+      while (isOver()) {
         if (this.#queue.shift() === undefined && !this.#ack?.dropOldest()) break
         dropped++
       }
@@ -272,12 +273,12 @@ export class ServerSession {
   }
 
   /**
-   * Advertises the server's hold time, not this cycle's: clients size their wait for the
+   * Advertises the server's hold time and interval, not this cycle's: clients size their wait for the
    * next connects on it, and a first connect's `{timeout:0}` echoed back makes them give up
    * on every held connect (CometD JS after 10 s, Faye after 1.2 × retry).
    */
   #advice (): Advice {
-    return { reconnect: 'retry', interval: this.#interval, timeout: this.#host.settings.timeout }
+    return { reconnect: 'retry', interval: this.#host.settings.interval, timeout: this.#host.settings.timeout }
   }
 
   /** Would events go out with a connect reply on this link right now? */

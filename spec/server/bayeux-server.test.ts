@@ -248,3 +248,13 @@ t.test('publish rate limit: excess gets a Bayeux error, not a silent drop', asyn
   t.same(answer.messages.map(m => m['successful']), [true, true, true, false, false])
   t.match(answer.messages[4], { error: '429::publish_rate_exceeded' })
 })
+
+t.test('channel name length and depth limits', async t => {
+  const server = await startServer(t, { timeout: 300, maxChannelLength: 20, maxChannelDepth: 3 })
+  const peer = new HttpPeer(server.url)
+  await peer.connected()
+  t.match((await peer.send({ channel: '/a/b/c', data: 1 }))[0], { successful: true })
+  t.match((await peer.send({ channel: '/a/b/c/d', data: 1 }))[0], { error: '405::channel_invalid' }, 'too deep')
+  t.match((await peer.send({ channel: '/' + 'x'.repeat(20), data: 1 }))[0], { error: '405::channel_invalid' }, 'too long')
+  t.match((await peer.send({ channel: '/meta/subscribe', subscription: '/a/b/c/**' }))[0], { error: '403::subscription_invalid' }, 'patterns too')
+})
