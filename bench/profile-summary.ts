@@ -1,4 +1,5 @@
-// Top self-time functions of V8 .cpuprofile files (from --cpu-prof), e.g.
+// Top self-time functions of V8 .cpuprofile files (from --cpu-prof), as shares of the time the
+// process was busy (idle samples left out), e.g.
 //   node --import=tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -26,10 +27,11 @@ for (const file of process.argv.slice(2)) {
     const where = frame.url === '' ? '' : ` ${relative(process.cwd(), frame.url.replace('file://', ''))}:${frame.lineNumber + 1}`;
     const key = `${frame.functionName || '(anonymous)'}${where}`;
     const delta = profile.timeDeltas[index] ?? 0;
+    if (frame.functionName === '(idle)') return;
     selfMicros.set(key, (selfMicros.get(key) ?? 0) + delta);
     total += delta;
   });
-  console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} s busy`);
   const ranked = [...selfMicros].sort((a, b) => b[1] - a[1]).slice(0, TOP);
   for (const [key, micros] of ranked) console.log(`${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`);
 }

@@ -11,6 +11,7 @@ const STARTUP_TIMEOUT_MS = 20_000;
 export class ServerProcess {
   readonly url: string;
   readonly #child: ChildProcess;
+  #stopping = false;
 
   private constructor(child: ChildProcess, url: string) {
     this.#child = child;
@@ -32,7 +33,11 @@ export class ServerProcess {
       });
     });
     pin(child.pid!, cores);
-    return new ServerProcess(child, url);
+    const server = new ServerProcess(child, url);
+    child.once('exit', (code, signal) => {
+      if (!server.#stopping) console.error(`${definition.name} exited unexpectedly (${signal ?? `code ${code}`})`);
+    });
+    return server;
   }
 
   get pid(): number {
@@ -45,6 +50,7 @@ export class ServerProcess {
 
   async stop(): Promise<void> {
     if (this.#child.exitCode !== null) return;
+    this.#stopping = true;
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
     this.#child.kill('SIGTERM');
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
