@@ -1,0 +1,83 @@
+/**
+ * Well-behaved real CometD clients running alongside the fuzz: one publishes a
+ * numbered sequence, others (long-polling and WebSocket) subscribe. Each subscriber
+ * must receive every number, once, in order (C70), however hostile the other traffic.
+ */
+import { delay } from '../helpers.ts'
+import { Inbox, disconnect, handshake, newClient, publish, subscribe } from '../clients/cometd.ts'
+import type { Transport } from '../clients/cometd.ts'
+import type { CometD } from 'cometd'
+
+/** No generated channel can be this one. */
+const CHANNEL = '/canary/well-behaved'
+/** Bounds how long a lost message is waited for: a loss, not a slow run, ends the wait. */
+const DELIVERY_BOUND_MS = 15_000
+
+export interface CanaryReport {
+  published: number
+  /** Problems found: failed publishes, losses, reordering. */
+  problems: string[]
+}
+
+export class Canary {
+  readonly #publisher: CometD
+  readonly #subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox }>
+  readonly #problems: string[] = []
+  #published = 0
+  #running = true
+  #loop: Promise<void> = Promise.resolve()
+
+  private constructor (publisher: CometD, subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox }>) {
+    this.#publisher = publisher
+    this.#subscribers = subscribers
+  }
+
+  static async start (url: string): Promise<Canary> {
+    const publisher = newClient(url, 'long-polling')
+    const subscribers = (['long-polling', 'websocket'] as Transport[]).map(transport => ({ transport, client: newClient(url, transport), inbox: new Inbox() }))
+    await handshake(publisher)
+    for (const { client, inbox } of subscribers) {
+      await handshake(client)
+      await subscribe(client, CHANNEL, inbox.listener)
+    }
+    const canary = new Canary(publisher, subscribers)
+    canary.#loop = canary.#publishUntilStopped()
+    return canary
+  }
+
+  async #publishUntilStopped (): Promise<void> {
+    while (this.#running) {
+      const ack = await publish(this.#publisher, CHANNEL, { seq: this.#published })
+      if (ack.successful !== true) this.#problems.push(`publish ${this.#published} failed: ${JSON.stringify(ack)}`)
+      this.#published++
+      await delay(5)
+    }
+  }
+
+  /** Stops every client at once, after a failure elsewhere: nothing is checked. */
+  halt (): void {
+    this.#running = false
+    for (const client of [this.#publisher, ...this.#subscribers.map(s => s.client)]) client.disconnect()
+  }
+
+  /** Stops publishing, waits for every subscriber to catch up, disconnects, and reports. */
+  async stop (): Promise<CanaryReport> {
+    this.#running = false
+    await this.#loop
+    const expected = Array.from({ length: this.#published }, (_, seq) => ({ seq }))
+    for (const { transport, client, inbox } of this.#subscribers) {
+      let timer: NodeJS.Timeout | undefined
+      const bound = new Promise<'lost'>(resolve => { timer = setTimeout(resolve, DELIVERY_BOUND_MS, 'lost') })
+      const outcome = await Promise.race([inbox.waitFor(this.#published), bound])
+      clearTimeout(timer)
+      if (outcome === 'lost') {
+        this.#problems.push(`${transport} subscriber got ${inbox.messages.length} of ${this.#published} messages`)
+      }
+      const received = JSON.stringify(inbox.data)
+      if (received !== JSON.stringify(expected)) this.#problems.push(`${transport} subscriber did not get 0..${this.#published - 1} in order: ${received.slice(0, 300)}`)
+      await disconnect(client)
+    }
+    await disconnect(this.#publisher)
+    return { published: this.#published, problems: this.#problems }
+  }
+}

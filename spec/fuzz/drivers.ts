@@ -1,0 +1,322 @@
+/**
+ * Sends generated payloads over each transport and checks every answer: an HTTP
+ * request gets 200 with a non-empty JSON array of well-formed messages, or a 4xx with
+ * a reason, never a 5xx or silence; a WebSocket frame gets a reply frame or a close
+ * frame with a 1xxx code. Each concurrent worker owns a slot: a real session obtained
+ * by a real handshake, renewed when the fuzz ends it.
+ */
+import fc from 'fast-check'
+import { request } from 'undici'
+import type { RunningServer } from '../../lib/index.ts'
+import { HttpPeer, WsPeer } from '../helpers.ts'
+import type { Json } from '../helpers.ts'
+import { callbackName, payload } from './arbitraries.ts'
+import { materialize, preview } from './body.ts'
+import type { Body, ClientIds } from './body.ts'
+
+/** Far beyond the server's longest hold: an answer that takes this long is a hang. */
+export const HANG_MS = 5_000
+
+/** What every worker's session subscribes to when it is (re)created. */
+const SLOT_SUBSCRIPTIONS = ['/fuzz/**', '/chat/*']
+
+export class FuzzFailure extends Error {}
+
+function fail (transport: string, problem: string, input: string | Uint8Array, answer?: string): never {
+  throw new FuzzFailure(`${transport}: ${problem}\n  input:  ${preview(input)}${answer === undefined ? '' : `\n  answer: ${preview(answer)}`}`)
+}
+
+/** Every message a server sends is a reply (boolean `successful`) or an event (has `data`), BAYEUX.md §1.4, §1.6. */
+function checkMessages (value: unknown): string | undefined {
+  if (!Array.isArray(value)) return 'not a JSON array'
+  if (value.length === 0) return 'an empty array'
+  for (const message of value) {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'an element is not an object'
+    if (typeof message.successful !== 'boolean' && !('data' in message)) return 'a message is neither a reply nor an event'
+  }
+  return undefined
+}
+
+export interface Driver<Case> {
+  readonly name: string
+  readonly arbitrary: fc.Arbitrary<Case>
+  /** Payloads sent so far. */
+  sent: number
+  /** How payloads were answered: `HTTP 200`, `HTTP 400`, `reply`, `close 1009`... */
+  readonly outcomes: Record<string, number>
+  /** Sends one case and checks its answer; resolves with what was sent. */
+  run (c: Case, worker: number): Promise<string | Uint8Array>
+  close (): void
+}
+
+function count (driver: Driver<unknown>, outcome: string): void {
+  driver.outcomes[outcome] = (driver.outcomes[outcome] ?? 0) + 1
+}
+
+/** HTTP sessions, one per worker, each with its own browser cookie. */
+class HttpSlots {
+  readonly #server: RunningServer
+  readonly #peers: HttpPeer[] = []
+
+  constructor (server: RunningServer) {
+    this.#server = server
+  }
+
+  /** The worker's peer with a live session, handshaking again if the fuzz ended it. */
+  async peer (worker: number): Promise<HttpPeer> {
+    const peer = this.#peers[worker] ??= new HttpPeer(this.#server.url)
+    if (peer.clientId === undefined || this.#server.bayeux.getSession(peer.clientId) === undefined) {
+      const reply = await peer.handshake()
+      if (reply['successful'] !== true) throw new FuzzFailure(`a real handshake failed: ${JSON.stringify(reply)}`)
+      // Subscribed, the session gets the fuzz's broadcasts: events travel and are serialized too.
+      await peer.send({ channel: '/meta/subscribe', subscription: SLOT_SUBSCRIPTIONS })
+    }
+    return peer
+  }
+
+  /** Another worker's peer, for foreign clientIds and cookies. */
+  neighbour (worker: number): HttpPeer | undefined {
+    return this.#peers[(worker + 1) % Math.max(1, this.#peers.length)]
+  }
+}
+
+type CookieChoice = 'own' | 'other' | 'none' | 'garbage'
+
+const COOKIE_CHOICE = fc.constantFrom<CookieChoice>('own', 'own', 'own', 'own', 'other', 'none', 'garbage')
+const GARBAGE_COOKIES = ['BAYEUX_BROWSER=', 'BAYEUX_BROWSER=x; BAYEUX_BROWSER=y', '=;;=', '__proto__=1', 'BAYEUX_BROWSER=\u00e9']
+/** Path suffixes under the Bayeux path (C79). */
+const SUFFIXES = ['', '/', '/connect', '/handshake', '/meta/connect', '/a/b/c/d', '/%00', '/%2e%2e/', '/%ff', '/;x', '/%C3%A9', '?x=1&__proto__=1']
+
+function cookieHeader (choice: CookieChoice, own: HttpPeer, other: HttpPeer | undefined, garbage: number): Record<string, string> {
+  const cookie = choice === 'own' ? own.cookie : choice === 'other' ? other?.cookie : choice === 'garbage' ? GARBAGE_COOKIES[garbage % GARBAGE_COOKIES.length] : undefined
+  return cookie === undefined ? {} : { cookie }
+}
+
+interface Answer { status: number, type: string, text: string }
+
+async function exchange (url: string, options: { method: string, body?: string | Uint8Array, headers: Record<string, string>, signal?: AbortSignal | undefined }): Promise<Answer> {
+  const answer = await request(url, { ...options, headersTimeout: HANG_MS, bodyTimeout: HANG_MS })
+  return { status: answer.statusCode, type: String(answer.headers['content-type'] ?? ''), text: await answer.body.text() }
+}
+
+/** The checks shared by both HTTP transports; `unwrap` turns a 200 body into JSON text. */
+function checkHttp (transport: string, input: string | Uint8Array, answer: Answer, unwrap: (text: string) => string | undefined): void {
+  if (answer.status >= 500) fail(transport, `HTTP ${answer.status}`, input, answer.text)
+  if (answer.status >= 400) {
+    if (answer.text.trim() === '') fail(transport, `HTTP ${answer.status} without a reason`, input)
+    return
+  }
+  if (answer.status !== 200) fail(transport, `unexpected HTTP ${answer.status}`, input, answer.text)
+  const json = unwrap(answer.text)
+  if (json === undefined) fail(transport, 'a 200 body of the wrong shape', input, answer.text)
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    fail(transport, 'a 200 body that is not JSON', input, answer.text)
+  }
+  const problem = checkMessages(value)
+  if (problem !== undefined) fail(transport, `a 200 body that is ${problem}`, input, answer.text)
+}
+
+export interface LongPollingCase {
+  method: string
+  suffix: string
+  contentType: string | undefined
+  origin: string | undefined
+  cookie: CookieChoice
+  garbage: number
+  body: Body
+  /** Goes away after this many ms, whether answered or not: the server must cope with a vanished client. */
+  abortAfter: number | undefined
+}
+
+/** `long-polling`: POST bodies (and a few other methods, which must be refused cleanly). */
+export function longPollingDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number): Driver<LongPollingCase> {
+  const slots = new HttpSlots(server)
+  const driver: Driver<LongPollingCase> = {
+    name: 'long-polling',
+    sent: 0,
+    outcomes: {},
+    arbitrary: fc.record({
+      method: fc.oneof({ weight: 20, arbitrary: fc.constant('POST') }, fc.constantFrom('PUT', 'DELETE', 'PATCH')),
+      suffix: fc.oneof({ weight: 6, arbitrary: fc.constant('') }, fc.constantFrom(...SUFFIXES)),
+      contentType: fc.oneof({ weight: 6, arbitrary: fc.constant('application/json;charset=UTF-8') }, fc.constantFrom(undefined, 'text/plain',
+        'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=iso-8859-1', '*/*', 'garbage', '')),
+      origin: fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, fc.constantFrom('http://evil.example', 'null', '')),
+      cookie: COOKIE_CHOICE,
+      garbage: fc.nat(),
+      body: payload(sizes, maxBatch),
+      abortAfter: fc.oneof({ weight: 30, arbitrary: fc.constant(undefined) }, fc.nat(20))
+    }),
+    async run (c, worker) {
+      const peer = await slots.peer(worker)
+      const other = slots.neighbour(worker)
+      const input = materialize(c.body, { own: peer.clientId, other: other?.clientId })
+      const headers = {
+        ...cookieHeader(c.cookie, peer, other, c.garbage),
+        ...(c.contentType !== undefined && { 'content-type': c.contentType }),
+        ...(c.origin !== undefined && { origin: c.origin })
+      }
+      driver.sent++
+      let answer: Answer
+      try {
+        answer = await exchange(server.url + c.suffix, { method: c.method, body: input, headers, signal: c.abortAfter === undefined ? undefined : AbortSignal.timeout(c.abortAfter) })
+      } catch (error) {
+        if (c.abortAfter !== undefined) {
+          count(driver, 'aborted')
+          return input
+        }
+        fail('long-polling', `no answer (${(error as Error).message})`, input)
+      }
+      count(driver, `HTTP ${answer.status}`)
+      checkHttp('long-polling', input, answer, text => text)
+      return input
+    },
+    close () {}
+  }
+  return driver
+}
+
+export interface CallbackPollingCase {
+  callbacks: string[]
+  messages: Body[]
+  extra: string
+  suffix: string
+  cookie: CookieChoice
+  garbage: number
+}
+
+/** Query parameters that parsers trip over. */
+const EXTRA_QUERIES = ['&message=%ff', '&message=%', '&message=%zz', '&jsonp=%E2%80%A8', '&__proto__=1', '&constructor=1',
+  '&__proto__[polluted]=1', '&message[]=1', '&jsonp[]=x', '&message=', '&&&', '&=', '&message', '&hasOwnProperty=1', '&toString=x']
+
+/** Percent-encodes text; lone surrogates (which encodeURIComponent refuses) travel as U+FFFD, as a browser sends them. */
+function encodeText (text: string): string {
+  return encodeURIComponent(text.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'))
+}
+
+function encodePart (data: string | Uint8Array): string {
+  return typeof data === 'string' ? encodeText(data) : Buffer.from(data).toString('hex').replace(/../g, '%$&')
+}
+
+/** `callback-polling`: GET with `jsonp` and `message` parameters, answered as a script (C84, C85). */
+export function callbackPollingDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number): Driver<CallbackPollingCase> {
+  const slots = new HttpSlots(server)
+  const driver: Driver<CallbackPollingCase> = {
+    name: 'callback-polling',
+    sent: 0,
+    outcomes: {},
+    arbitrary: fc.record({
+      callbacks: fc.oneof({ weight: 12, arbitrary: callbackName.map(name => [name]) }, fc.array(callbackName, { maxLength: 2 })),
+      messages: fc.oneof({ weight: 10, arbitrary: payload(sizes, maxBatch).map(body => [body]) }, fc.array(payload(sizes, maxBatch), { maxLength: 3 })),
+      extra: fc.oneof({ weight: 15, arbitrary: fc.constant('') }, fc.constantFrom(...EXTRA_QUERIES)),
+      suffix: fc.oneof({ weight: 8, arbitrary: fc.constant('') }, fc.constantFrom(...SUFFIXES.filter(s => !s.includes('?')))),
+      cookie: COOKIE_CHOICE,
+      garbage: fc.nat()
+    }),
+    async run (c, worker) {
+      const peer = await slots.peer(worker)
+      const other = slots.neighbour(worker)
+      const ids: ClientIds = { own: peer.clientId, other: other?.clientId }
+      const parts = [
+        ...c.callbacks.map(name => `jsonp=${encodeText(name)}`),
+        ...c.messages.map(body => `message=${encodePart(materialize(body, ids))}`)
+      ]
+      const query = `?${parts.join('&')}${c.extra}`
+      driver.sent++
+      let answer: Answer
+      try {
+        answer = await exchange(server.url + c.suffix + query, { method: 'GET', headers: cookieHeader(c.cookie, peer, other, c.garbage) })
+      } catch (error) {
+        fail('callback-polling', `no answer (${(error as Error).message})`, query)
+      }
+      count(driver, `HTTP ${answer.status}`)
+      checkHttp('callback-polling', query, answer, text => {
+        // Only a single valid callback may be echoed, wrapped as `/**/cb([...]);` with no raw line separators (C85, BAYEUX.md §5.3).
+        const match = /^\/\*\*\/([A-Za-z0-9_$.]+)\(([\s\S]*)\);$/.exec(text)
+        if (match === null || c.callbacks.length !== 1 || match[1] !== c.callbacks[0] || /[\u2028\u2029]/.test(text)) return undefined
+        return match[2]
+      })
+      return query
+    },
+    close () {}
+  }
+  return driver
+}
+
+export interface WebSocketCase {
+  frame: Body
+  binary: boolean
+  /** Cuts the connection right after sending, without a close handshake. */
+  hangUp: boolean
+}
+
+/** `websocket`: one socket per worker, frames sent one at a time so each reply can be awaited. */
+export function webSocketDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number): Driver<WebSocketCase> {
+  const peers: WsPeer[] = []
+
+  const open = async (worker: number): Promise<WsPeer> => {
+    let peer = peers[worker]
+    if (peer === undefined || peer.socket.readyState !== peer.socket.OPEN) peer = peers[worker] = await WsPeer.open(server.url)
+    if (peer.clientId === undefined || server.bayeux.getSession(peer.clientId) === undefined) {
+      const reply = await peer.handshake()
+      if (reply['successful'] !== true) throw new FuzzFailure(`a real WebSocket handshake failed: ${JSON.stringify(reply)}`)
+      const id = peer.send({ channel: '/meta/subscribe', subscription: SLOT_SUBSCRIPTIONS })
+      await peer.until(message => message['id'] === id)
+    }
+    return peer
+  }
+
+  /** Frames until one carries a reply; pushed event frames on the way are checked too. */
+  const reply = async (peer: WsPeer, input: string | Uint8Array): Promise<void> => {
+    for (;;) {
+      const frame: Json[] = await peer.next()
+      const problem = checkMessages(frame)
+      if (problem !== undefined) fail('websocket', `a frame that is ${problem}`, input, JSON.stringify(frame))
+      if (frame.some(message => typeof message['successful'] === 'boolean')) return
+    }
+  }
+
+  const driver: Driver<WebSocketCase> = {
+    name: 'websocket',
+    sent: 0,
+    outcomes: {},
+    arbitrary: fc.record({
+      frame: payload(sizes, maxBatch),
+      binary: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, fc.constant(true)),
+      hangUp: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, fc.constant(true))
+    }),
+    async run (c, worker) {
+      const peer = await open(worker)
+      const other = peers[(worker + 1) % peers.length]
+      const input = materialize(c.frame, { own: peer.clientId, other: other?.clientId })
+      driver.sent++
+      // ws sends arbitrary bytes as a text frame when told it is not binary: invalid UTF-8 must close with 1007.
+      peer.socket.send(input, { binary: c.binary })
+      if (c.hangUp) {
+        peer.socket.terminate()
+        count(driver, 'hung up')
+        return input
+      }
+      let timer: NodeJS.Timeout | undefined
+      const outcome = await Promise.race([
+        reply(peer, input).then(() => 'replied' as const),
+        peer.closed,
+        new Promise<'hang'>(resolve => { timer = setTimeout(resolve, HANG_MS, 'hang') })
+      ]).finally(() => clearTimeout(timer))
+      if (outcome === 'hang') fail('websocket', 'neither a reply nor a close', input)
+      count(driver, outcome === 'replied' ? 'reply' : `close ${outcome.code}`)
+      if (outcome === 'replied') return input
+      // 1005 and 1006 mean the socket ended without a close frame: the server dropped it.
+      if (outcome.code < 1000 || outcome.code > 1015 || outcome.code === 1005 || outcome.code === 1006) {
+        fail('websocket', `closed with code ${outcome.code}`, input, outcome.reason)
+      }
+      return input
+    },
+    close () {
+      for (const peer of peers) peer.close()
+    }
+  }
+  return driver
+}
