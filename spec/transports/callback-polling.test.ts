@@ -4,13 +4,8 @@
  * Chromium loading responses as scripts from another origin.
  */
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { dirname, join, normalize } from 'node:path'
-import Fastify from 'fastify'
-import { chromium } from 'playwright-core'
 import { HttpPeer, startServer } from '../helpers.ts'
+import { launchChromium, serveCometdPage } from '../support/browser.ts'
 import type { Json } from '../helpers.ts'
 import type { ServerSession } from '../../lib/index.ts'
 
@@ -101,12 +96,8 @@ t.test('C86 events travel only in connect responses', async t => {
 })
 
 t.test('the real CometD client over callback-polling in headless Chromium, from another origin', async t => {
-  if (!existsSync('/usr/bin/chromium')) {
-    // CI installs chromium (.ci/run); elsewhere the browser test cannot run without it.
-    if (process.env['CI'] === 'true') t.fail('/usr/bin/chromium is missing')
-    else t.skip('no /usr/bin/chromium (apt-get install -y chromium)')
-    return
-  }
+  const browser = await launchChromium(t)
+  if (browser === undefined) return
   const server = await startServer(t, { timeout: 500 })
   const heard: unknown[] = []
   server.bayeux.listen('/browser/out', message => { heard.push(message.data) })
@@ -114,12 +105,7 @@ t.test('the real CometD client over callback-polling in headless Chromium, from 
   const sessions: ServerSession[] = []
   server.bayeux.on('handshake', session => sessions.push(session))
 
-  const page = await servePage(t, server.url)
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-  })
-  t.teardown(() => browser.close())
+  const page = await serveCometdPage(t, callbackPollingPage(server.url))
   const tab = await browser.newPage()
   const scripts: string[] = []
   tab.on('request', request => { if (request.url().startsWith(server.url)) scripts.push(`${request.method()} ${request.resourceType()}`) })
@@ -137,17 +123,9 @@ t.test('the real CometD client over callback-polling in headless Chromium, from 
   t.ok(scripts.length > 0 && scripts.every(s => s === 'GET script'), 'every Bayeux request was a script GET')
 })
 
-/** Serves, on another origin, a page that runs the cometd client over callback-polling only. */
-async function servePage (t: { teardown (fn: () => unknown): void }, bayeuxUrl: string): Promise<string> {
-  const cometdDir = dirname(createRequire(import.meta.url).resolve('cometd'))
-  const app = Fastify()
-  t.teardown(() => app.close())
-  app.get('/cometd-lib/*', async (request, reply) => {
-    const file = normalize((request.params as { '*': string })['*'])
-    if (file.startsWith('..') || !file.endsWith('.js')) return reply.code(404).send()
-    return reply.type('text/javascript').send(await readFile(join(cometdDir, file)))
-  })
-  app.get('/', async (_request, reply) => reply.type('text/html').send(`<!doctype html><script type="module">
+/** A page script that runs the cometd client over callback-polling only. */
+function callbackPollingPage (bayeuxUrl: string): string {
+  return `
 import { CometD } from '/cometd-lib/cometd.js'
 const cometd = new CometD()
 cometd.unregisterTransport('websocket')
@@ -160,8 +138,5 @@ cometd.handshake(reply => {
   if (!reply.successful) return
   cometd.subscribe('/browser/in', message => window.received.push(message.data), () => { window.ready = true })
 })
-</script>`))
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address() as { port: number }
-  return `http://127.0.0.1:${address.port}/`
+`
 }
