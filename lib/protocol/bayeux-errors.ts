@@ -20,6 +20,7 @@ export const SERVER_ERROR = '500::internal_error'
 export const TOO_MANY_SUBSCRIPTIONS = '403::too_many_subscriptions'
 export const TOO_MANY_SESSIONS = '503::too_many_sessions'
 export const RATE_LIMITED = '429::publish_rate_exceeded'
+export const QUEUE_OVERFLOW = '409::queue_overflow'
 
 /** A field has the wrong type or shape, e.g. `400:ext:invalid_field`. */
 export function fieldInvalid (field: string): string {

@@ -7,6 +7,7 @@ import type { EventMessage, Reply } from './message.ts'
 export class Event {
   readonly message: EventMessage | Reply
   #json: string | undefined
+  #alone: Buffer | undefined
 
   /** `message` is a broadcast event, or a message the server sends unasked (a disconnect). */
   constructor (message: EventMessage | Reply) {
@@ -19,6 +20,14 @@ export class Event {
 
   get json (): string {
     return (this.#json ??= JSON.stringify(this.message))
+  }
+
+  /**
+   * This event alone as a payload (`[event]`), UTF-8 encoded once: what a WebSocket
+   * fan-out writes to every subscriber's socket without copying or re-encoding.
+   */
+  get payload (): Buffer {
+    return (this.#alone ??= Buffer.from(`[${this.json}]`))
   }
 
   /** Serialized size in UTF-16 code units: cheap, and what queue byte limits count. */

@@ -16,7 +16,7 @@ import { resolveOptions } from '../options.ts'
 import type { BayeuxOptions, ResolvedOptions } from '../options.ts'
 import * as diagnostics from '../diagnostics.ts'
 import { ExtensionChain, HOOKS } from './extensions.ts'
-import type { Extension } from './extensions.ts'
+import type { Extension, Hooked } from './extensions.ts'
 import type { Link, Respond } from './link.ts'
 import type { SecurityPolicy } from './security.ts'
 import { ServerSession } from './session.ts'
@@ -288,7 +288,8 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     const session = message.channel === META_HANDSHAKE ? undefined : this.#findSession(message, link)
     respond = this.#outgoingReplies(respond, message, session, pending)
     try {
-      const accepted = await this.#extensions.incoming(message, session)
+      let accepted = this.#extensions.incoming(message, session)
+      if (accepted instanceof Promise) accepted = await accepted
       if (accepted === null) {
         respond([], [fail(message, errors.MESSAGE_DELETED)])
         return
@@ -469,7 +470,8 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
 
   /** Fans an event out; false when an extension dropped it. */
   async #broadcast (event: EventMessage, channel: ChannelName, session: ServerSession | undefined, request: Message | undefined): Promise<boolean> {
-    const outgoing = this.#extensions.size > 0 ? await this.#extensions.outgoing(event, undefined, request) : event
+    let outgoing = this.#extensions.outgoing(event, undefined, request)
+    if (outgoing instanceof Promise) outgoing = await outgoing
     if (outgoing === null) return false
     if (this.#listeners.size > 0) {
       for (const listener of this.#listenersOf(channel)) await listener(outgoing, session)
@@ -515,14 +517,27 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
    * Where the caller is collecting a batch's response, it waits on `pending`.
    */
   #outgoingReplies (respond: Respond, request: Message, session: ServerSession | undefined, pending: Promise<void>[] | undefined): Respond {
-    if (this.#extensions.size === 0) return respond
+    if (!this.#extensions.hasOutgoing) return respond
+    // A failing extension must not lose the reply: the reply goes out as it was.
+    const failed = (error: unknown, events: readonly Event[], replies: readonly Reply[]): void => {
+      this.log.error({ err: error }, 'an outgoing extension failed')
+      respond(events, replies)
+    }
     return (events, replies) => {
-      const written = Promise.all(replies.map(reply => this.#extensions.outgoing(reply, session, request))).then(
-        out => respond(events, out.filter(reply => reply !== null)),
-        error => {
-          this.log.error({ err: error }, 'an outgoing extension failed')
-          respond(events, replies)
-        }
+      let out: Array<Hooked<Reply>>
+      try {
+        out = replies.map(reply => this.#extensions.outgoing(reply, session, request))
+      } catch (error) {
+        failed(error, events, replies)
+        return
+      }
+      if (!out.some(reply => reply instanceof Promise)) {
+        respond(events, (out as Array<Reply | null>).filter(reply => reply !== null))
+        return
+      }
+      const written = Promise.all(out).then(
+        resolved => respond(events, resolved.filter(reply => reply !== null)),
+        error => failed(error, events, replies)
       )
       pending?.push(written)
     }

@@ -18,43 +18,56 @@ export interface Extension {
 /** The hooks, in the order a message meets them. */
 export const HOOKS = ['incoming', 'outgoing'] as const
 
-/** Runs extension hooks, awaiting only those that return promises. */
-export class ExtensionChain {
-  readonly #extensions: Extension[] = []
+/** A hook's result: synchronous unless some hook returned a promise. */
+export type Hooked<T> = T | null | Promise<T | null>
 
-  get size (): number {
-    return this.#extensions.length
+/**
+ * Runs extension hooks. The chain stays synchronous until a hook returns a promise,
+ * so sync extensions (timesync, most auth checks) cost no promise per message.
+ */
+export class ExtensionChain {
+  /** Extensions with an incoming hook, in registration order. */
+  #incoming: Extension[] = []
+  /** Extensions with an outgoing hook, in reverse registration order. */
+  #outgoing: Extension[] = []
+
+  get hasOutgoing (): boolean {
+    return this.#outgoing.length > 0
   }
 
   add (extension: Extension): void {
-    this.#extensions.push(extension)
+    if (extension.incoming !== undefined) this.#incoming = [...this.#incoming, extension]
+    if (extension.outgoing !== undefined) this.#outgoing = [extension, ...this.#outgoing]
   }
 
   remove (extension: Extension): void {
-    const index = this.#extensions.indexOf(extension)
-    if (index >= 0) this.#extensions.splice(index, 1)
+    this.#incoming = this.#incoming.filter(e => e !== extension)
+    this.#outgoing = this.#outgoing.filter(e => e !== extension)
   }
 
-  async incoming (message: Message, session: ServerSession | undefined): Promise<Message | null> {
-    for (const extension of this.#extensions) {
-      if (extension.incoming === undefined) continue
-      let result = extension.incoming(message, session)
-      if (result instanceof Promise) result = await result
-      if (result === null) return null
-      if (result !== undefined) message = result
-    }
-    return message
+  incoming (message: Message, session: ServerSession | undefined): Hooked<Message> {
+    return run(this.#incoming, 0, message, (extension, m) => extension.incoming!(m, session))
   }
 
-  async outgoing<T extends Reply | EventMessage> (message: T, session: ServerSession | undefined, request: Message | undefined): Promise<T | null> {
-    for (let i = this.#extensions.length - 1; i >= 0; i--) {
-      const extension = this.#extensions[i]!
-      if (extension.outgoing === undefined) continue
-      let result = extension.outgoing(message, session, request)
-      if (result instanceof Promise) result = await result
-      if (result === null) return null
-      if (result !== undefined) message = result as T
-    }
-    return message
+  outgoing<T extends Reply | EventMessage> (message: T, session: ServerSession | undefined, request: Message | undefined): Hooked<T> {
+    return run(this.#outgoing, 0, message, (extension, m) => extension.outgoing!(m, session, request) as T | null | undefined | Promise<T | null | undefined>)
   }
+}
+
+/** Calls `hook` on each extension from `from`; null stops the chain, undefined keeps the message. */
+function run<T> (
+  extensions: readonly Extension[],
+  from: number,
+  message: T,
+  hook: (extension: Extension, message: T) => T | null | undefined | void | Promise<T | null | undefined | void>
+): Hooked<T> {
+  for (let i = from; i < extensions.length; i++) {
+    const result = hook(extensions[i]!, message)
+    if (result instanceof Promise) {
+      return result.then(value => value === null ? null : run(extensions, i + 1, value ?? message, hook))
+    }
+    if (result === null) return null
+    if (result !== undefined) message = result
+  }
+  return message
 }

@@ -1,5 +1,6 @@
 import { Event } from '../protocol/event.ts'
 import { META_CONNECT, META_DISCONNECT } from '../protocol/message.ts'
+import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/bayeux-errors.ts'
 import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
 import { AckLedger } from './ack.ts'
 import { TokenBucket } from './limiter.ts'
@@ -156,14 +157,13 @@ export class ServerSession {
   enqueue (event: Event): void {
     if (this.#ended) return
     const settings = this.#host.settings
-    const isOver = (): boolean => this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)
-    if (isOver()) {
+    if (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)) {
       if (settings.queueOverflow === 'disconnect') {
         this.#host.remove(this, 'overflow')
         return
       }
       let dropped = 0
-      while (isOver()) {
+      while (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)) {
         if (this.#queue.shift() === undefined && !this.#ack?.dropOldest()) break
         dropped++
       }
@@ -257,10 +257,7 @@ export class ServerSession {
     const events = reason === 'server' ? [...this.#queue.drain(), new Event(SERVER_DISCONNECT)] : []
     if (hold !== undefined) {
       this.#clearHold(hold)
-      const reply: Reply = reason === 'overflow'
-        ? { ...hold.reply, successful: false, error: '409::queue_overflow', advice: { reconnect: 'handshake', interval: 0 } }
-        : { ...hold.reply, advice: { reconnect: 'none' } }
-      hold.respond(events, [reply])
+      hold.respond(events, [endReply(hold.reply, reason)])
     } else if (reason === 'server' && this.#link !== undefined && !this.#link.closed) {
       this.#link.push!(events)
     }
@@ -331,6 +328,23 @@ export class ServerSession {
     if (extendOnly && at <= this.#expiresAt) return
     this.#expiresAt = at
     this.#host.expiries.schedule(this, delay)
+  }
+}
+
+/**
+ * What a held connect is told when its session ends: stop, when the client or the
+ * server chose to end it (C36, C72, C74); start over with a handshake when the
+ * session was lost (expired, overflowed), so the client does not give up.
+ */
+function endReply (held: Reply, reason: EndReason): Reply {
+  switch (reason) {
+    case 'client':
+    case 'server':
+      return { ...held, advice: { reconnect: 'none' } }
+    case 'overflow':
+      return { ...held, successful: false, error: QUEUE_OVERFLOW, advice: { reconnect: 'handshake', interval: 0 } }
+    default:
+      return { ...held, successful: false, error: SESSION_UNKNOWN, advice: { reconnect: 'handshake', interval: 0 } }
   }
 }
 

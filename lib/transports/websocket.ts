@@ -15,6 +15,8 @@ import type { OriginPolicy } from './origin.ts'
 const CLOSE_GOING_AWAY = 1001
 const CLOSE_UNSUPPORTED = 1003
 const CLOSE_PROTOCOL = 1011
+/** Payloads are JSON text, whether given as a string or as encoded bytes. */
+const TEXT_FRAME = { binary: false }
 /** How long, in ms, peers get to answer the close handshake at shutdown. */
 const SHUTDOWN_GRACE = 1_000
 
@@ -51,7 +53,8 @@ class WebSocketLink implements Link {
   }
 
   push (events: readonly Event[]): void {
-    this.#send(serializeBatch(events, []))
+    // The common case, one event per tick, reuses the payload encoded for every subscriber.
+    this.#send(events.length === 1 ? events[0]!.payload : serializeBatch(events, []))
   }
 
   onDrain (listener: () => void): void {
@@ -78,11 +81,11 @@ class WebSocketLink implements Link {
     for (const listener of this.#closeListeners.splice(0)) listener()
   }
 
-  #send (text: string): void {
+  #send (data: string | Buffer): void {
     if (this.closed) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
-    const watch = this.#socket.bufferedAmount + text.length > this.#highWaterMark
-    this.#socket.send(text, watch ? this.#written : undefined)
+    const watch = this.#socket.bufferedAmount + data.length > this.#highWaterMark
+    this.#socket.send(data, TEXT_FRAME, watch ? this.#written : undefined)
   }
 
   readonly #written = (): void => {

@@ -110,6 +110,16 @@ t.test('C38 a second session of one browser degrades to polling', async t => {
   await held
 })
 
+t.test('a connect held when its session is lost sends the client back to handshake', async t => {
+  const server = await startServer(t, { timeout: 2000 })
+  const peer = new HttpPeer(server.url)
+  await peer.connected()
+  const held = connect(peer)
+  await delay(50)
+  server.bayeux.remove(server.bayeux.getSession(peer.clientId!)!, 'expired')
+  t.match((await held)[0], { successful: false, error: '402::session_unknown', advice: { reconnect: 'handshake', interval: 0 } })
+})
+
 t.test('C74 a server-side disconnect tells the client', async t => {
   const server = await startServer(t, { timeout: 2000 })
   const peer = new HttpPeer(server.url)
