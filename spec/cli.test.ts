@@ -3,10 +3,9 @@
  * and environment variables, and graceful shutdown on SIGTERM and SIGINT.
  */
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { HttpPeer, WsPeer, delay } from './helpers.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -48,10 +47,8 @@ function serve (t: { teardown (fn: () => unknown): void }, args: string[], env: 
   return running
 }
 
-// bin/bayeux-server runs the compiled dist/: build it from the current lib/ first.
-t.before(async () => {
-  await promisify(execFile)(`${root}node_modules/.bin/tsc`, ['-p', '.'], { cwd: root })
-})
+// bin/bayeux-server runs the compiled dist/, which `npm test` builds from lib/ before
+// any test runs (run `npm run build` first when running this file alone).
 
 t.test('--help prints the usage and exits 0', async t => {
   const help = run(['--help'])
