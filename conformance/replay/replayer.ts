@@ -12,6 +12,7 @@ import { EventStreams } from './event-streams.ts'
 import { sendHttp, type HttpRequest } from './http-exchange.ts'
 import { ConnectPoller } from './poller.ts'
 import { ReplaySocket } from './replay-socket.ts'
+import { WarmConnector } from './warm-connector.ts'
 
 export interface Failure extends Problem {
   step: number
@@ -35,6 +36,7 @@ const SLACK_MS = 3000
 interface ReplayClient {
   bindings: ClientBindings
   dispatcher: Agent
+  connector: WarmConnector
 }
 
 export function traceName (trace: Trace): string {
@@ -61,8 +63,7 @@ class TraceReplay {
   #events: EventStreams
   #limitMs: number
   /** Per step: the client action has left (HTTP request written, frame sent), so later ones may go. */
-  #dispatched: Array<Promise<void>> = []
-  #markDispatched: Array<() => void> = []
+  #dispatched: Dispatch[] = []
   #pollers = new Map<string, ConnectPoller>()
 
   constructor (trace: Trace, base: URL) {
@@ -75,19 +76,21 @@ class TraceReplay {
   async run (): Promise<void> {
     const steps = this.#trace.steps
     for (const step of steps) this.#events.expect(step)
+    await this.#warmUp()
     const finished: Array<Promise<void>> = []
     steps.forEach((step, index) => {
-      const before = steps.slice(0, index).filter(earlier => finishedAt(earlier) < step.at || sameSocketAction(earlier, step))
+      const earlier = steps.slice(0, index)
+      const before = earlier.filter(e => finishedAt(e) < step.at || sameSocketAction(e, step))
       const latest = Math.max(0, ...before.map(finishedAt))
-      const waitFor = before.map(earlier => finished[earlier.step] as Promise<void>)
-      if (step.kind !== 'ws-receive') waitFor.push(...steps.slice(0, index).filter(isAction).map(earlier => this.#dispatched[earlier.step] as Promise<void>))
-      const dispatched = deferred()
-      this.#dispatched.push(dispatched.promise)
-      this.#markDispatched.push(dispatched.resolve)
+      const waitFor = before.map(e => finished[e.step] as Promise<void>)
+      if (isAction(step)) waitFor.push(...earlier.filter(isAction).map(e => (this.#dispatched[e.step] as Dispatch).promise))
+      const previous = earlier.findLast(e => isAction(e) && e.client === step.client)
+      const dispatch = new Dispatch()
+      this.#dispatched.push(dispatch)
       finished.push(Promise.all(waitFor)
-        .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : sleep(step.at - latest).then(() => this.#act(step)))
+        .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : this.#pause(step, latest, previous).then(() => this.#act(step)))
         .catch((error: unknown) => this.#fail(step, { rule: `replay error: ${(error as Error).message}`, checklist: '-' }))
-        .finally(dispatched.resolve))
+        .finally(() => dispatch.done()))
     })
     await Promise.all(finished)
     for (const poller of this.#pollers.values()) poller.stop()
@@ -98,13 +101,26 @@ class TraceReplay {
 
   async close (): Promise<void> {
     for (const socket of this.#sockets.values()) socket.terminate()
+    for (const client of this.#clients.values()) client.connector.close()
     await Promise.all([...this.#clients.values()].map(client => client.dispatcher.destroy()))
+  }
+
+  /** Opens, per client, as many HTTP connections as it used in the recording (plain http only). */
+  async #warmUp (): Promise<void> {
+    if (this.#base.protocol !== 'http:') return
+    const connections = new Map<string, Set<number>>()
+    for (const step of this.#trace.steps) {
+      if (step.kind === 'http') connections.set(step.client, (connections.get(step.client) ?? new Set()).add(step.connection))
+    }
+    await Promise.all([...connections].map(([label, used]) => this.#client(label).connector.warm(used.size)))
   }
 
   #client (label: string): ReplayClient {
     let client = this.#clients.get(label)
     if (client === undefined) {
-      client = { bindings: new ClientBindings(), dispatcher: new Agent({ keepAliveTimeout: 10000 }) }
+      const connector = new WarmConnector(this.#base)
+      const dispatcher = new Agent({ keepAliveTimeout: 10000, ...(this.#base.protocol === 'http:' && { connect: connector.connect }) })
+      client = { bindings: new ClientBindings(), dispatcher, connector }
       this.#clients.set(label, client)
     }
     return client
@@ -122,6 +138,16 @@ class TraceReplay {
       ? `client ${step.client}, ${step.request.method} ${step.request.path}`
       : `client ${step.client}, websocket #${step.connection} ${step.kind}`
     this.failures.push({ step: step.step, where, ...problem })
+  }
+
+  /**
+   * Reproduces the recorded pause after the last step this one waited for, and keeps at least the
+   * recorded spacing after the client's previous action, so its requests reach the server in order.
+   */
+  async #pause (step: TraceStep, latest: number, previous: TraceStep | undefined): Promise<void> {
+    const sentAt = previous === undefined ? undefined : this.#dispatched[previous.step]?.at
+    const spacing = previous === undefined || sentAt === undefined ? 0 : step.at - previous.at - (performance.now() - sentAt)
+    await sleep(Math.max(step.at - latest, spacing))
   }
 
   /** A client action; a connect, handshake or disconnect of the client ends its synthetic polling. */
@@ -147,7 +173,7 @@ class TraceReplay {
     const client = this.#client(step.client)
     const sent = performance.now()
     const request = { ...step.request, messages: client.bindings.substitute(step.request.messages) }
-    const answer = await sendHttp(client.dispatcher, this.#url(step.request.path), request, client.bindings, this.#limitMs, this.#markDispatched[step.step] as () => void)
+    const answer = await sendHttp(client.dispatcher, this.#url(step.request.path), request, client.bindings, this.#limitMs, () => this.#dispatched[step.step]?.done())
       .catch((error: Error) => error)
     const elapsed = performance.now() - sent
     if (DEBUG) console.error(`${(performance.now() % 100000).toFixed(1)} [${traceName(this.#trace)}] step ${step.step} ${step.client} ${step.request.path} ${Math.round(elapsed)} ms =>`, answer instanceof Error ? answer.message : answer.body)
@@ -346,10 +372,20 @@ function isAction (step: TraceStep): boolean {
   return step.kind !== 'ws-receive'
 }
 
-function deferred (): { promise: Promise<void>, resolve: () => void } {
-  let resolve = (): void => {}
-  const promise = new Promise<void>(done => { resolve = done })
-  return { promise, resolve }
+/** When a step's client action left; later actions wait for it. */
+class Dispatch {
+  at: number | undefined
+  readonly promise: Promise<void>
+  #resolve = (): void => {}
+
+  constructor () {
+    this.promise = new Promise<void>(resolve => { this.#resolve = resolve })
+  }
+
+  done (): void {
+    this.at ??= performance.now()
+    this.#resolve()
+  }
 }
 
 /** What a client does on one socket happens in recorded order even when timestamps tie. */
