@@ -11,7 +11,7 @@ import type { RunningServer } from '../../lib/index.ts'
 import { startServer } from '../helpers.ts'
 import { preview } from './body.ts'
 import { Canary } from './canary.ts'
-import { FuzzFailure, callbackPollingDriver, longPollingDriver, webSocketDriver } from './drivers.ts'
+import { FuzzFailure, HttpSlots, callbackPollingDriver, longPollingDriver, webSocketDriver } from './drivers.ts'
 import type { Driver } from './drivers.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -24,6 +24,8 @@ export interface CampaignOptions {
   concurrency?: number
   /** Shrink a failure to a smaller input (slow: every attempt may wait for timeouts). */
   shrink?: boolean
+  /** Fuzz the three transports at the same time (and move long-polling sessions onto WebSockets meanwhile). */
+  parallel?: boolean
   /** Progress lines, for long runs. */
   progress?: (line: string) => void
 }
@@ -83,40 +85,47 @@ function describeError (record: LogRecord): string {
 }
 
 export async function runCampaign (t: Teardown, options: CampaignOptions): Promise<CampaignResult> {
-  const { seed, runs, concurrency = 16, shrink = false, progress } = options
+  const { seed, runs, concurrency = 16, shrink = false, parallel = false, progress } = options
   const started = Date.now()
   const log = new CapturedLog()
   const server: RunningServer = await startServer(t, { ...SERVER_OPTIONS, logger: log.logger })
   server.bayeux.listen('/service/echo', message => ({ echo: message.data }))
   const cleanPrototypes = prototypeKeys()
   const canary = await Canary.start(server.url)
+  const httpSessions = new HttpSlots(server)
   const drivers: Array<Driver<any>> = [
-    longPollingDriver(server, BODY_SIZES, MAX_BATCH),
+    longPollingDriver(server, BODY_SIZES, MAX_BATCH, httpSessions),
     callbackPollingDriver(server, QUERY_SIZES, MAX_BATCH),
-    webSocketDriver(server, BODY_SIZES, MAX_BATCH)
+    webSocketDriver(server, BODY_SIZES, MAX_BATCH, parallel ? httpSessions : undefined)
   ]
+  /** Set on the first failure: in parallel mode the other transports stop too. */
+  let stopped = false
+  const fuzz = async (driver: Driver<any>, index: number): Promise<void> => {
+    const groups = Math.ceil(runs / drivers.length / concurrency)
+    const property = fc.asyncProperty(fc.array(driver.arbitrary, { minLength: concurrency, maxLength: concurrency }), async cases => {
+      if (stopped) return
+      const errorsBefore = log.errors.length
+      const outcomes = await Promise.allSettled(cases.map((c, worker) => driver.run(c, worker)))
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
+      // Which input of the group made a handler throw is unknown: all of them are shown.
+      const inputs = (): string => outcomes.map(o => `\n  input:  ${preview((o as PromiseFulfilledResult<string | Uint8Array>).value, 300)}`).join('')
+      const logged = log.errors.slice(errorsBefore)
+      if (logged.length > 0) throw new FuzzFailure(`${driver.name}: the server logged ${logged.map(describeError).join('; ')}${inputs()}`)
+      if (prototypeKeys() !== cleanPrototypes) throw new FuzzFailure(`${driver.name}: a built-in prototype gained or lost properties${inputs()}`)
+      if (progress !== undefined && driver.sent % (concurrency * 100) === 0) progress(`${driver.name}: ${driver.sent} payloads`)
+    })
+    const details = await fc.check(property, { seed: seed + index, numRuns: groups, endOnFailure: !shrink })
+    if (details.failed) {
+      const error = details.errorInstance
+      const detail = error instanceof FuzzFailure ? error.message : error instanceof Error ? error.stack : String(error)
+      stopped = true
+      throw new FuzzFailure(`seed ${details.seed}, path ${details.counterexamplePath}: ${detail}`)
+    }
+  }
   let report
   try {
-    for (const [index, driver] of drivers.entries()) {
-      const groups = Math.ceil(runs / drivers.length / concurrency)
-      const property = fc.asyncProperty(fc.array(driver.arbitrary, { minLength: concurrency, maxLength: concurrency }), async cases => {
-        const errorsBefore = log.errors.length
-        const outcomes = await Promise.allSettled(cases.map((c, worker) => driver.run(c, worker)))
-        for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
-        // Which input of the group made a handler throw is unknown: all of them are shown.
-        const inputs = (): string => outcomes.map(o => `\n  input:  ${preview((o as PromiseFulfilledResult<string | Uint8Array>).value, 300)}`).join('')
-        const logged = log.errors.slice(errorsBefore)
-        if (logged.length > 0) throw new FuzzFailure(`${driver.name}: the server logged ${logged.map(describeError).join('; ')}${inputs()}`)
-        if (prototypeKeys() !== cleanPrototypes) throw new FuzzFailure(`${driver.name}: a built-in prototype gained or lost properties${inputs()}`)
-        if (progress !== undefined && driver.sent % (concurrency * 100) === 0) progress(`${driver.name}: ${driver.sent} payloads`)
-      })
-      const details = await fc.check(property, { seed: seed + index, numRuns: groups, endOnFailure: !shrink })
-      if (details.failed) {
-        const error = details.errorInstance
-        const detail = error instanceof FuzzFailure ? error.message : error instanceof Error ? error.stack : String(error)
-        throw new FuzzFailure(`seed ${details.seed}, path ${details.counterexamplePath}: ${detail}`)
-      }
-    }
+    if (parallel) await Promise.all(drivers.map(fuzz))
+    else for (const [index, driver] of drivers.entries()) await fuzz(driver, index)
     report = await canary.stop()
   } finally {
     for (const driver of drivers) driver.close()

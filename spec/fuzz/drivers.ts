@@ -54,7 +54,7 @@ function count (driver: Driver<unknown>, outcome: string): void {
 }
 
 /** HTTP sessions, one per worker, each with its own browser cookie. */
-class HttpSlots {
+export class HttpSlots {
   readonly #server: RunningServer
   readonly #peers: HttpPeer[] = []
 
@@ -71,6 +71,17 @@ class HttpSlots {
       // Subscribed, the session gets the fuzz's broadcasts: events travel and are serialized too.
       await peer.send({ channel: '/meta/subscribe', subscription: SLOT_SUBSCRIPTIONS })
     }
+    return peer
+  }
+
+  /**
+   * Hands the worker's live session over (to a WebSocket), if it has one: the worker
+   * handshakes a new one, so the two transports do not compete for one held connect.
+   */
+  take (worker: number): HttpPeer | undefined {
+    const peer = this.#peers[worker]
+    if (peer?.clientId === undefined || this.#server.bayeux.getSession(peer.clientId) === undefined) return undefined
+    this.#peers[worker] = new HttpPeer(this.#server.url)
     return peer
   }
 
@@ -92,11 +103,11 @@ function cookieHeader (choice: CookieChoice, own: HttpPeer, other: HttpPeer | un
   return cookie === undefined ? {} : { cookie }
 }
 
-interface Answer { status: number, type: string, text: string }
+interface Answer { status: number, text: string }
 
 async function exchange (url: string, options: { method: string, body?: string | Uint8Array, headers: Record<string, string>, signal?: AbortSignal | undefined }): Promise<Answer> {
   const answer = await request(url, { ...options, headersTimeout: HANG_MS, bodyTimeout: HANG_MS })
-  return { status: answer.statusCode, type: String(answer.headers['content-type'] ?? ''), text: await answer.body.text() }
+  return { status: answer.statusCode, text: await answer.body.text() }
 }
 
 /** The checks shared by both HTTP transports; `unwrap` turns a 200 body into JSON text. */
@@ -132,8 +143,7 @@ export interface LongPollingCase {
 }
 
 /** `long-polling`: POST bodies (and a few other methods, which must be refused cleanly). */
-export function longPollingDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number): Driver<LongPollingCase> {
-  const slots = new HttpSlots(server)
+export function longPollingDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number, slots = new HttpSlots(server)): Driver<LongPollingCase> {
   const driver: Driver<LongPollingCase> = {
     name: 'long-polling',
     sent: 0,
@@ -250,13 +260,38 @@ export interface WebSocketCase {
   binary: boolean
   /** Cuts the connection right after sending, without a close handshake. */
   hangUp: boolean
+  /** Moves a live long-polling session onto a new socket, with its cookie (C90), before sending. */
+  adopt: boolean
 }
 
-/** `websocket`: one socket per worker, frames sent one at a time so each reply can be awaited. */
-export function webSocketDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number): Driver<WebSocketCase> {
-  const peers: WsPeer[] = []
+function isLoneConnect (input: string | Uint8Array): boolean {
+  try {
+    const value = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString())
+    const batch: unknown[] = Array.isArray(value) ? value : [value]
+    return batch.length === 1 && (batch[0] as Json | null)?.['channel'] === '/meta/connect'
+  } catch {
+    return false
+  }
+}
 
-  const open = async (worker: number): Promise<WsPeer> => {
+/**
+ * `websocket`: one socket per worker, frames sent one at a time so each reply can be
+ * awaited. With `http`, a worker sometimes takes over a long-polling worker's session.
+ */
+export function webSocketDriver (server: RunningServer, sizes: { huge: number, deep: number }, maxBatch: number, http?: HttpSlots): Driver<WebSocketCase> {
+  const peers: WsPeer[] = []
+  /** Sockets carrying a session that came from long-polling. */
+  const adopted = new WeakSet<WsPeer>()
+
+  const open = async (worker: number, adopt: boolean): Promise<WsPeer> => {
+    const moving = adopt ? http?.take(worker) : undefined
+    if (moving !== undefined) {
+      peers[worker]?.close()
+      const peer = peers[worker] = await WsPeer.open(server.url, { headers: { cookie: moving.cookie ?? '' } })
+      peer.clientId = moving.clientId
+      adopted.add(peer)
+      return peer
+    }
     let peer = peers[worker]
     if (peer === undefined || peer.socket.readyState !== peer.socket.OPEN) peer = peers[worker] = await WsPeer.open(server.url)
     if (peer.clientId === undefined || server.bayeux.getSession(peer.clientId) === undefined) {
@@ -285,10 +320,11 @@ export function webSocketDriver (server: RunningServer, sizes: { huge: number, d
     arbitrary: fc.record({
       frame: payload(sizes, maxBatch),
       binary: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, fc.constant(true)),
-      hangUp: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, fc.constant(true))
+      hangUp: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, fc.constant(true)),
+      adopt: fc.oneof({ weight: 20, arbitrary: fc.constant(false) }, fc.constant(true))
     }),
     async run (c, worker) {
-      const peer = await open(worker)
+      const peer = await open(worker, c.adopt)
       const other = peers[(worker + 1) % peers.length]
       const input = materialize(c.frame, { own: peer.clientId, other: other?.clientId })
       driver.sent++
@@ -305,7 +341,15 @@ export function webSocketDriver (server: RunningServer, sizes: { huge: number, d
         peer.closed,
         new Promise<'hang'>(resolve => { timer = setTimeout(resolve, HANG_MS, 'hang') })
       ]).finally(() => clearTimeout(timer))
-      if (outcome === 'hang') fail('websocket', 'neither a reply nor a close', input)
+      if (outcome === 'hang') {
+        // A request of the session's former HTTP client, still in flight, may have
+        // replaced the held connect: over WebSocket that one is dropped silently (C34).
+        if (adopted.has(peer) && isLoneConnect(input)) {
+          count(driver, 'connect superseded')
+          return input
+        }
+        fail('websocket', 'neither a reply nor a close', input)
+      }
       count(driver, outcome === 'replied' ? 'reply' : `close ${outcome.code}`)
       if (outcome === 'replied') return input
       // 1005 and 1006 mean the socket ended without a close frame: the server dropped it.

@@ -1,6 +1,6 @@
 /**
  * The long fuzz run, outside the test suite:
- *   node --import=tsx spec/fuzz/long-run.ts --runs 200000 --seed 42 [--concurrency 16] [--shrink]
+ *   node --import=tsx spec/fuzz/long-run.ts --runs 200000 --seed 42 [--concurrency 16] [--parallel] [--shrink]
  * Exits 1 with the failing input on the first failure.
  */
 import { parseArgs } from 'node:util'
@@ -11,7 +11,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '200000' },
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     concurrency: { type: 'string', default: '16' },
-    shrink: { type: 'boolean', default: false }
+    shrink: { type: 'boolean', default: false },
+    parallel: { type: 'boolean', default: false }
   }
 })
 
@@ -24,6 +25,7 @@ try {
     runs: Number(values.runs),
     concurrency: Number(values.concurrency),
     shrink: values.shrink,
+    parallel: values.parallel,
     progress: line => console.log(line)
   })
   console.log(JSON.stringify(result))
