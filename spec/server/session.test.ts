@@ -142,6 +142,14 @@ t.test('expiry', async t => {
     t.match((await connect(peer))[0], { error: '402::session_unknown', advice: { reconnect: 'handshake' } })
   })
 
+  await t.test('C40 a client advice.interval is capped at maxInterval, so it cannot keep a dead session', async t => {
+    const peer = new HttpPeer(server.url)
+    await peer.handshake()
+    await connect(peer, { advice: { timeout: 0, interval: 3_600_000 } })
+    await eventually(() => server.bayeux.getSession(peer.clientId!) === undefined, 'expiry within interval + maxInterval, capped')
+    t.pass('expired')
+  })
+
   await t.test('C76 never expired while a connect is held', async t => {
     const peer = new HttpPeer(server.url)
     await peer.connected()
