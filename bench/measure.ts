@@ -25,7 +25,7 @@ async function measure(plan: MeasurePlan, testCase: Case, definition: ServerDefi
       const c10k = await runC10k(server, generator, testCase.size, plan.idleMs);
       log(
         `  ${c10k.opened}/${c10k.sessions} sessions in ${c10k.connectSeconds.toFixed(1)} s, ${c10k.rssPerSessionKiB.toFixed(1)} KiB each, ` +
-          `idle ${c10k.idleCpuPercent.toFixed(1)}% CPU, broadcast reached ${c10k.broadcastDelivered} in ${c10k.broadcastMs.toFixed(0)} ms`,
+          `idle ${c10k.idleCpuPercent.toFixed(1)}% CPU, broadcast reached half in ${c10k.broadcastHalfMs.toFixed(0)} ms, ${c10k.broadcastDelivered} in ${c10k.broadcastMs.toFixed(0)} ms`,
       );
       return { c10k };
     }

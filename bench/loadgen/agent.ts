@@ -4,6 +4,7 @@ import { BayeuxClient, type ClientProblems, type LinkFactory, type Message } fro
 import { DeliveryTracker } from './delivery-tracker.ts';
 import { longPollingLink } from './http-link.ts';
 import { PayloadFactory, type Payload } from './payload.ts';
+import { SourceAddress } from './source-address.ts';
 import type { CollectResult, Command, OpenCommand, OpenResult, PublishCommand, PublishResult, Reply } from './protocol.ts';
 import { webSocketLink } from './ws-link.ts';
 
@@ -17,9 +18,14 @@ const pools: Pool[] = [];
 
 function linkFactories(command: OpenCommand): LinkFactory[] {
   const url = new URL(command.url);
-  return command.localAddresses.map((localAddress) => {
-    if (command.transport === 'ws') return webSocketLink(url.href.replace(/^http/, 'ws'), localAddress);
-    const pool = new Pool(url.origin, { localAddress, pipelining: 1, keepAliveTimeout: 60_000 });
+  return command.localAddresses.map((address) => {
+    const source = new SourceAddress(address);
+    if (command.transport === 'ws') return webSocketLink(url.href.replace(/^http/, 'ws'), source);
+    const pool = new Pool(url.origin, {
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback),
+    });
     pools.push(pool);
     return longPollingLink(pool, url.pathname);
   });

@@ -15,6 +15,8 @@ export interface C10kResult {
   serverRssMiB: number;
   rssPerSessionKiB: number;
   idleCpuPercent: number;
+  /** When half, and when all, of the copies of one broadcast had arrived. */
+  broadcastHalfMs: number;
   broadcastMs: number;
   broadcastDelivered: number;
 }
@@ -50,6 +52,7 @@ export async function runC10k(server: ServerProcess, generator: LoadGenerator, s
     serverRssMiB: idleEnd.rssBytes / 2 ** 20,
     rssPerSessionKiB: (idleEnd.rssBytes - empty.rssBytes) / 1024 / Math.max(1, opening.opened),
     idleCpuPercent: (idleEnd.cpuMicros - idleStart.cpuMicros) / idleMs / 10,
+    broadcastHalfMs: seen.latency.percentile(0.5) / 1000,
     broadcastMs: seen.latency.max / 1000,
     broadcastDelivered: seen.counts.unique,
   };
