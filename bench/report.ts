@@ -1,4 +1,5 @@
 // Renders bench/RESULTS.md: per scenario, every server side by side, then the per-step details.
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import type { CoreLayout } from './cpu-pinning.ts';
 import type { Case, Plan } from './plan.ts';
@@ -167,12 +168,21 @@ const TITLES = {
   c10k: (size: number) => `c10k: ${integer(size)} idle sessions`,
 };
 
+/** The commit measured: ours runs from dist/, built from this tree. */
+function revision(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 function machine(input: ReportInput): string {
   const model = cpus()[0]?.model ?? 'unknown';
   const [one, five] = input.loadAtStart;
   const [oneAtEnd] = loadavg();
   return [
-    `- CPU: ${cpus().length} × ${model}; Linux ${release()}; Node ${process.version}`,
+    `- CPU: ${cpus().length} × ${model}; Linux ${release()}; Node ${process.version}; bayeux-server at \`${revision()}\``,
     input.cores === undefined
       ? '- No pinning (taskset missing or a single core): server and generator share the cores.'
       : `- Server pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
