@@ -63,15 +63,15 @@ export class ServerSession {
   readonly remoteAddress: string | undefined
   /** The handshake message, with its `ext` (credentials live there). */
   readonly handshake: Message
-  /** Free for applications (e.g. the authenticated user). */
-  readonly attributes = new Map<string, unknown>()
   /** Channel patterns this session is subscribed to. */
   readonly subscriptions = new Set<string>()
 
   readonly #host: SessionHost
   readonly #queue = new SessionQueue()
   readonly #ack: AckLedger | undefined
-  readonly #publishLimit: TokenBucket | undefined
+  /** Made on first use: most sessions of a large server never publish or set attributes. */
+  #publishLimit: TokenBucket | undefined
+  #attributes: Map<string, unknown> | undefined
   #hold: HeldConnect | undefined
   #link: Link | undefined
   #transport: TransportName | undefined
@@ -89,14 +89,17 @@ export class ServerSession {
     this.remoteAddress = link.remoteAddress
     this.#interval = host.settings.interval
     this.#ack = ack ? new AckLedger() : undefined
-    const { publishRate, publishBurst } = host.settings
-    this.#publishLimit = publishRate > 0 ? new TokenBucket(publishRate, publishBurst) : undefined
   }
 
   /** The handshake was accepted: bind a WebSocket, start the expiry clock. */
   open (link: Link): void {
     if (link.persistent) this.bind(link)
     this.#expireIn(this.#host.settings.maxInterval)
+  }
+
+  /** Free for applications (e.g. the authenticated user). */
+  get attributes (): Map<string, unknown> {
+    return (this.#attributes ??= new Map())
   }
 
   get ended (): boolean {
@@ -146,7 +149,9 @@ export class ServerSession {
 
   /** Takes one publish token; false when the session publishes too fast. */
   mayPublish (): boolean {
-    return this.#publishLimit === undefined || this.#publishLimit.take()
+    const { publishRate, publishBurst } = this.#host.settings
+    if (publishRate === 0) return true
+    return (this.#publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
   }
 
   /** A message other than a connect arrived: the session is alive (C77). */

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import { serializeBatch } from '../protocol/event.ts'
 import type { BayeuxServer } from '../server/bayeux-server.ts'
@@ -50,7 +50,9 @@ class HttpLink implements Link {
   }
 
   onClose (listener: () => void): void {
-    this.#closeListeners.push(listener)
+    // A connect whose (async) processing outlived its request must not stay held on it.
+    if (this.closed) listener()
+    else this.#closeListeners.push(listener)
   }
 
   offClose (listener: () => void): void {
@@ -60,6 +62,12 @@ class HttpLink implements Link {
 }
 
 const PREFLIGHT_MAX_AGE = '86400'
+
+/**
+ * Bayeux requests log through the server's logger, never per request: skipping
+ * fastify's per-request child logger saves its allocation on every held connect.
+ */
+const noChildLogger = (logger: FastifyBaseLogger): FastifyBaseLogger => logger
 
 /**
  * Serves long-polling (POST) and callback-polling (GET) at `<path>` and
@@ -137,7 +145,7 @@ export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, or
 
   const base = options.path.endsWith('/') ? options.path.slice(0, -1) : options.path
   for (const url of [base || '/', `${base}/*`]) {
-    fastify.route({ method: ['GET', 'POST'], url, handler: serve })
-    fastify.route({ method: 'OPTIONS', url, handler: preflight })
+    fastify.route({ method: ['GET', 'POST'], url, handler: serve, childLoggerFactory: noChildLogger })
+    fastify.route({ method: 'OPTIONS', url, handler: preflight, childLoggerFactory: noChildLogger })
   }
 }
