@@ -26,15 +26,37 @@ function fail (transport: string, problem: string, input: string | Uint8Array, a
   throw new FuzzFailure(`${transport}: ${problem}\n  input:  ${preview(input)}${answer === undefined ? '' : `\n  answer: ${preview(answer)}`}`)
 }
 
-/** Every message a server sends is a reply (boolean `successful`) or an event (has `data`), BAYEUX.md §1.4, §1.6. */
-function checkMessages (value: unknown): string | undefined {
+/**
+ * Every message a server sends is a reply (boolean `successful`) or an event (has
+ * `data`), BAYEUX.md §1.4, §1.6; the replies answer every request id in `expected` (§1.5).
+ */
+function checkMessages (value: unknown, expected: ReadonlySet<string> = new Set()): string | undefined {
   if (!Array.isArray(value)) return 'not a JSON array'
   if (value.length === 0) return 'an empty array'
+  const answered = new Set<unknown>()
   for (const message of value) {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'an element is not an object'
     if (typeof message.successful !== 'boolean' && !('data' in message)) return 'a message is neither a reply nor an event'
+    if (typeof message.successful === 'boolean') answered.add(message.id)
   }
+  for (const id of expected) if (!answered.has(id)) return `missing the reply to id ${id}`
   return undefined
+}
+
+/**
+ * The request ids a 200 answer must echo: every well-formed id (C08) of the batch,
+ * unless a handshake is batched with other messages (then only it is answered, C12).
+ */
+function expectedIds (parts: ReadonlyArray<string | Uint8Array>): Set<string> {
+  const batch: unknown[] = []
+  try {
+    for (const part of parts) batch.push(...[JSON.parse(typeof part === 'string' ? part : Buffer.from(part).toString())].flat())
+  } catch {
+    return new Set()
+  }
+  const messages = batch.filter((m): m is Json => typeof m === 'object' && m !== null && !Array.isArray(m))
+  if (batch.length > 1 && messages.some(m => m['channel'] === '/meta/handshake')) return new Set()
+  return new Set(messages.map(m => m['id']).filter((id): id is string => typeof id === 'string' && /^[A-Za-z0-9]{1,64}$/.test(id)))
 }
 
 export interface Driver<Case> {
@@ -111,7 +133,7 @@ async function exchange (url: string, options: { method: string, body?: string |
 }
 
 /** The checks shared by both HTTP transports; `unwrap` turns a 200 body into JSON text. */
-function checkHttp (transport: string, input: string | Uint8Array, answer: Answer, unwrap: (text: string) => string | undefined): void {
+function checkHttp (transport: string, input: string | Uint8Array, answer: Answer, expected: ReadonlySet<string>, unwrap: (text: string) => string | undefined): void {
   if (answer.status >= 500) fail(transport, `HTTP ${answer.status}`, input, answer.text)
   if (answer.status >= 400) {
     if (answer.text.trim() === '') fail(transport, `HTTP ${answer.status} without a reason`, input)
@@ -126,7 +148,7 @@ function checkHttp (transport: string, input: string | Uint8Array, answer: Answe
   } catch {
     fail(transport, 'a 200 body that is not JSON', input, answer.text)
   }
-  const problem = checkMessages(value)
+  const problem = checkMessages(value, expected)
   if (problem !== undefined) fail(transport, `a 200 body that is ${problem}`, input, answer.text)
 }
 
@@ -180,7 +202,7 @@ export function longPollingDriver (server: RunningServer, sizes: { huge: number,
         fail('long-polling', `no answer (${(error as Error).message})`, input)
       }
       count(driver, `HTTP ${answer.status}`)
-      checkHttp('long-polling', input, answer, text => text)
+      checkHttp('long-polling', input, answer, expectedIds([input]), text => text)
       return input
     },
     close () {}
@@ -229,9 +251,10 @@ export function callbackPollingDriver (server: RunningServer, sizes: { huge: num
       const peer = await slots.peer(worker)
       const other = slots.neighbour(worker)
       const ids: ClientIds = { own: peer.clientId, other: other?.clientId }
+      const messages = c.messages.map(body => materialize(body, ids))
       const parts = [
         ...c.callbacks.map(name => `jsonp=${encodeText(name)}`),
-        ...c.messages.map(body => `message=${encodePart(materialize(body, ids))}`)
+        ...messages.map(message => `message=${encodePart(message)}`)
       ]
       const query = `?${parts.join('&')}${c.extra}`
       driver.sent++
@@ -242,7 +265,7 @@ export function callbackPollingDriver (server: RunningServer, sizes: { huge: num
         fail('callback-polling', `no answer (${(error as Error).message})`, query)
       }
       count(driver, `HTTP ${answer.status}`)
-      checkHttp('callback-polling', query, answer, text => {
+      checkHttp('callback-polling', query, answer, expectedIds(messages), text => {
         // Only a single valid callback may be echoed, wrapped as `/**/cb([...]);` with no raw line separators (C85, BAYEUX.md §5.3).
         const match = /^\/\*\*\/([A-Za-z0-9_$.]+)\(([\s\S]*)\);$/.exec(text)
         if (match === null || c.callbacks.length !== 1 || match[1] !== c.callbacks[0] || /[\u2028\u2029]/.test(text)) return undefined
@@ -290,6 +313,7 @@ export function webSocketDriver (server: RunningServer, sizes: { huge: number, d
       const peer = peers[worker] = await WsPeer.open(server.url, { headers: { cookie: moving.cookie ?? '' } })
       peer.clientId = moving.clientId
       adopted.add(peer)
+      count(driver, 'moved from long-polling')
       return peer
     }
     let peer = peers[worker]
@@ -305,11 +329,13 @@ export function webSocketDriver (server: RunningServer, sizes: { huge: number, d
 
   /** Frames until one carries a reply; pushed event frames on the way are checked too. */
   const reply = async (peer: WsPeer, input: string | Uint8Array): Promise<void> => {
+    const expected = expectedIds([input])
     for (;;) {
       const frame: Json[] = await peer.next()
-      const problem = checkMessages(frame)
+      const replies = frame.some(message => typeof message['successful'] === 'boolean')
+      const problem = checkMessages(frame, replies ? expected : undefined)
       if (problem !== undefined) fail('websocket', `a frame that is ${problem}`, input, JSON.stringify(frame))
-      if (frame.some(message => typeof message['successful'] === 'boolean')) return
+      if (replies) return
     }
   }
 
