@@ -3,7 +3,7 @@
 // clientId and advice values; every problem names the checklist item it relates to.
 import { isDeepStrictEqual } from 'node:util'
 import type { Message, Transport } from '../trace.ts'
-import { isMeta } from '../wire.ts'
+import { isMeta, isReply } from '../wire.ts'
 
 export interface Problem {
   rule: string
@@ -135,4 +135,31 @@ export function compareDelivered (expected: Message, actual: Message): Problem[]
     problems.push({ rule: 'advice.reconnect differs', checklist: 'C74', expected: expected.advice.reconnect, actual: actual.advice?.reconnect })
   }
   return problems
+}
+
+export interface Pairing {
+  pairs: Array<[expected: Message, actual: Message]>
+  missing: Message[]
+  unexpected: Message[]
+  delivered: Message[]
+}
+
+/**
+ * Pairs expected replies with what the server sent, by id and channel, in any order (§1.7). A
+ * message with the right id and channel that carries data still answers the request: it is
+ * paired (and then fails C54) rather than mistaken for an event, which is what a client would do.
+ */
+export function pairReplies (expected: Message[], actual: Message[]): Pairing {
+  const pool = [...actual]
+  const pairing: Pairing = { pairs: [], missing: [], unexpected: [], delivered: [] }
+  for (const wanted of expected) {
+    const same = (m: Message): boolean => m.id === wanted.id && m.channel === wanted.channel
+    let index = pool.findIndex(m => isReply(m) && same(m))
+    if (index < 0) index = pool.findIndex(same)
+    if (index < 0) pairing.missing.push(wanted)
+    else pairing.pairs.push([wanted, pool.splice(index, 1)[0] as Message])
+  }
+  pairing.unexpected = pool.filter(isReply)
+  pairing.delivered = pool.filter(m => !isReply(m))
+  return pairing
 }

@@ -9,16 +9,11 @@ export class ReplaySocket {
   closeCode = 0
   #socket: WebSocket
   #listeners: Array<() => void> = []
-  #onMessage: (message: Message) => void
 
-  private constructor (socket: WebSocket, onMessage: (message: Message) => void) {
+  private constructor (socket: WebSocket) {
     this.#socket = socket
-    this.#onMessage = onMessage
     socket.on('message', data => {
-      for (const message of parseMessages(data.toString()) ?? []) {
-        this.received.push(message)
-        this.#onMessage(message)
-      }
+      this.received.push(...parseMessages(data.toString()) ?? [])
       this.#notify()
     })
     socket.on('close', code => {
@@ -29,10 +24,10 @@ export class ReplaySocket {
     socket.on('error', () => {})
   }
 
-  static open (url: URL, onMessage: (message: Message) => void): Promise<ReplaySocket> {
+  static open (url: URL): Promise<ReplaySocket> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url)
-      socket.once('open', () => resolve(new ReplaySocket(socket, onMessage)))
+      socket.once('open', () => resolve(new ReplaySocket(socket)))
       socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused with HTTP ${response.statusCode ?? '?'}`)))
       socket.once('error', reject)
     })

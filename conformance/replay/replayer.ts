@@ -7,8 +7,9 @@ import { Agent } from 'undici'
 import { finishedAt, type HttpStep, type Message, type Trace, type TraceStep, type WsCloseStep, type WsOpenStep, type WsReceiveStep, type WsSendStep } from '../trace.ts'
 import { isReply } from '../wire.ts'
 import { ClientBindings } from './bindings.ts'
-import { compareReply, type Problem } from './compare.ts'
+import { compareReply, pairReplies, type Problem } from './compare.ts'
 import { EventStreams } from './event-streams.ts'
+import { isolate } from './isolate.ts'
 import { sendHttp, type HttpRequest } from './http-exchange.ts'
 import { ConnectPoller } from './poller.ts'
 import { ReplaySocket } from './replay-socket.ts'
@@ -45,7 +46,7 @@ export function traceName (trace: Trace): string {
 
 export async function replayTrace (trace: Trace, target: string): Promise<TraceResult> {
   const started = performance.now()
-  const replay = new TraceReplay(trace, new URL(target))
+  const replay = new TraceReplay(isolate(trace), new URL(target))
   try {
     await replay.run()
   } finally {
@@ -203,8 +204,8 @@ class TraceReplay {
       this.#fail(step, { rule: 'body is not a non-empty JSON array', checklist: 'C05', actual: answer.body.slice(0, 200) })
       return
     }
-    this.#matchReplies(step, client.bindings, request.messages, recorded.messages ?? [], answer.messages, step.dropped !== true)
-    if (step.dropped !== true) this.#events.arrived(step.client, step.step, answer.messages.filter(m => !isReply(m)))
+    const delivered = this.#matchReplies(step, client.bindings, request.messages, recorded.messages ?? [], answer.messages, step.dropped !== true)
+    if (step.dropped !== true) this.#events.arrived(step.client, step.step, delivered)
     this.#checkHold(step, elapsed, answer.messages)
     if (step.dropped !== true && this.#lastConnectBeforeLeaving(step)) this.#keepPolling(step, request)
   }
@@ -244,23 +245,19 @@ class TraceReplay {
     ))
   }
 
-  /** Replies in one exchange are matched by id and channel, in any order (§1.7). */
-  #matchReplies (step: TraceStep, bindings: ClientBindings, sent: Message[], expected: Message[], actual: Message[], seen: boolean): void {
-    const unmatched = actual.filter(isReply)
-    for (const wanted of expected.filter(isReply)) {
-      const index = unmatched.findIndex(m => m.id === wanted.id && m.channel === wanted.channel)
-      if (index < 0) {
-        this.#fail(step, { rule: `no reply to ${wanted.channel} id ${wanted.id}`, checklist: 'C09', expected: wanted, actual })
-        continue
-      }
-      const [reply] = unmatched.splice(index, 1) as [Message]
+  /** Checks the replies of one exchange and returns the messages delivered with them. */
+  #matchReplies (step: TraceStep, bindings: ClientBindings, sent: Message[], expected: Message[], actual: Message[], seen: boolean): Message[] {
+    const pairing = pairReplies(expected.filter(isReply), actual)
+    for (const wanted of pairing.missing) this.#fail(step, { rule: `no reply to ${wanted.channel} id ${wanted.id}`, checklist: 'C09', expected: wanted, actual })
+    for (const [wanted, reply] of pairing.pairs) {
       for (const problem of compareReply(wanted, reply, this.#trace.meta.transport)) this.#fail(step, { ...problem, expected: problem.expected ?? wanted, actual: problem.actual ?? reply })
       if (seen) {
         bindings.learn(wanted, reply)
         bindings.received(sent.find(m => m.id === wanted.id)?.clientId, reply)
       }
     }
-    for (const extra of unmatched) this.#fail(step, { rule: 'unexpected reply', checklist: 'C09', actual: extra })
+    for (const extra of pairing.unexpected) this.#fail(step, { rule: 'unexpected reply', checklist: 'C09', actual: extra })
+    return pairing.delivered
   }
 
   /**
@@ -285,10 +282,7 @@ class TraceReplay {
     const url = this.#url(step.path)
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
     try {
-      const socket = await ReplaySocket.open(url, message => {
-        if (!isReply(message)) this.#events.arrived(step.client, step.step, [message])
-      })
-      this.#sockets.set(step.connection, socket)
+      this.#sockets.set(step.connection, await ReplaySocket.open(url))
     } catch (error) {
       this.#fail(step, { rule: `WebSocket upgrade failed: ${(error as Error).message}`, checklist: 'C88' })
     }
@@ -352,18 +346,16 @@ class TraceReplay {
     for (const [connection, socket] of this.#sockets) {
       const receives = steps.filter((s): s is WsReceiveStep => s.kind === 'ws-receive' && s.connection === connection)
       const open = steps.find(s => s.kind === 'ws-open' && s.connection === connection) as TraceStep
-      const expected = receives.flatMap(s => s.messages.filter(isReply).map(message => ({ step: s, message })))
-      const unmatched = socket.received.filter(isReply)
-      for (const { step, message } of expected) {
-        const index = unmatched.findIndex(m => m.id === message.id && m.channel === message.channel)
-        if (index < 0) {
-          this.#fail(step, { rule: `no reply to ${message.channel} id ${message.id} on the socket`, checklist: 'C91', expected: message })
-          continue
-        }
-        const [reply] = unmatched.splice(index, 1) as [Message]
-        for (const problem of compareReply(message, reply, 'websocket')) this.#fail(step, { ...problem, expected: problem.expected ?? message, actual: problem.actual ?? reply })
+      const stepOf = new Map(receives.flatMap(s => s.messages.filter(isReply).map(m => [m, s] as const)))
+      const pairing = pairReplies([...stepOf.keys()], socket.received)
+      for (const wanted of pairing.missing) {
+        this.#fail(stepOf.get(wanted) ?? open, { rule: `no reply to ${wanted.channel} id ${wanted.id} on the socket`, checklist: 'C91', expected: wanted })
       }
-      for (const extra of unmatched) this.#fail(open, { rule: 'unexpected reply on the socket', checklist: 'C09', actual: extra })
+      for (const [wanted, reply] of pairing.pairs) {
+        for (const problem of compareReply(wanted, reply, 'websocket')) this.#fail(stepOf.get(wanted) ?? open, { ...problem, expected: problem.expected ?? wanted, actual: problem.actual ?? reply })
+      }
+      for (const extra of pairing.unexpected) this.#fail(open, { rule: 'unexpected reply on the socket', checklist: 'C09', actual: extra })
+      this.#events.arrived(open.client, open.step, pairing.delivered)
     }
   }
 }
