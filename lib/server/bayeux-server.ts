@@ -345,7 +345,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     }
     if (!link.persistent && link.browserId === undefined && link.assignBrowserId !== undefined) link.assignBrowserId()
     const ack = this.options.ack && message.ext?.['ack'] === true
-    const session = new ServerSession(this, randomBytes(20).toString('hex'), message, link, ack)
+    const session = new ServerSession(this, randomBytes(20).toString('hex'), link, ack)
     if (this.#policy.canHandshake !== undefined && !(await this.#policy.canHandshake(session, message, link))) {
       return { ...fail(message, errors.HANDSHAKE_DENIED), advice: { reconnect: 'none' } }
     }

@@ -61,8 +61,6 @@ export class ServerSession {
   /** HTTP sessions: the browser cookie it was created with (C100). */
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
-  /** The handshake message, with its `ext` (credentials live there). */
-  readonly handshake: Message
   /** Channel patterns this session is subscribed to. */
   readonly subscriptions = new Set<string>()
 
@@ -81,10 +79,9 @@ export class ServerSession {
   #expiresAt = 0
   #awaitingDrain = false
 
-  constructor (host: SessionHost, id: string, handshake: Message, link: Link, ack: boolean) {
+  constructor (host: SessionHost, id: string, link: Link, ack: boolean) {
     this.#host = host
     this.id = id
-    this.handshake = handshake
     this.browserId = link.persistent ? undefined : link.browserId
     this.remoteAddress = link.remoteAddress
     this.#interval = host.settings.interval
