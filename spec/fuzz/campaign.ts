@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check'
 import type { FastifyBaseLogger } from 'fastify'
-import type { RunningServer } from '../../lib/index.ts'
+import type { RunningServer, ServerOptions } from '../../lib/index.ts'
 import { startServer } from '../helpers.ts'
 import { preview } from './body.ts'
 import { Canary } from './canary.ts'
@@ -24,6 +24,8 @@ export interface CampaignOptions {
   concurrency?: number
   /** Shrink a failure to a smaller input (slow: every attempt may wait for timeouts). */
   shrink?: boolean
+  /** Options over the campaign's own server options, to fuzz other configurations. */
+  server?: ServerOptions
   /** Fuzz the three transports at the same time (and move long-polling sessions onto WebSockets meanwhile). */
   parallel?: boolean
   /** Progress lines, for long runs. */
@@ -88,7 +90,7 @@ export async function runCampaign (t: Teardown, options: CampaignOptions): Promi
   const { seed, runs, concurrency = 16, shrink = false, parallel = false, progress } = options
   const started = Date.now()
   const log = new CapturedLog()
-  const server: RunningServer = await startServer(t, { ...SERVER_OPTIONS, logger: log.logger })
+  const server: RunningServer = await startServer(t, { ...SERVER_OPTIONS, ...options.server, logger: log.logger })
   server.bayeux.listen('/service/echo', message => ({ echo: message.data }))
   const cleanPrototypes = prototypeKeys()
   const canary = await Canary.start(server.url)

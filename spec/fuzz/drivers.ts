@@ -28,7 +28,8 @@ function fail (transport: string, problem: string, input: string | Uint8Array, a
 
 /**
  * Every message a server sends is a reply (boolean `successful`) or an event (has
- * `data`), BAYEUX.md §1.4, §1.6; the replies answer every request id in `expected` (§1.5).
+ * `data`, but no id or clientId), BAYEUX.md §1.4-§1.6; the replies answer every
+ * request id in `expected` (§1.5).
  */
 function checkMessages (value: unknown, expected: ReadonlySet<string> = new Set()): string | undefined {
   if (!Array.isArray(value)) return 'not a JSON array'
@@ -38,6 +39,7 @@ function checkMessages (value: unknown, expected: ReadonlySet<string> = new Set(
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'an element is not an object'
     if (typeof message.successful !== 'boolean' && !('data' in message)) return 'a message is neither a reply nor an event'
     if (typeof message.successful === 'boolean') answered.add(message.id)
+    else if ('id' in message || 'clientId' in message) return 'an event carrying the publisher\'s id or clientId (C56, C57)'
   }
   for (const id of expected) if (!answered.has(id)) return `missing the reply to id ${id}`
   return undefined

@@ -1,6 +1,7 @@
 /**
  * The long fuzz run, outside the test suite:
  *   node --import=tsx spec/fuzz/long-run.ts --runs 200000 --seed 42 [--concurrency 16] [--parallel] [--shrink]
+ *     [--server '{"queueOverflow":"drop-oldest","maxQueue":50}']
  * Exits 1 with the failing input on the first failure.
  */
 import { parseArgs } from 'node:util'
@@ -12,7 +13,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     concurrency: { type: 'string', default: '16' },
     shrink: { type: 'boolean', default: false },
-    parallel: { type: 'boolean', default: false }
+    parallel: { type: 'boolean', default: false },
+    server: { type: 'string', default: '{}' }
   }
 })
 
@@ -26,6 +28,7 @@ try {
     concurrency: Number(values.concurrency),
     shrink: values.shrink,
     parallel: values.parallel,
+    server: JSON.parse(values.server),
     progress: line => console.log(line)
   })
   console.log(JSON.stringify(result))
