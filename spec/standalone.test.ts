@@ -29,7 +29,7 @@ t.test('an IPv6 host is bracketed in the url', async t => {
   try {
     server = await startServer(t, { host: '::1' })
   } catch (error) {
-    t.skip(`no IPv6 loopback here: ${(error as Error).message}`)
+    t.skip(`no IPv6 loopback here: ${(error as Error).message}`, () => {})
     return
   }
   t.equal(server.url, `http://[::1]:${portOf(server)}/cometd`)

@@ -23,7 +23,7 @@ for (const transport of transports) {
     await handshake(bob)
     t.equal(aliceHello.successful, true, 'C15 handshake succeeds')
     t.match(aliceHello.clientId, /^[0-9a-f]{40}$/, 'C21 clientId has 160 random bits')
-    t.equal(alice.getTransport().type, transport, 'the client uses the transport under test')
+    t.equal(alice.getTransport()!.type, transport, 'the client uses the transport under test')
 
     await t.test('publish with ack, delivery to another client and to the publisher (C53, C59)', async t => {
       const atBob = new Inbox()

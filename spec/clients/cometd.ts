@@ -25,7 +25,7 @@ export function handshake (cometd: CometD): Promise<any> {
 
 export function subscribe (cometd: CometD, channel: string, listener: (message: Delivered) => void): Promise<any> {
   return new Promise((resolve, reject) => {
-    const subscription = cometd.subscribe(channel, listener, (reply: any) => reply.successful ? resolve(subscription) : reject(new Error(reply.error)))
+    const subscription = cometd.subscribe(channel, message => listener(message as Delivered), (reply: any) => reply.successful ? resolve(subscription) : reject(new Error(reply.error)))
   })
 }
 

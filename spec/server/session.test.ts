@@ -177,7 +177,7 @@ t.test('ack extension over HTTP (C96, C97)', async t => {
   await subscriber.handshake({ ext: { ack: true } })
   await publisher.connected()
   t.match((await connect(subscriber, { advice: { timeout: 0 }, ext: { ack: 0 } }))[0], { ext: { ack: 1 } })
-  await subscriber.send({ channel: '/acked', subscription: '/acked', ...{ channel: '/meta/subscribe' } })
+  await subscriber.send({ channel: '/meta/subscribe', subscription: '/acked' })
   await publisher.send({ channel: '/acked', data: 'a' })
   const first = await connect(subscriber, { ext: { ack: 1 } })
   t.same(first.map(m => m['data'] ?? m['ext']), ['a', { ack: 2 }], 'event with batch 2')

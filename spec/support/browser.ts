@@ -9,8 +9,8 @@ import type { Browser } from 'playwright-core'
 
 interface BrowserTest {
   teardown (fn: () => unknown): void
-  fail (message: string): void
-  skip (message: string): void
+  fail (message: string): unknown
+  skip (name: string, fn: () => void): unknown
 }
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -22,7 +22,7 @@ const CHROMIUM = '/usr/bin/chromium'
 export async function launchChromium (t: BrowserTest): Promise<Browser | undefined> {
   if (!existsSync(CHROMIUM)) {
     if (process.env['CI'] === 'true') t.fail(`${CHROMIUM} is missing`)
-    else t.skip(`no ${CHROMIUM} (apt-get install -y chromium)`)
+    else t.skip(`no ${CHROMIUM} (apt-get install -y chromium)`, () => {})
     return undefined
   }
   const browser = await chromium.launch({
