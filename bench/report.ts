@@ -5,6 +5,7 @@ import type { CoreLayout } from './cpu-pinning.ts';
 import type { Case, Plan } from './plan.ts';
 import type { C10kResult } from './scenarios/c10k.ts';
 import { LATENCY_BOUND_MS, type StepResult } from './scenarios/stepped.ts';
+import { chatRooms } from './scenarios/workloads.ts';
 import { SERVERS, type ServerName } from './servers/catalog.ts';
 
 export interface RunRecord extends Case {
@@ -43,19 +44,25 @@ function capacity(steps: StepResult[] | undefined): StepResult | undefined {
   return steps?.filter((step) => step.withinBounds).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
 }
 
-/** The highest offered load that every measured server sustained: CPU per delivery is compared there. */
+/**
+ * The highest offered load every measured server delivered completely (latency aside): CPU per
+ * delivery is compared there, so that every row did the same work.
+ */
 function commonTarget(records: RunRecord[]): number | undefined {
   const measured = records.filter((record) => record.steps !== undefined);
-  const passed = measured.map((record) => new Set(record.steps!.filter((step) => step.withinBounds).map((step) => step.offeredPerSecond)));
+  const passed = measured.map((record) => new Set(record.steps!.filter((step) => step.lost === 0).map((step) => step.offeredPerSecond)));
   const candidates = measured[0]?.steps?.map((step) => step.offeredPerSecond) ?? [];
   return candidates.filter((target) => passed.every((set) => set.has(target))).at(-1);
 }
 
-function firstBreak(steps: StepResult[] | undefined): string {
-  const broken = steps?.find((step) => !step.withinBounds);
+/** Why the last step is out of bounds, if it is (earlier breaks may be noise; the last one ended the run). */
+function lastBreak(steps: StepResult[] | undefined): string {
+  const broken = steps?.at(-1);
+  if (broken?.withinBounds) return 'none (no higher step)';
   if (broken === undefined) return 'none';
   const reasons = [
     broken.p99Ms > LATENCY_BOUND_MS ? `p99 ${fixed(broken.p99Ms)} ms` : '',
+    broken.deliveredPerSecond < 0.9 * broken.offeredPerSecond ? `only ${integer(broken.deliveredPerSecond)}/s delivered` : '',
     broken.lost > 0 ? `${integer(broken.lost)} lost` : '',
     broken.duplicates > 0 ? `${broken.duplicates} dup` : '',
     broken.outOfOrder > 0 ? `${broken.outOfOrder} out of order` : '',
@@ -88,7 +95,7 @@ function steppedSection(records: RunRecord[], limitRecords: RunRecord[]): string
       ratio(cpuAt(record), cpuAt(faye)),
       ratio(cpuAt(record), cpuAt(limit)),
       best === undefined ? '—' : `${fixed(best.generatorCpuPercent, 0)}%${saturated}`,
-      firstBreak(record.steps),
+      lastBreak(record.steps),
     ];
   });
   const details = records
@@ -129,7 +136,7 @@ function steppedSection(records: RunRecord[], limitRecords: RunRecord[]): string
         '×Faye',
         '×raw ws',
         'generator CPU there',
-        'first step out of bounds',
+        'last step (what ended the run)',
       ],
       summary,
     ),
@@ -163,7 +170,7 @@ function c10kSection(records: RunRecord[], limitRecords: RunRecord[]): string {
 }
 
 const TITLES = {
-  reference: (size: number) => `CometD reference scenario: ${integer(size)} clients, ${size / 10 >= 100 ? integer(size / 10) : 'size/10'} rooms, 10 rooms each, 50-byte messages`,
+  reference: (size: number) => `CometD reference scenario: ${integer(size)} clients, ${chatRooms(size).channels.length} rooms, 10 rooms each, 50-byte messages`,
   fanout: (size: number) => `Broadcast fan-out: ${integer(size)} subscribers on one channel`,
   c10k: (size: number) => `c10k: ${integer(size)} idle sessions`,
 };
