@@ -9,8 +9,8 @@ export interface ClosableDriver extends ClientDriver {
 
 export async function driverFor (transport: Transport): Promise<ClosableDriver> {
   if (transport === 'callback-polling') {
-    const { launchBrowserDriver } = await import('../scenarios/browser-driver.ts')
-    return await launchBrowserDriver()
+    const { browserAssets, launchBrowserDriver } = await import('../scenarios/browser-driver.ts')
+    return { ...await launchBrowserDriver(), assets: browserAssets }
   }
   return {
     runtime: nodeRuntime(),

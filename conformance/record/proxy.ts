@@ -13,6 +13,12 @@ type ResponseFilter = (request: Message[], response: Message[]) => boolean
 
 interface Gate { open: Promise<void>, release: () => void }
 
+/** Files served (not recorded) by the proxy itself, e.g. the page hosting a browser client. */
+export type Assets = (path: string) => Promise<{ type: string, body: string } | undefined>
+
+/** Path prefix under which the proxy serves assets instead of relaying. */
+export const ASSET_PREFIX = '/__conformance/'
+
 export class RecordingProxy {
   #target: URL
   #start = performance.now()
@@ -25,9 +31,11 @@ export class RecordingProxy {
   #gates = new Map<string, Gate>()
   #drops: Array<{ client: string, filter: ResponseFilter, done: () => void }> = []
   #wsServer = new WebSocketServer({ noServer: true })
+  #assets: Assets | undefined
 
-  constructor (target: string) {
+  constructor (target: string, assets?: Assets) {
     this.#target = new URL(target)
+    this.#assets = assets
   }
 
   /** Opens a listener for one more client and returns the Bayeux URL that client must use. */
@@ -90,6 +98,16 @@ export class RecordingProxy {
   }
 
   async #relayHttp (client: string, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    if (this.#assets !== undefined && request.url?.startsWith(ASSET_PREFIX) === true) {
+      const asset = await this.#assets(request.url.slice(ASSET_PREFIX.length).split('?')[0] ?? '')
+      if (asset === undefined) response.writeHead(404).end()
+      else response.writeHead(200, { 'content-type': asset.type }).end(asset.body)
+      return
+    }
+    if (request.url?.startsWith(this.#target.pathname) !== true) {
+      response.writeHead(404).end()
+      return
+    }
     const body = await readBody(request)
     await this.#gate(client)
     const url = new URL(request.url ?? '/', 'http://recorder')

@@ -6,20 +6,22 @@ import type { Client, ClientFeatures } from '../scenarios/harness.ts'
 import type { Correction, Scenario, ScenarioContext } from '../scenarios/scenario.ts'
 import { OPTIONS, PROFILE, type Launcher } from '../servers/profile.ts'
 import type { Deviation, Message, Trace, TraceStep, Transport } from '../trace.ts'
-import { RecordingProxy } from './proxy.ts'
+import { RecordingProxy, type Assets } from './proxy.ts'
 
 const require = createRequire(import.meta.url)
 
 export interface ClientDriver {
   runtime: string
   create (url: string, transport: Transport, features: ClientFeatures): Promise<Client>
+  /** Files the proxy must serve to the clients (a browser page), if any. */
+  assets?: Assets
 }
 
 const SCENARIO_LIMIT_MS = 30000
 
 export async function recordScenario (scenario: Scenario, transport: Transport, launch: Launcher, driver: ClientDriver): Promise<Trace> {
   const server = await launch(OPTIONS)
-  const proxy = new RecordingProxy(server.url)
+  const proxy = new RecordingProxy(server.url, driver.assets)
   const clients: Client[] = []
   const urls = new Map<string, string>()
   const context: ScenarioContext = {
