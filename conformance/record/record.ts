@@ -73,11 +73,12 @@ export async function recordScenario (scenario: Scenario, transport: Transport, 
 function applyCorrections (steps: TraceStep[], corrections: Correction[]): Deviation[] {
   const deviations: Deviation[] = []
   const history = new Map<string, Message[]>()
-  const correct = (step: TraceStep, received: Message[]): Message[] => {
+  const sentOnSocket = new Map<number, Message[]>()
+  const correct = (step: TraceStep, received: Message[], sent: Message[]): Message[] => {
     const earlier = history.get(step.client) ?? []
     let messages = received
     for (const correction of corrections) {
-      const corrected = correction.correct(messages, earlier)
+      const corrected = correction.correct(messages, earlier, sent)
       if (!isDeepStrictEqual(corrected, messages)) deviations.push({ step: step.step, checklist: correction.checklist, recorded: messages, note: correction.note })
       messages = corrected
     }
@@ -86,8 +87,9 @@ function applyCorrections (steps: TraceStep[], corrections: Correction[]): Devia
     return messages
   }
   for (const step of steps) {
-    if (step.kind === 'http' && step.response.messages !== null) step.response.messages = correct(step, step.response.messages)
-    if (step.kind === 'ws-receive') step.messages = correct(step, step.messages)
+    if (step.kind === 'ws-send') sentOnSocket.set(step.connection, [...(sentOnSocket.get(step.connection) ?? []), ...step.messages])
+    if (step.kind === 'http' && step.response.messages !== null) step.response.messages = correct(step, step.response.messages, step.request.messages)
+    if (step.kind === 'ws-receive') step.messages = correct(step, step.messages, sentOnSocket.get(step.connection) ?? [])
   }
   return deviations
 }

@@ -1,7 +1,7 @@
 // Session lifecycle: expiry, re-handshake, the 402 that follows a disconnect, resuming after reload.
 import { OPTIONS } from '../servers/profile.ts'
 import { connectedClient } from './publish.ts'
-import { expect, succeeded, type Scenario } from './scenario.ts'
+import { ECHO_SUBSCRIPTION, expect, succeeded, type Scenario } from './scenario.ts'
 
 /** Long enough for the server to expire a session that stopped connecting (interval + maxInterval + sweep). */
 const EXPIRY_WAIT_MS = OPTIONS.timeout + OPTIONS.interval + OPTIONS.maxInterval + 1500
@@ -32,7 +32,8 @@ export const lifecycleScenarios: Scenario[] = [
   {
     name: 'expired-session-subscribe',
     description: 'A subscribe from an expired session fails with 402 (no reconnect advice); the client then handshakes again.',
-    checklist: ['C26', 'C47', 'C75'],
+    checklist: ['C26', 'C41', 'C47', 'C75'],
+    corrections: [ECHO_SUBSCRIPTION],
     async run (s) {
       const a = await connectedClient(s, 'A')
       const release = s.partition('A')

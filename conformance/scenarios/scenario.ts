@@ -22,13 +22,31 @@ export interface ScenarioContext {
 export interface Correction {
   checklist: string
   note: string
-  /** What the server should have sent instead of `received`; `earlier` is what the same client got before. */
-  correct (received: Message[], earlier: Message[]): Message[]
+  /**
+   * What the server should have sent instead of `received`; `earlier` is what the same client got
+   * before, `sent` what the client had sent on that exchange (HTTP) or socket (WebSocket).
+   */
+  correct (received: Message[], earlier: Message[], sent: Message[]): Message[]
 }
 
 /** A correction that rewrites single messages. */
 export function replacing (checklist: string, note: string, applies: (m: Message) => boolean, expected: (m: Message) => Message): Correction {
   return { checklist, note, correct: received => received.map(m => applies(m) ? expected(m) : m) }
+}
+
+/**
+ * C41 / §1.4: every subscribe and unsubscribe reply echoes the subscription, failures included
+ * (the JS client finds the listener to clean up through it). Both cometd-nodejs-server and this
+ * project omit it from 402::session_unknown replies.
+ */
+export const ECHO_SUBSCRIPTION: Correction = {
+  checklist: 'C41',
+  note: 'The recording server omitted `subscription` from a failed (402::session_unknown) subscribe reply; BAYEUX.md (C41, §1.4) requires every subscribe/unsubscribe reply to echo it, which is what this trace expects.',
+  correct: (received, _earlier, sent) => received.map(message => {
+    if ((message.channel !== '/meta/subscribe' && message.channel !== '/meta/unsubscribe') || 'subscription' in message) return message
+    const request = sent.find(m => m.id === message.id && m.channel === message.channel)
+    return request === undefined ? message : { ...message, subscription: request.subscription }
+  })
 }
 
 export interface Scenario {
