@@ -368,7 +368,9 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   }
 
   #unknownSession (message: Message): Reply {
-    const reply = fail(message, errors.SESSION_UNKNOWN)
+    // Subscribe replies echo `subscription` even when failing (C41): the JS client finds its listeners by it.
+    const subscribing = message.channel === META_SUBSCRIBE || message.channel === META_UNSUBSCRIBE
+    const reply = { ...(subscribing ? withSubscription(message) : ok(message)), successful: false, error: errors.SESSION_UNKNOWN }
     // Only handshake and connect replies may carry reconnect:"handshake" (C26, C47, BAYEUX.md §4.4).
     if (message.channel === META_CONNECT) reply.advice = { reconnect: 'handshake', interval: 0 }
     return reply

@@ -126,6 +126,8 @@ t.test('unknown sessions (C26, C47, C67, C73)', async t => {
     id: String(i), clientId: 'nosuchclient', channel, subscription: '/x', data: 1
   })))
   t.match(answer.messages[0], { successful: false, error: '402::session_unknown', advice: { reconnect: 'handshake', interval: 0 } }, 'connect: handshake advice')
+  t.match(answer.messages[1], { subscription: '/x' }, 'C41 subscribe replies echo subscription even on failure')
+  t.match(answer.messages[2], { subscription: '/x' }, 'and unsubscribe replies')
   for (const reply of answer.messages.slice(1)) {
     t.match(reply, { successful: false, error: '402::session_unknown' }, reply['channel'])
     t.notOk(reply['advice'], `${reply['channel']}: no reconnect advice (BAYEUX.md §4.4)`)
