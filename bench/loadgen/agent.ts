@@ -21,9 +21,10 @@ function linkFactories(command: OpenCommand): LinkFactory[] {
   return command.localAddresses.map((address) => {
     const source = new SourceAddress(address);
     if (command.transport === 'ws') return webSocketLink(url.href.replace(/^http/, 'ws'), source);
+    // undici's default keep-alive timeout stays below Node's server-side 5 s, so an idle
+    // connection is never reused at the moment the server closes it.
     const pool = new Pool(url.origin, {
       pipelining: 1,
-      keepAliveTimeout: 60_000,
       connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback),
     });
     pools.push(pool);

@@ -21,14 +21,14 @@ class LongPollingLink implements Link {
   }
 
   send(messages: Message[]): void {
-    void this.#post(messages);
+    void this.#post(messages, true);
   }
 
   close(): void {
     this.#closed = true;
   }
 
-  async #post(messages: Message[]): Promise<void> {
+  async #post(messages: Message[], mayRetry: boolean): Promise<void> {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#cookie !== undefined) headers.cookie = this.#cookie;
@@ -38,6 +38,9 @@ class LongPollingLink implements Link {
       if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
       if (!this.#closed) this.#listener.receive(JSON.parse(text));
     } catch (error) {
+      // A keep-alive connection the server closed while idle fails the request sent on it at
+      // that moment; browsers resend such a request once on a new connection, and so do we.
+      if (mayRetry && isClosedConnection(error as NodeJS.ErrnoException)) return this.#post(messages, false);
       if (!this.#closed) this.#listener.fail(messages, error as Error);
     }
   }
@@ -46,6 +49,10 @@ class LongPollingLink implements Link {
     const first = Array.isArray(header) ? header[0] : header;
     if (first !== undefined) this.#cookie = first.split(';', 1)[0];
   }
+}
+
+function isClosedConnection(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'UND_ERR_SOCKET' || error.code === 'ECONNRESET';
 }
 
 export function longPollingLink(pool: Pool, path: string): LinkFactory {
