@@ -19,22 +19,37 @@ export interface CanaryReport {
   problems: string[]
 }
 
+/** `0-41, 57-99`: what a subscriber received, compactly. */
+function ranges (data: unknown[]): string {
+  const seqs = data.map(d => (d as { seq?: unknown } | null)?.seq)
+  const out: string[] = []
+  for (let i = 0; i < seqs.length; i++) {
+    let j = i
+    while (j + 1 < seqs.length && typeof seqs[j] === 'number' && seqs[j + 1] === (seqs[j] as number) + 1) j++
+    out.push(j > i ? `${String(seqs[i])}-${String(seqs[j])}` : JSON.stringify(seqs[i]))
+    i = j
+  }
+  return out.slice(0, 20).join(', ') + (out.length > 20 ? ', …' : '')
+}
+
 export class Canary {
   readonly #publisher: CometD
-  readonly #subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox }>
+  readonly #subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox, handshakes: number }>
   readonly #problems: string[] = []
   #published = 0
   #running = true
   #loop: Promise<void> = Promise.resolve()
 
-  private constructor (publisher: CometD, subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox }>) {
+  private constructor (publisher: CometD, subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox, handshakes: number }>) {
     this.#publisher = publisher
     this.#subscribers = subscribers
   }
 
   static async start (url: string): Promise<Canary> {
     const publisher = newClient(url, 'long-polling')
-    const subscribers = (['long-polling', 'websocket'] as Transport[]).map(transport => ({ transport, client: newClient(url, transport), inbox: new Inbox() }))
+    const subscribers = (['long-polling', 'websocket'] as Transport[]).map(transport => ({ transport, client: newClient(url, transport), inbox: new Inbox(), handshakes: 0 }))
+    // A re-handshake means the session was lost (expired, or ended by the server): it explains losses.
+    for (const subscriber of subscribers) subscriber.client.addListener('/meta/handshake', () => { subscriber.handshakes++ })
     await handshake(publisher)
     for (const { client, inbox } of subscribers) {
       await handshake(client)
@@ -65,7 +80,7 @@ export class Canary {
     this.#running = false
     await this.#loop
     const expected = Array.from({ length: this.#published }, (_, seq) => ({ seq }))
-    for (const { transport, client, inbox } of this.#subscribers) {
+    for (const { transport, client, inbox, handshakes } of this.#subscribers) {
       let timer: NodeJS.Timeout | undefined
       const bound = new Promise<'lost'>(resolve => { timer = setTimeout(resolve, DELIVERY_BOUND_MS, 'lost') })
       const outcome = await Promise.race([inbox.waitFor(this.#published), bound])
@@ -73,8 +88,9 @@ export class Canary {
       if (outcome === 'lost') {
         this.#problems.push(`${transport} subscriber got ${inbox.messages.length} of ${this.#published} messages`)
       }
-      const received = JSON.stringify(inbox.data)
-      if (received !== JSON.stringify(expected)) this.#problems.push(`${transport} subscriber did not get 0..${this.#published - 1} in order: ${received.slice(0, 300)}`)
+      if (JSON.stringify(inbox.data) !== JSON.stringify(expected)) {
+        this.#problems.push(`${transport} subscriber (${handshakes} handshakes) did not get 0..${this.#published - 1} in order, but ${ranges(inbox.data)}`)
+      }
       await disconnect(client)
     }
     await disconnect(this.#publisher)
