@@ -2,6 +2,9 @@
  * Well-behaved real CometD clients running alongside the fuzz: one publishes a
  * numbered sequence, others (long-polling and WebSocket) subscribe. Each subscriber
  * must receive every number, once, in order (C70), however hostile the other traffic.
+ * cometd-nodejs-client shares its cookies, so the long-polling publisher and
+ * subscriber are two tabs of one browser: one of them polls instead of holding its
+ * connect (C38), which delays messages but must not lose them.
  */
 import { delay } from '../helpers.ts'
 import { Inbox, disconnect, handshake, newClient, publish, subscribe } from '../clients/cometd.ts'
@@ -12,6 +15,13 @@ import type { CometD } from 'cometd'
 const CHANNEL = '/canary/well-behaved'
 /** Bounds how long a lost message is waited for: a loss, not a slow run, ends the wait. */
 const DELIVERY_BOUND_MS = 15_000
+
+interface Subscriber {
+  readonly transport: Transport
+  readonly client: CometD
+  readonly inbox: Inbox
+  handshakes: number
+}
 
 export interface CanaryReport {
   published: number
@@ -34,20 +44,20 @@ function ranges (data: unknown[]): string {
 
 export class Canary {
   readonly #publisher: CometD
-  readonly #subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox, handshakes: number }>
+  readonly #subscribers: Subscriber[]
   readonly #problems: string[] = []
   #published = 0
   #running = true
   #loop: Promise<void> = Promise.resolve()
 
-  private constructor (publisher: CometD, subscribers: Array<{ transport: Transport, client: CometD, inbox: Inbox, handshakes: number }>) {
+  private constructor (publisher: CometD, subscribers: Subscriber[]) {
     this.#publisher = publisher
     this.#subscribers = subscribers
   }
 
   static async start (url: string): Promise<Canary> {
     const publisher = newClient(url, 'long-polling')
-    const subscribers = (['long-polling', 'websocket'] as Transport[]).map(transport => ({ transport, client: newClient(url, transport), inbox: new Inbox(), handshakes: 0 }))
+    const subscribers = (['long-polling', 'websocket'] as Transport[]).map((transport): Subscriber => ({ transport, client: newClient(url, transport), inbox: new Inbox(), handshakes: 0 }))
     // A re-handshake means the session was lost (expired, or ended by the server): it explains losses.
     for (const subscriber of subscribers) subscriber.client.addListener('/meta/handshake', () => { subscriber.handshakes++ })
     await handshake(publisher)
