@@ -287,6 +287,27 @@ export interface WebSocketCase {
   hangUp: boolean
   /** Moves a live long-polling session onto a new socket, with its cookie (C90), before sending. */
   adopt: boolean
+  /** Also tries an upgrade on this path and with this Origin: it must open, or be refused with a 4xx. */
+  upgrade: { suffix: string, origin: string | undefined } | undefined
+}
+
+/** Upgrade targets: wrong paths (404), foreign origins (403), odd queries. */
+const UPGRADES = fc.record({
+  suffix: fc.constantFrom('', '/', '/x', '/cometd', '/%ff', '?jsonp=x&message=%ff', '/..', '//', '?__proto__=1'),
+  origin: fc.constantFrom(undefined, 'http://evil.example', 'null', '', 'http://127.0.0.1')
+})
+
+/** Opens a side socket: true if it opened (it is closed at once), else the HTTP status it was refused with. */
+async function tryUpgrade (url: string, origin: string | undefined): Promise<true | number> {
+  try {
+    const peer = await WsPeer.open(url, origin === undefined ? {} : { origin })
+    peer.close()
+    return true
+  } catch (error) {
+    const status = /^HTTP (\d+)$/.exec((error as Error).message)
+    if (status === null) throw error
+    return Number(status[1])
+  }
 }
 
 function isLoneConnect (input: string | Uint8Array): boolean {
@@ -349,9 +370,21 @@ export function webSocketDriver (server: RunningServer, sizes: { huge: number, d
       frame: payload(sizes, maxBatch),
       binary: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, fc.constant(true)),
       hangUp: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, fc.constant(true)),
-      adopt: fc.oneof({ weight: 20, arbitrary: fc.constant(false) }, fc.constant(true))
+      adopt: fc.oneof({ weight: 20, arbitrary: fc.constant(false) }, fc.constant(true)),
+      upgrade: fc.oneof({ weight: 20, arbitrary: fc.constant(undefined) }, UPGRADES)
     }),
     async run (c, worker) {
+      if (c.upgrade !== undefined) {
+        const target = server.url + c.upgrade.suffix
+        let timer: NodeJS.Timeout | undefined
+        const hang = new Promise<'hang'>(resolve => { timer = setTimeout(resolve, HANG_MS, 'hang') })
+        const outcome = await Promise.race([tryUpgrade(target, c.upgrade.origin), hang])
+          .catch((error: Error) => fail('websocket', `upgrade failed: ${error.message}`, target))
+          .finally(() => clearTimeout(timer))
+        if (outcome === 'hang') fail('websocket', 'an upgrade got no answer', target)
+        if (outcome !== true && (outcome < 400 || outcome >= 500)) fail('websocket', `an upgrade refused with HTTP ${outcome}`, target)
+        count(driver, outcome === true ? 'upgrade accepted' : `upgrade refused ${outcome}`)
+      }
       const peer = await open(worker, c.adopt)
       const other = peers[(worker + 1) % peers.length]
       const input = materialize(c.frame, { own: peer.clientId, other: other?.clientId })
