@@ -112,12 +112,13 @@ function compareAdvice (expected: Message, actual: Message, problems: Problem[])
   const wanted = expected.advice
   if (wanted === undefined) return
   const advice = actual.advice
+  const releasedByLeaving = wanted.reconnect === 'none' && expected.channel === '/meta/connect'
   if (advice === null || typeof advice !== 'object') {
-    problems.push({ rule: 'advice missing', checklist: adviceItem, expected: wanted })
+    problems.push({ rule: 'advice missing', checklist: releasedByLeaving ? 'C36' : adviceItem, expected: wanted })
     return
   }
   if ('reconnect' in wanted && advice.reconnect !== wanted.reconnect) {
-    const item = outcomeItem(expected) === 'C26' ? 'C26' : wanted.reconnect === 'none' && expected.channel === '/meta/connect' ? 'C36' : adviceItem
+    const item = outcomeItem(expected) === 'C26' ? 'C26' : releasedByLeaving ? 'C36' : adviceItem
     problems.push({ rule: 'advice.reconnect differs', checklist: item, expected: wanted.reconnect, actual: advice.reconnect })
   }
   for (const field of ['interval', 'timeout', 'maxInterval'] as const) {

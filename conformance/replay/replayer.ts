@@ -204,7 +204,7 @@ class TraceReplay {
       this.#fail(step, { rule: 'body is not a non-empty JSON array', checklist: 'C05', actual: answer.body.slice(0, 200) })
       return
     }
-    const delivered = this.#matchReplies(step, client.bindings, request.messages, recorded.messages ?? [], answer.messages, step.dropped !== true)
+    const delivered = this.#matchReplies(step, client.bindings, request.messages, recorded.messages ?? [], answer.messages, step.dropped !== true, this.#leftBefore(step))
     if (step.dropped !== true) this.#events.arrived(step.client, step.step, delivered)
     this.#checkHold(step, elapsed, answer.messages)
     if (step.dropped !== true && this.#lastConnectBeforeLeaving(step)) this.#keepPolling(step, request)
@@ -227,6 +227,14 @@ class TraceReplay {
     return next[0]?.channel !== '/meta/connect'
   }
 
+  /** Whether the client's next disconnect had been sent when this exchange was answered. */
+  #leftBefore (step: HttpStep): boolean {
+    const leaving = this.#trace.steps.slice(step.step + 1).find(later => later.client === step.client && later.kind === 'http' &&
+      later.request.messages.some(m => m.channel === '/meta/disconnect'))
+    const sentAt = leaving === undefined ? undefined : this.#dispatched[leaving.step]?.at
+    return sentAt !== undefined
+  }
+
   #keepPolling (step: HttpStep, request: HttpRequest): void {
     const [connect] = request.messages
     if (connect === undefined) return
@@ -246,11 +254,13 @@ class TraceReplay {
   }
 
   /** Checks the replies of one exchange and returns the messages delivered with them. */
-  #matchReplies (step: TraceStep, bindings: ClientBindings, sent: Message[], expected: Message[], actual: Message[], seen: boolean): Message[] {
+  #matchReplies (step: TraceStep, bindings: ClientBindings, sent: Message[], expected: Message[], actual: Message[], seen: boolean, clientLeft: boolean): Message[] {
     const pairing = pairReplies(expected.filter(isReply), actual)
     for (const wanted of pairing.missing) this.#fail(step, { rule: `no reply to ${wanted.channel} id ${wanted.id}`, checklist: 'C09', expected: wanted, actual })
     for (const [wanted, reply] of pairing.pairs) {
-      for (const problem of compareReply(wanted, reply, this.#trace.meta.transport)) this.#fail(step, { ...problem, expected: problem.expected ?? wanted, actual: problem.actual ?? reply })
+      // reconnect:"none" is owed only by a connect the client's disconnect released (C36).
+      const problems = compareReply(wanted, reply, this.#trace.meta.transport).filter(p => clientLeft || p.checklist !== 'C36')
+      for (const problem of problems) this.#fail(step, { ...problem, expected: problem.expected ?? wanted, actual: problem.actual ?? reply })
       if (seen) {
         bindings.learn(wanted, reply)
         bindings.received(sent.find(m => m.id === wanted.id)?.clientId, reply)
