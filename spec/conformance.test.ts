@@ -28,22 +28,11 @@ async function replayThroughTampering (tamper: Tamper): Promise<TraceResult[]> {
   }
 }
 
-/**
- * Scenarios our server is known to fail, with the one checklist item they fail on (reported in
- * conformance/README.md, "Known deviations of this project"). Such a trace may pass (once fixed)
- * or fail on that item only; anything else fails this test.
- */
-const KNOWN_DEVIATIONS: Record<string, string> = {
-  'expired-session-subscribe': 'C41'
-}
-
 t.test('every recorded trace passes against this server', async t => {
   const traces = await loadTraces()
   t.ok(traces.length >= 80, `${traces.length} traces found`)
   const results = await replayAll(traces, server.url, CONCURRENCY, () => {})
-  const unexpected = results.filter(r => r.failures.some(f => f.checklist !== KNOWN_DEVIATIONS[r.trace.split('/')[1] ?? '']))
-  t.equal(failuresOf(unexpected), '', summary(results))
-  for (const known of results.filter(r => r.failures.length > 0 && !unexpected.includes(r))) t.comment(`known deviation: ${formatResult(known)}`)
+  t.equal(failuresOf(results), '', summary(results))
 })
 
 t.test('a server that drops the id from publish acks fails, citing C09', async t => {

@@ -36,8 +36,8 @@ export function replacing (checklist: string, note: string, applies: (m: Message
 
 /**
  * C41 / §1.4: every subscribe and unsubscribe reply echoes the subscription, failures included
- * (the JS client finds the listener to clean up through it). Both cometd-nodejs-server and this
- * project omit it from 402::session_unknown replies.
+ * (the JS client finds the listener to clean up through it). cometd-nodejs-server omits it from
+ * 402::session_unknown replies (so did this project before 0809bd5).
  */
 export const ECHO_SUBSCRIPTION: Correction = {
   checklist: 'C41',
