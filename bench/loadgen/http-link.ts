@@ -2,9 +2,12 @@ import type { Pool } from 'undici';
 import type { Link, LinkFactory, LinkListener, Message } from './bayeux-client.ts';
 
 /**
- * Bayeux long-polling over a shared keep-alive pool: one POST per batch. The session keeps its
- * own cookie, because cometd-nodejs-server ties sessions to their BAYEUX_BROWSER cookie and
- * holds only one connect per browser.
+ * Bayeux long-polling over a shared keep-alive pool, one POST per batch, with the two lanes of
+ * a CometD client: the /meta/connect lane, and one other request at a time whose followers are
+ * queued and sent together when it completes. Concurrent POSTs from one session could reach
+ * the server in any order and reorder that session's publishes. The session keeps its own
+ * cookie, because cometd-nodejs-server ties sessions to their BAYEUX_BROWSER cookie and holds
+ * only one connect per browser.
  */
 class LongPollingLink implements Link {
   readonly connectionType = 'long-polling';
@@ -13,6 +16,8 @@ class LongPollingLink implements Link {
   #listener: LinkListener;
   #cookie: string | undefined;
   #closed = false;
+  #requestInFlight = false;
+  #queued: Message[] = [];
 
   constructor(pool: Pool, path: string, listener: LinkListener) {
     this.#pool = pool;
@@ -21,11 +26,23 @@ class LongPollingLink implements Link {
   }
 
   send(messages: Message[]): void {
-    void this.#post(messages, true);
+    if (messages[0]?.channel === '/meta/connect') return void this.#post(messages, true);
+    this.#queued.push(...messages);
+    if (!this.#requestInFlight) void this.#sendQueued();
   }
 
   close(): void {
     this.#closed = true;
+  }
+
+  async #sendQueued(): Promise<void> {
+    this.#requestInFlight = true;
+    while (this.#queued.length > 0) {
+      const batch = this.#queued;
+      this.#queued = [];
+      await this.#post(batch, true);
+    }
+    this.#requestInFlight = false;
   }
 
   async #post(messages: Message[], mayRetry: boolean): Promise<void> {
