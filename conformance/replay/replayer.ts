@@ -151,21 +151,14 @@ class TraceReplay {
     await sleep(Math.max(step.at - latest, spacing))
   }
 
-  /** A client action; a connect, handshake or disconnect of the client ends its synthetic polling. */
-  async #act (step: TraceStep): Promise<void> {
+  /** Performs a client action; a connect, handshake or disconnect ends the client's synthetic polling. */
+  async #act (step: ClientAction): Promise<void> {
     const messages = step.kind === 'http' ? step.request.messages : step.kind === 'ws-send' ? step.messages : []
-    if (messages.some(m => LIFECYCLE.has(String(m.channel)))) {
-      this.#pollers.get(step.client)?.stop()
-    }
-    await this.#execute(step)
-  }
-
-  async #execute (step: TraceStep): Promise<void> {
+    if (messages.some(m => LIFECYCLE.has(String(m.channel)))) this.#pollers.get(step.client)?.stop()
     switch (step.kind) {
       case 'http': return await this.#http(step)
       case 'ws-open': return await this.#wsOpen(step)
       case 'ws-send': return this.#wsSend(step)
-      case 'ws-receive': return await this.#wsReceive(step, 0)
       case 'ws-close': return await this.#wsClose(step)
     }
   }
@@ -370,7 +363,10 @@ class TraceReplay {
   }
 }
 
-function isAction (step: TraceStep): boolean {
+/** Everything but a ws-receive step: what the client does rather than what it is sent. */
+type ClientAction = Exclude<TraceStep, WsReceiveStep>
+
+function isAction (step: TraceStep): step is ClientAction {
   return step.kind !== 'ws-receive'
 }
 
@@ -392,8 +388,7 @@ class Dispatch {
 
 /** What a client does on one socket happens in recorded order even when timestamps tie. */
 function sameSocketAction (earlier: TraceStep, step: TraceStep): boolean {
-  const acts = (s: TraceStep): boolean => s.kind === 'ws-open' || s.kind === 'ws-send' || s.kind === 'ws-close'
-  return acts(earlier) && acts(step) && earlier.connection === step.connection
+  return isAction(earlier) && isAction(step) && earlier.kind !== 'http' && step.kind !== 'http' && earlier.connection === step.connection
 }
 
 function countByChannel (messages: Message[]): Map<string, number> {

@@ -1,7 +1,6 @@
 // Drives one real CometD client (npm `cometd`) and records what the application sees. The same
 // module runs in Node (through cometd-nodejs-client) and, transpiled, inside headless Chromium, so
 // it must not import anything: the CometD library is handed in.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 export type Msg = Record<string, any>
 
