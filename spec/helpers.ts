@@ -163,6 +163,34 @@ export class WsPeer {
   }
 }
 
+export interface LogLine { level: string, object: unknown, message: unknown }
+
+/** A pino-compatible logger that records what it is given, to assert on logging. */
+export class RecordingLogger {
+  readonly level = 'info'
+  readonly lines: LogLine[] = []
+  readonly trace = this.#record('trace')
+  readonly debug = this.#record('debug')
+  readonly info = this.#record('info')
+  readonly warn = this.#record('warn')
+  readonly error = this.#record('error')
+  readonly fatal = this.#record('fatal')
+  readonly silent = (): void => {}
+
+  child (): this {
+    return this
+  }
+
+  /** The lines logged at `level`. */
+  at (level: string): LogLine[] {
+    return this.lines.filter(line => line.level === level)
+  }
+
+  #record (level: string) {
+    return (object: unknown, message?: unknown): void => { this.lines.push({ level, object, message }) }
+  }
+}
+
 /** Resolves after `ms` milliseconds. */
 export function delay (ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))

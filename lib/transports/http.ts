@@ -7,6 +7,7 @@ import type { Options } from '../options.ts'
 import { callbackPolling } from './callback-polling.ts'
 import { browserCookie, newBrowserId, readCookie } from './cookie.ts'
 import type { Envelope } from './envelope.ts'
+import { CloseSignal } from './close-signal.ts'
 import { longPolling } from './long-polling.ts'
 import type { OriginPolicy } from './origin.ts'
 
@@ -28,8 +29,7 @@ class HttpLink implements Link {
   browserId: string | undefined
   /** A cookie assigned during this request, to be set on its response. */
   assignedBrowserId: string | undefined
-  closed = false
-  #closeListeners: Array<() => void> = []
+  readonly #close = new CloseSignal()
 
   constructor (transport: TransportName, request: FastifyRequest, reply: FastifyReply, cookieName: string) {
     this.transport = transport
@@ -38,9 +38,7 @@ class HttpLink implements Link {
     this.browserId = readCookie(request.headers.cookie, cookieName)
     reply.raw.once('close', () => {
       // 'close' after a finished response is normal; before it, the client went away.
-      if (reply.raw.writableFinished) return
-      this.closed = true
-      for (const listener of this.#closeListeners.splice(0)) listener()
+      if (!reply.raw.writableFinished) this.#close.fire()
     })
   }
 
@@ -49,15 +47,16 @@ class HttpLink implements Link {
     return this.browserId
   }
 
+  get closed (): boolean {
+    return this.#close.closed
+  }
+
   onClose (listener: () => void): void {
-    // A connect whose (async) processing outlived its request must not stay held on it.
-    if (this.closed) listener()
-    else this.#closeListeners.push(listener)
+    this.#close.add(listener)
   }
 
   offClose (listener: () => void): void {
-    const index = this.#closeListeners.indexOf(listener)
-    if (index >= 0) this.#closeListeners.splice(index, 1)
+    this.#close.remove(listener)
   }
 }
 

@@ -7,6 +7,7 @@ import type { Event } from '../protocol/event.ts'
 import type { Reply } from '../protocol/message.ts'
 import type { BayeuxServer } from '../server/bayeux-server.ts'
 import type { Link } from '../server/link.ts'
+import { CloseSignal } from './close-signal.ts'
 import { readCookie } from './cookie.ts'
 import { parseEnvelope } from './envelope.ts'
 import type { OriginPolicy } from './origin.ts'
@@ -27,10 +28,9 @@ class WebSocketLink implements Link {
   readonly headers: IncomingHttpHeaders
   readonly remoteAddress: string | undefined
   browserId: string | undefined
-  closed = false
   readonly #socket: WebSocket
   readonly #highWaterMark: number
-  #closeListeners: Array<() => void> = []
+  readonly #close = new CloseSignal()
   #drainListeners: Array<() => void> = []
   /** Payloads of one socket are processed in order, so its publishes stay in order. */
   #queue: Promise<void> = Promise.resolve()
@@ -61,14 +61,16 @@ class WebSocketLink implements Link {
     this.#drainListeners.push(listener)
   }
 
+  get closed (): boolean {
+    return this.#close.closed
+  }
+
   onClose (listener: () => void): void {
-    if (this.closed) listener()
-    else this.#closeListeners.push(listener)
+    this.#close.add(listener)
   }
 
   offClose (listener: () => void): void {
-    const index = this.#closeListeners.indexOf(listener)
-    if (index >= 0) this.#closeListeners.splice(index, 1)
+    this.#close.remove(listener)
   }
 
   enqueue (work: () => Promise<void>): void {
@@ -76,9 +78,8 @@ class WebSocketLink implements Link {
   }
 
   closedByPeer (): void {
-    this.closed = true
     this.#drainListeners = []
-    for (const listener of this.#closeListeners.splice(0)) listener()
+    this.#close.fire()
   }
 
   #send (data: string | Buffer): void {

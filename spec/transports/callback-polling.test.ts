@@ -4,7 +4,7 @@
  * Chromium loading responses as scripts from another origin.
  */
 import t from 'tap'
-import { HttpPeer, startServer } from '../helpers.ts'
+import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
 import { launchChromium, serveCometdPage } from '../support/browser.ts'
 import type { Json } from '../helpers.ts'
 import type { ServerSession } from '../../lib/index.ts'
@@ -32,9 +32,8 @@ t.test('C84 a JSONP GET is answered as a hardened script', async t => {
 })
 
 t.test('C85 hostile or missing callbacks and messages get HTTP 400, logged once', async t => {
-  const warnings: string[] = []
-  const logger = { level: 'warn', warn: (_o: object, m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, trace: () => {}, fatal: () => {}, child: () => logger, silent: () => {} }
-  const server = await startServer(t, { logger: logger as never })
+  const log = new RecordingLogger()
+  const server = await startServer(t, { logger: log as never })
   const handshake = [{ channel: '/meta/handshake' }]
   const cases: Array<[string, string]> = [
     ['script injection', jsonp('alert(1)//', handshake)],
@@ -51,11 +50,11 @@ t.test('C85 hostile or missing callbacks and messages get HTTP 400, logged once'
     ['empty batch', jsonp('cb', [])]
   ]
   for (const [name, query] of cases) {
-    warnings.length = 0
+    log.lines.length = 0
     const answer = await new HttpPeer(server.url).get(query)
     t.equal(answer.status, 400, name)
     t.notMatch(answer.headers['content-type'], /javascript/, `${name}: never served as script`)
-    t.equal(warnings.length, 1, `${name}: one warning`)
+    t.equal(log.at('warn').length, 1, `${name}: one warning`)
   }
 })
 

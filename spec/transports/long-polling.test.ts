@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { request } from 'undici'
-import { HttpPeer, startServer } from '../helpers.ts'
+import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
 
 const handshakeBody = JSON.stringify([{ id: '1', channel: '/meta/handshake', version: '1.0' }])
 
@@ -45,9 +45,8 @@ t.test('paths and content types', async t => {
 })
 
 t.test('bad bodies get an HTTP error and a warning, and the server keeps serving', async t => {
-  const warnings: string[] = []
-  const logger = { level: 'warn', warn: (_o: object, m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, trace: () => {}, fatal: () => {}, child: () => logger, silent: () => {} }
-  const server = await startServer(t, { logger: logger as never, maxBodySize: 1024, maxMessagesPerBatch: 3 })
+  const log = new RecordingLogger()
+  const server = await startServer(t, { logger: log as never, maxBodySize: 1024, maxMessagesPerBatch: 3 })
   const well = new HttpPeer(server.url)
   await well.connected()
   const cases: Array<[string, string, number]> = [
@@ -61,11 +60,11 @@ t.test('bad bodies get an HTTP error and a warning, and the server keeps serving
     ['more messages than maxMessagesPerBatch', JSON.stringify([1, 2, 3, 4].map(() => ({ channel: '/x', data: 1 }))), 413]
   ]
   for (const [name, body, status] of cases) {
-    warnings.length = 0
+    log.lines.length = 0
     const answer = await new HttpPeer(server.url).post(body)
     t.equal(answer.status, status, name)
     t.ok(answer.text.length > 0, `${name}: a reason is given`)
-    t.equal(warnings.length, 1, `${name}: logged once at warn`)
+    t.equal(log.at('warn').length, 1, `${name}: logged once at warn`)
   }
   const [reply] = await well.send({ channel: '/still/alive', data: 1 })
   t.match(reply, { successful: true }, 'other clients are still served')
