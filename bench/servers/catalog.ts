@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Transport } from '../loadgen/protocol.ts';
 
-export type ServerName = 'ours' | 'faye' | 'cometd' | 'raw-ws';
+export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws';
 
 export interface ServerDefinition {
   name: ServerName;
@@ -16,9 +16,27 @@ export interface ServerDefinition {
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const OUR_BIN = `${REPO}bin/bayeux-server`;
+/**
+ * Another build of this server, to measure an optimisation before and after in one run:
+ * BENCH_BASELINE=<checkout of the older commit, with dist/ built> (e.g. a git worktree).
+ */
+const BASELINE = process.env.BENCH_BASELINE;
 
 function script(name: string): string {
   return fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+}
+
+/** bin/bayeux-server of the checkout at `root`, run from its built dist/. */
+function ourServer(name: ServerName, label: string, root: string | undefined): ServerDefinition {
+  const bin = `${root}/bin/bayeux-server`;
+  return {
+    name,
+    label,
+    transports: ['ws', 'lp'],
+    unavailable: () =>
+      root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
+    nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn'],
+  };
 }
 
 function referenceServer(name: ServerName, label: string, transports: Transport[]): ServerDefinition {
@@ -32,14 +50,8 @@ function referenceServer(name: ServerName, label: string, transports: Transport[
 }
 
 export const SERVERS: Record<ServerName, ServerDefinition> = {
-  ours: {
-    name: 'ours',
-    label: 'bayeux-server',
-    transports: ['ws', 'lp'],
-    unavailable: () =>
-      !existsSync(OUR_BIN) ? 'bin/bayeux-server does not exist yet' : !existsSync(`${REPO}dist/index.js`) ? 'dist/ is not built (npm run build)' : undefined,
-    nodeArgs: (timeoutMs) => [OUR_BIN, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn'],
-  },
+  ours: ourServer('ours', 'bayeux-server', REPO),
+  baseline: ourServer('baseline', `bayeux-server baseline (${BASELINE ?? 'BENCH_BASELINE unset'})`, BASELINE),
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
