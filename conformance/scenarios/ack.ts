@@ -1,9 +1,20 @@
 // The acknowledge extension: negotiation, batch numbers, redelivery of lost events (§6.2).
 import { isReply } from '../wire.ts'
 import { connectedClient } from './publish.ts'
-import { expect, type Scenario } from './scenario.ts'
+import { expect, type Scenario, type ScenarioContext } from './scenario.ts'
 
 const ACK = { ack: true }
+
+/** A, with acks, subscribed to a fresh channel; B, without acks, to publish on it. */
+async function ackedSubscriber (s: ScenarioContext) {
+  const a = await connectedClient(s, 'A', ACK)
+  const b = await connectedClient(s, 'B')
+  const feed = s.channel('feed')
+  await a.subscribe(feed)
+  // Let A's next connect be held before anything is published to it.
+  await s.sleep(200)
+  return { a, b, feed }
+}
 
 export const ackScenarios: Scenario[] = [
   {
@@ -29,11 +40,7 @@ export const ackScenarios: Scenario[] = [
     description: 'With acks on, events for A travel on its connect replies, in order.',
     checklist: ['C70', 'C96'],
     async run (s) {
-      const a = await connectedClient(s, 'A', ACK)
-      const b = await connectedClient(s, 'B')
-      const feed = s.channel('feed')
-      await a.subscribe(feed)
-      await s.sleep(200)
+      const { a, b, feed } = await ackedSubscriber(s)
       for (const n of [1, 2, 3]) await b.publish(feed, n)
       expect((await a.received(feed, 3)).map(m => m.data).join() === '1,2,3', 'in order')
       await b.disconnect()
@@ -46,11 +53,7 @@ export const ackScenarios: Scenario[] = [
     checklist: ['C96', 'C97'],
     transports: ['long-polling', 'callback-polling'],
     async run (s) {
-      const a = await connectedClient(s, 'A', ACK)
-      const b = await connectedClient(s, 'B')
-      const feed = s.channel('feed')
-      await a.subscribe(feed)
-      await s.sleep(200)
+      const { a, b, feed } = await ackedSubscriber(s)
       const lost = s.dropResponse('A', (_request, response) => response.some(m => !isReply(m) && m.channel === feed))
       await b.publish(feed, 'must survive')
       await lost
@@ -65,11 +68,7 @@ export const ackScenarios: Scenario[] = [
     checklist: ['C70', 'C97'],
     transports: ['long-polling', 'callback-polling'],
     async run (s) {
-      const a = await connectedClient(s, 'A', ACK)
-      const b = await connectedClient(s, 'B')
-      const feed = s.channel('feed')
-      await a.subscribe(feed)
-      await s.sleep(200)
+      const { a, b, feed } = await ackedSubscriber(s)
       const lost = s.dropResponse('A', (_request, response) => response.some(m => !isReply(m) && m.channel === feed))
       const partitioned = s.partition('A')
       await b.batch([{ op: 'publish', channel: feed, data: 1 }, { op: 'publish', channel: feed, data: 2 }])
