@@ -1,3 +1,4 @@
+import { BayeuxServerError, ERR_INVALID_DATA } from '../errors.ts'
 import type { EventMessage, Reply } from './message.ts'
 
 /**
@@ -12,6 +13,20 @@ export class Event {
   /** `message` is a broadcast event, or a message the server sends unasked (a disconnect). */
   constructor (message: EventMessage | Reply) {
     this.message = message
+  }
+
+  /**
+   * An event serialized now, so data that cannot become JSON (a cycle, a BigInt)
+   * fails here with BAYEUX_ERR_INVALID_DATA, before any subscriber is reached.
+   */
+  static of (message: EventMessage | Reply): Event {
+    const event = new Event(message)
+    try {
+      void event.json
+    } catch (error) {
+      throw new BayeuxServerError(ERR_INVALID_DATA, `Cannot send to ${message.channel}: ${(error as Error).message}`)
+    }
+    return event
   }
 
   get channel (): string {

@@ -19,8 +19,11 @@ export class Authorizers {
   readonly #byPattern = new Map<string, Set<Authorizer>>()
   readonly #applicable = new Map<string, Authorizer[]>()
   readonly #cacheSize: number
+  readonly #failed: (error: unknown) => void
 
-  constructor (cacheSize = 10_000) {
+  /** `failed` hears of an authorizer that threw; it counts as a denial (fail closed). */
+  constructor (failed: (error: unknown) => void, cacheSize = 10_000) {
+    this.#failed = failed
     this.#cacheSize = cacheSize
   }
 
@@ -45,7 +48,13 @@ export class Authorizers {
     if (this.#byPattern.size === 0) return true
     for (const authorizer of this.#for(channel)) {
       const decide = authorizer[operation]
-      if (decide !== undefined && !decide.call(authorizer, session, channel.name)) return false
+      if (decide === undefined) continue
+      try {
+        if (!decide.call(authorizer, session, channel.name)) return false
+      } catch (error) {
+        this.#failed(error)
+        return false
+      }
     }
     return true
   }

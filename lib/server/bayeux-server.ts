@@ -70,8 +70,9 @@ const silentLogger: Logger = { warn () {}, error () {}, debug () {} }
 export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionHost {
   readonly options: ResolvedOptions
   readonly settings: SessionSettings
-  readonly holds = new TimerWheel<ServerSession>(HOLD_RESOLUTION, s => s.timedOut())
-  readonly expiries = new TimerWheel<ServerSession>(EXPIRY_RESOLUTION, s => s.expired())
+  // Timer and flush callbacks run application code (listeners, extensions): shielded.
+  readonly holds = new TimerWheel<ServerSession>(HOLD_RESOLUTION, s => this.#shield('releasing a held connect', () => s.timedOut()))
+  readonly expiries = new TimerWheel<ServerSession>(EXPIRY_RESOLUTION, s => this.#shield('expiring a session', () => s.expired()))
   readonly channels: ChannelParser
   log: Logger = silentLogger
 
@@ -80,7 +81,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   readonly #extensions = new ExtensionChain()
   readonly #sessions = new Map<string, ServerSession>()
   readonly #listeners = new Map<string, Set<ChannelListener>>()
-  readonly #authorizers = new Authorizers()
+  readonly #authorizers = new Authorizers(error => this.log.error({ err: error }, 'an authorizer threw; access denied'))
   /** Channels already created, when a policy decides creation (canCreate); bounded. */
   readonly #created = new Set<string>()
   readonly #browserHolds = new Map<string, number>()
@@ -263,7 +264,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
 
   overflowed (session: ServerSession, dropped: number): void {
     this.log.warn({ clientId: session.id, dropped }, 'session queue full: dropped oldest events')
-    this.emit('overflow', session, dropped)
+    this.#notify('overflow', session, dropped)
   }
 
   remove (session: ServerSession, reason: EndReason): void {
@@ -272,7 +273,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     if (reason === 'overflow') this.log.warn({ clientId: session.id }, 'session queue full: session ended')
     this.#settle(this.#engine.destroySession(session.id), 'destroySession')
     if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ session, reason })
-    this.emit('disconnect', session, reason)
+    this.#notify('disconnect', session, reason)
   }
 
   // Message handling
@@ -281,7 +282,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     this.#flushScheduled = false
     const dirty = this.#dirty
     this.#dirty = new Set()
-    for (const session of dirty) session.flush()
+    for (const session of dirty) this.#shield('flushing a session', () => session.flush())
   }
 
   async #handle (message: Message, link: Link, respond: Respond, alone: boolean, pending: Promise<void>[] | undefined): Promise<void> {
@@ -353,7 +354,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     session.open(link)
     await this.#engine.createSession(session.id)
     if (diagnostics.sessionCreate.hasSubscribers) diagnostics.sessionCreate.publish({ session })
-    this.emit('handshake', session)
+    this.#notify('handshake', session)
     return {
       id: message.id,
       channel: META_HANDSHAKE,
@@ -410,7 +411,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       if (session.ended) return { ...reply, successful: false, error: errors.SUBSCRIBE_FAILED }
       session.subscriptions.add(channel.name)
       await this.#engine.subscribe(session.id, channel.name)
-      this.emit('subscribe', session, channel.name)
+      this.#notify('subscribe', session, channel.name)
     }
     return reply
   }
@@ -424,7 +425,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       // Unknown or never-subscribed channels succeed: the outcome is the same (C50, A21).
       if (!session.subscriptions.delete(channel.name)) continue
       await this.#engine.unsubscribe(session.id, channel.name)
-      this.emit('unsubscribe', session, channel.name)
+      this.#notify('unsubscribe', session, channel.name)
     }
     return reply
   }
@@ -475,23 +476,34 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     let outgoing = this.#extensions.outgoing(event, undefined, request)
     if (outgoing instanceof Promise) outgoing = await outgoing
     if (outgoing === null) return false
+    const serialized = Event.of(outgoing)
     if (this.#listeners.size > 0) {
-      for (const listener of this.#listenersOf(channel)) await listener(outgoing, session)
+      // Listeners of broadcast channels only observe: one that fails must not stop delivery.
+      for (const listener of this.#listenersOf(channel)) {
+        try {
+          await listener(outgoing, session)
+        } catch (error) {
+          this.log.error({ err: error, channel: channel.name }, 'a channel listener failed')
+        }
+      }
     }
     if (diagnostics.publish.hasSubscribers) diagnostics.publish.publish({ message: outgoing, session })
-    this.emit('publish', outgoing, session)
-    await this.#engine.publish(new Event(outgoing), channel.expansion)
+    this.#notify('publish', outgoing, session)
+    await this.#engine.publish(serialized, channel.expansion)
     return true
   }
 
   /** A publish on a /service/ channel: acked, never broadcast, answered by listeners (C65, C66). */
   async #callService (event: EventMessage, channel: ChannelName, session: ServerSession, request: Message): Promise<Reply[]> {
-    this.emit('publish', event, session)
+    this.#notify('publish', event, session)
     const replies = [ok(request)]
     for (const listener of this.#listenersOf(channel)) {
       const answer = await listener(event, session)
       // The ack (no data) clears the client's per-id timer; the answer resolves its remoteCall.
-      if (answer !== undefined) replies.push({ id: request.id, channel: channel.name, successful: true, data: answer })
+      if (answer === undefined) continue
+      // An answer that cannot become JSON fails this call here, not the whole response later.
+      JSON.stringify(answer)
+      replies.push({ id: request.id, channel: channel.name, successful: true, data: answer })
     }
     return replies
   }
@@ -505,6 +517,21 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     if (this.#created.size >= MAX_REMEMBERED_CHANNELS) this.#created.clear()
     this.#created.add(channel.name)
     return true
+  }
+
+  /** Tells event listeners; one that throws is logged and cannot break the server's work. */
+  #notify<K extends keyof BayeuxEvents> (event: K, ...args: BayeuxEvents[K]): void {
+    if (this.listenerCount(event) === 0) return
+    this.#shield(`a '${event}' listener`, () => (this.emit as (event: K, ...args: BayeuxEvents[K]) => boolean)(event, ...args))
+  }
+
+  /** Runs `work`, logging instead of throwing: for code called from timers and events. */
+  #shield (what: string, work: () => unknown): void {
+    try {
+      work()
+    } catch (error) {
+      this.log.error({ err: error }, `${what} failed`)
+    }
   }
 
   * #listenersOf (channel: ChannelName): Iterable<ChannelListener> {

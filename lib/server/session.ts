@@ -124,7 +124,7 @@ export class ServerSession {
 
   /** Sends `data` on `channel` to this session only. */
   deliver (channel: string, data: unknown, ext?: Ext): void {
-    this.enqueue(new Event({ channel, data, ...(ext !== undefined && { ext }) }))
+    this.enqueue(Event.of({ channel, data, ...(ext !== undefined && { ext }) }))
   }
 
   /** Ends the session from the server side; the client is told (C74). */

@@ -3,7 +3,7 @@
  * operations, their replies and their errors, item by item of BAYEUX.md §9.
  */
 import t from 'tap'
-import { HttpPeer, startServer } from '../helpers.ts'
+import { HttpPeer, RecordingLogger, delay, startServer } from '../helpers.ts'
 import type { Json } from '../helpers.ts'
 
 t.test('envelope and message fields', async t => {
@@ -259,4 +259,44 @@ t.test('channel name length and depth limits', async t => {
   t.match((await peer.send({ channel: '/a/b/c/d', data: 1 }))[0], { error: '405::channel_invalid' }, 'too deep')
   t.match((await peer.send({ channel: '/' + 'x'.repeat(20), data: 1 }))[0], { error: '405::channel_invalid' }, 'too long')
   t.match((await peer.send({ channel: '/meta/subscribe', subscription: '/a/b/c/**' }))[0], { error: '403::subscription_invalid' }, 'patterns too')
+})
+
+t.test('application code that throws never breaks the server', async t => {
+  const log = new RecordingLogger()
+  const server = await startServer(t, { timeout: 300, maxInterval: 200, logger: log as never })
+  for (const event of ['handshake', 'subscribe', 'publish', 'disconnect'] as const) {
+    server.bayeux.on(event, () => { throw new Error(`${event} listener bug`) })
+  }
+  server.bayeux.listen('/watched/**', () => { throw new Error('channel listener bug') })
+  server.bayeux.authorize('/guarded/**', { canSubscribe: () => { throw new Error('authorizer bug') } })
+
+  const subscriber = new HttpPeer(server.url)
+  await subscriber.connected()
+  t.match((await subscriber.send({ channel: '/meta/subscribe', subscription: '/watched/a' }))[0], { successful: true }, 'a throwing subscribe listener does not fail the subscribe')
+  t.match((await subscriber.send({ channel: '/meta/subscribe', subscription: '/guarded/a' }))[0],
+    { successful: false, error: '403:denied_by_authorizer:subscribe_denied' }, 'a throwing authorizer denies (fail closed)')
+  t.match((await subscriber.send({ channel: '/watched/a', data: 'through' }))[0], { successful: true }, 'a throwing channel listener does not stop the publish')
+  t.match((await subscriber.send({ channel: '/meta/connect', connectionType: 'long-polling' })).find(m => 'data' in m), { data: 'through' }, 'and the event is delivered')
+
+  // An idle session expires from the timer wheel, where a throwing disconnect listener used to crash the process.
+  const idle = new HttpPeer(server.url)
+  await idle.connected()
+  for (let i = 0; i < 200 && server.bayeux.getSession(idle.clientId!) !== undefined; i++) await delay(25)
+  t.equal(server.bayeux.getSession(idle.clientId!), undefined, 'the idle session expired')
+  t.match((await new HttpPeer(server.url).handshake()), { successful: true }, 'and the server still serves')
+  t.ok(log.at('error').some(line => /'disconnect' listener failed/.test(String(line.message))), 'the failure was logged')
+})
+
+t.test('data that cannot become JSON gets a clear error', async t => {
+  const server = await startServer(t, { timeout: 300 })
+  const cyclic: Record<string, unknown> = {}
+  cyclic['self'] = cyclic
+  await t.rejects(server.bayeux.publish('/x', cyclic), { code: 'BAYEUX_ERR_INVALID_DATA' }, 'server publish')
+  const peer = new HttpPeer(server.url)
+  await peer.connected()
+  t.throws(() => server.bayeux.getSession(peer.clientId!)!.deliver('/x', 10n), { code: 'BAYEUX_ERR_INVALID_DATA' }, 'session deliver')
+  server.bayeux.listen('/service/bigint', () => 1n)
+  const answer = await peer.send({ channel: '/service/bigint', data: 1 })
+  t.match(answer, [{ successful: false, error: '500::internal_error' }], 'an unserializable remote-call answer fails that call only')
+  t.match((await peer.send({ channel: '/y', data: 1 }))[0], { successful: true }, 'the session goes on')
 })
