@@ -23,6 +23,7 @@ import { ServerSession } from './session.ts'
 import type { EndReason, SessionHost, SessionSettings } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
 import { Authorizers } from './authorizers.ts'
+import { PatternRegistry } from './pattern-registry.ts'
 import type { Authorizer } from './authorizers.ts'
 import { timesync } from './timesync.ts'
 
@@ -80,7 +81,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   readonly #policy: SecurityPolicy
   readonly #extensions = new ExtensionChain()
   readonly #sessions = new Map<string, ServerSession>()
-  readonly #listeners = new Map<string, Set<ChannelListener>>()
+  readonly #listeners = new PatternRegistry<ChannelListener>()
   readonly #authorizers = new Authorizers(error => this.log.error({ err: error }, 'an authorizer threw; access denied'))
   /** Channels already created, when a policy decides creation (canCreate); bounded. */
   readonly #created = new Set<string>()
@@ -136,17 +137,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
 
   /** Listens to publishes on channels matching `pattern` (may end in `*` or `**`). */
   listen (pattern: string, listener: ChannelListener): () => void {
-    const parsed = this.channels.parse(pattern)
-    if (parsed === null || parsed.kind === 'meta') {
-      throw new BayeuxServerError(ERR_INVALID_CHANNEL, `Cannot listen to ${JSON.stringify(pattern)}`)
-    }
-    let set = this.#listeners.get(pattern)
-    if (set === undefined) this.#listeners.set(pattern, set = new Set())
-    set.add(listener)
-    return () => {
-      set.delete(listener)
-      if (set.size === 0) this.#listeners.delete(pattern)
-    }
+    return this.#listeners.add(this.#applicationPattern(pattern, 'listen to'), listener)
   }
 
   /**
@@ -154,11 +145,16 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
    * that removes the authorizer.
    */
   authorize (pattern: string, authorizer: Authorizer): () => void {
+    return this.#authorizers.add(this.#applicationPattern(pattern, 'authorize'), authorizer)
+  }
+
+  /** A pattern application code registers on: valid, and never a meta channel. */
+  #applicationPattern (pattern: string, verb: string): string {
     const parsed = this.channels.parse(pattern)
     if (parsed === null || parsed.kind === 'meta') {
-      throw new BayeuxServerError(ERR_INVALID_CHANNEL, `Cannot authorize ${JSON.stringify(pattern)}`)
+      throw new BayeuxServerError(ERR_INVALID_CHANNEL, `Cannot ${verb} ${JSON.stringify(pattern)}`)
     }
-    return this.#authorizers.add(pattern, authorizer)
+    return parsed.name
   }
 
   /** Publishes from the server to every subscriber of `channel` (a concrete broadcast channel). */
@@ -479,7 +475,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     const serialized = Event.of(outgoing)
     if (this.#listeners.size > 0) {
       // Listeners of broadcast channels only observe: one that fails must not stop delivery.
-      for (const listener of this.#listenersOf(channel)) {
+      for (const listener of this.#listeners.for(channel)) {
         try {
           await listener(outgoing, session)
         } catch (error) {
@@ -497,7 +493,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
   async #callService (event: EventMessage, channel: ChannelName, session: ServerSession, request: Message): Promise<Reply[]> {
     this.#notify('publish', event, session)
     const replies = [ok(request)]
-    for (const listener of this.#listenersOf(channel)) {
+    for (const listener of this.#listeners.for(channel)) {
       const answer = await listener(event, session)
       // The ack (no data) clears the client's per-id timer; the answer resolves its remoteCall.
       if (answer === undefined) continue
@@ -534,12 +530,6 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     }
   }
 
-  * #listenersOf (channel: ChannelName): Iterable<ChannelListener> {
-    for (const key of channel.expansion) {
-      const listeners = this.#listeners.get(key)
-      if (listeners !== undefined) yield * listeners
-    }
-  }
 
   /**
    * Runs outgoing extensions (when there are any) on replies before they are written.

@@ -9,6 +9,7 @@ import { browserCookie, newBrowserId, readCookie } from './cookie.ts'
 import type { Envelope } from './envelope.ts'
 import { CloseSignal } from './close-signal.ts'
 import { longPolling } from './long-polling.ts'
+import { basePath } from './paths.ts'
 import type { OriginPolicy } from './origin.ts'
 
 export type ReadLimits = Pick<Options, 'maxMessagesPerBatch' | 'maxBodySize' | 'jsonpCallbackMaxLength'>
@@ -142,7 +143,7 @@ export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, or
     return reply.code(200).send()
   }
 
-  const base = options.path.endsWith('/') ? options.path.slice(0, -1) : options.path
+  const base = basePath(options.path)
   for (const url of [base || '/', `${base}/*`]) {
     fastify.route({ method: ['GET', 'POST'], url, handler: serve, childLoggerFactory: noChildLogger })
     fastify.route({ method: 'OPTIONS', url, handler: preflight, childLoggerFactory: noChildLogger })

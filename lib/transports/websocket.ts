@@ -10,6 +10,7 @@ import type { Link } from '../server/link.ts'
 import { CloseSignal } from './close-signal.ts'
 import { readCookie } from './cookie.ts'
 import { parseEnvelope } from './envelope.ts'
+import { basePath } from './paths.ts'
 import type { OriginPolicy } from './origin.ts'
 
 /** Close codes (RFC 6455) this transport uses. */
@@ -103,7 +104,7 @@ class WebSocketLink implements Link {
  */
 export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: OriginPolicy, path = bayeux.options.path): () => Promise<void> {
   const { options } = bayeux
-  const base = path.endsWith('/') ? path.slice(0, -1) : path
+  const base = basePath(path)
   const paths = new Set([base || '/', `${base}/`])
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false })
 

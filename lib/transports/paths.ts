@@ -1,0 +1,4 @@
+/** The endpoint path without a trailing slash (`/cometd/` → `/cometd`, `/` → ``): both transports serve `<base>` and `<base>/...`. */
+export function basePath (path: string): string {
+  return path.endsWith('/') ? path.slice(0, -1) : path
+}
