@@ -47,7 +47,7 @@ export function parsePlan(argv: string[]): Plan {
       scenario: { type: 'string', default: 'reference,fanout,c10k' },
       transport: { type: 'string', default: 'ws,lp' },
       size: { type: 'string' },
-      server: { type: 'string', default: 'ours,faye,cometd,raw-ws' },
+      server: { type: 'string', default: 'ours,faye,cometd,raw-ws,raw-http' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: new URL('./RESULTS.md', import.meta.url).pathname },
     },

@@ -75,11 +75,14 @@ function unmeasured(record: RunRecord): string | undefined {
   return record.skipped !== undefined ? `skipped: ${record.skipped}` : record.failed !== undefined ? `failed: ${record.failed}` : undefined;
 }
 
-function steppedSection(records: RunRecord[], limitRecords: RunRecord[]): string {
+/** The practical limit of each transport: a bare server of the same transport that does only the writes. */
+const LIMITS: Record<Case['transport'], ServerName> = { ws: 'raw-ws', lp: 'raw-http' };
+
+function steppedSection(records: RunRecord[], transport: Case['transport']): string {
   const target = commonTarget(records);
   const cpuAt = (record: RunRecord | undefined): number | undefined => record?.steps?.find((step) => step.offeredPerSecond === target)?.serverCpuMicrosPerDelivery;
   const faye = records.find((record) => record.server === 'faye');
-  const limit = limitRecords.find((record) => record.server === 'raw-ws');
+  const limit = records.find((record) => record.server === LIMITS[transport]);
   const summary = records.map((record) => {
     const best = capacity(record.steps);
     const note = unmeasured(record);
@@ -131,10 +134,10 @@ function steppedSection(records: RunRecord[], limitRecords: RunRecord[]): string
         `delivered/s at p99 ≤ ${LATENCY_BOUND_MS} ms, no loss`,
         'p50 / p99 / max ms there',
         '×Faye',
-        '×raw ws',
+        '×limit',
         `server CPU µs/delivery at ${target === undefined ? '—' : `${integer(target)}/s`}`,
         '×Faye',
-        '×raw ws',
+        '×limit',
         'generator CPU there',
         'last step (what ended the run)',
       ],
@@ -144,11 +147,11 @@ function steppedSection(records: RunRecord[], limitRecords: RunRecord[]): string
   ].join('\n\n');
 }
 
-function c10kSection(records: RunRecord[], limitRecords: RunRecord[]): string {
+function c10kSection(records: RunRecord[], transport: Case['transport']): string {
   const faye = records.find((record) => record.server === 'faye')?.c10k;
-  const limit = limitRecords.find((record) => record.server === 'raw-ws')?.c10k;
+  const limit = records.find((record) => record.server === LIMITS[transport])?.c10k;
   return table(
-    ['server', 'sessions open', 'connect time s', 'server RSS MiB', 'RSS per session KiB', '×Faye', '×raw ws', 'idle server CPU', 'one broadcast reaches half / all, ms', 'received'],
+    ['server', 'sessions open', 'connect time s', 'server RSS MiB', 'RSS per session KiB', '×Faye', '×limit', 'idle server CPU', 'one broadcast reaches half / all, ms', 'received'],
     records.map((record) => {
       const note = unmeasured(record);
       const result = record.c10k;
@@ -205,10 +208,8 @@ export function renderReport(input: ReportInput): string {
   for (const key of keys) {
     const [scenario, size, transport] = key.split('|') as [Case['scenario'], string, Case['transport']];
     const records = input.records.filter((record) => `${record.scenario}|${record.size}|${record.transport}` === key);
-    // Long-polling has no raw limit of its own: it is compared with the WebSocket limit at the same size.
-    const limitRecords = input.records.filter((record) => record.scenario === scenario && String(record.size) === size && record.transport === 'ws');
     const heading = `## ${TITLES[scenario](Number(size))} — ${transport === 'ws' ? 'WebSocket' : 'long-polling'}`;
-    sections.push(`${heading}\n\n${scenario === 'c10k' ? c10kSection(records, limitRecords) : steppedSection(records, limitRecords)}`);
+    sections.push(`${heading}\n\n${scenario === 'c10k' ? c10kSection(records, transport) : steppedSection(records, transport)}`);
   }
   const mode = input.plan.quick ? 'quick' : 'full';
   return [

@@ -1,5 +1,5 @@
 // npm run bench -- [--scenario reference,fanout,c10k] [--transport ws,lp] [--size N]
-//                  [--server ours,faye,cometd,raw-ws] [--quick] [--out file]
+//                  [--server ours,faye,cometd,raw-ws,raw-http] [--quick] [--out file]
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { coreLayout, pin } from './cpu-pinning.ts';

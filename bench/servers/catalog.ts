@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Transport } from '../loadgen/protocol.ts';
 
-export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws';
+export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws' | 'raw-http';
 
 export interface ServerDefinition {
   name: ServerName;
@@ -55,4 +55,5 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
+  'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp']),
 };
