@@ -191,7 +191,11 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
    * payloads in order without waiting for held connects.
    */
   async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
-    const alone = batch.length === 1
+    if (batch.length === 1) {
+      // A lone message (most payloads: every held connect) answers straight through `respond`.
+      const checked = checkMessage(batch[0])
+      if (checked.ok) return this.#handle(checked.message, link, respond, true, undefined)
+    }
     const events: Event[] = []
     // One slot per message keeps replies in request order (C01), even when an
     // async outgoing extension finishes one message's reply after the next one's.
@@ -211,11 +215,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
         continue
       }
       const message = checked.message
-      if (alone && message.channel === META_CONNECT) {
-        await this.#handle(message, link, respond, true, undefined)
-        return
-      }
-      if (message.channel === META_HANDSHAKE && !alone) {
+      if (message.channel === META_HANDSHAKE && batch.length > 1) {
         // Clients never batch a handshake; answer it alone and ignore the rest (C12, A11).
         slots.length = 0
         events.length = 0
@@ -537,17 +537,12 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
    */
   #outgoingReplies (respond: Respond, request: Message, session: ServerSession | undefined, pending: Promise<void>[] | undefined): Respond {
     if (!this.#extensions.hasOutgoing) return respond
-    // A failing extension must not lose the reply: the reply goes out as it was.
-    const failed = (error: unknown, events: readonly Event[], replies: readonly Reply[]): void => {
-      this.log.error({ err: error }, 'an outgoing extension failed')
-      respond(events, replies)
-    }
     return (events, replies) => {
       let out: Array<Hooked<Reply>>
       try {
         out = replies.map(reply => this.#extensions.outgoing(reply, session, request))
       } catch (error) {
-        failed(error, events, replies)
+        this.#writeUnextended(error, respond, events, replies)
         return
       }
       if (!out.some(reply => reply instanceof Promise)) {
@@ -556,10 +551,16 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       }
       const written = Promise.all(out).then(
         resolved => respond(events, resolved.filter(reply => reply !== null)),
-        error => failed(error, events, replies)
+        error => this.#writeUnextended(error, respond, events, replies)
       )
       pending?.push(written)
     }
+  }
+
+  /** A failing outgoing extension must not lose the reply: it goes out as it was. */
+  #writeUnextended (error: unknown, respond: Respond, events: readonly Event[], replies: readonly Reply[]): void {
+    this.log.error({ err: error }, 'an outgoing extension failed')
+    respond(events, replies)
   }
 
   #settle (result: unknown, operation: string): void {

@@ -5,21 +5,24 @@
  */
 export class CloseSignal {
   closed = false
-  #listeners: Array<() => void> = []
+  /** Made on first use: most HTTP requests are never held, so nobody listens. */
+  #listeners: Array<() => void> | undefined
 
   add (listener: () => void): void {
     if (this.closed) listener()
-    else this.#listeners.push(listener)
+    else (this.#listeners ??= []).push(listener)
   }
 
   remove (listener: () => void): void {
-    const index = this.#listeners.indexOf(listener)
-    if (index >= 0) this.#listeners.splice(index, 1)
+    const index = this.#listeners?.indexOf(listener) ?? -1
+    if (index >= 0) this.#listeners!.splice(index, 1)
   }
 
   fire (): void {
     if (this.closed) return
     this.closed = true
-    for (const listener of this.#listeners.splice(0)) listener()
+    const listeners = this.#listeners ?? []
+    this.#listeners = undefined
+    for (const listener of listeners) listener()
   }
 }

@@ -37,7 +37,7 @@ class HttpLink implements Link {
     this.headers = request.headers
     this.remoteAddress = request.ip
     this.browserId = readCookie(request.headers.cookie, cookieName)
-    reply.raw.once('close', () => {
+    reply.raw.on('close', () => {
       // 'close' after a finished response is normal; before it, the client went away.
       if (!reply.raw.writableFinished) this.#close.fire()
     })
@@ -103,21 +103,28 @@ export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, or
     return true
   }
 
-  const serve = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  /** Bad input: logged once at warn and answered with `status` and a plain-text reason. */
+  const refuse = (transport: HttpTransport, request: FastifyRequest, reply: FastifyReply, status: number, reason: string, detail?: object): void => {
+    bayeux.badInput({ transport: transport.name, remoteAddress: request.ip }, reason, detail)
+    reply.code(status).type('text/plain').send(reason)
+  }
+
+  // Handlers return nothing: a returned reply is a thenable, and fastify would attach
+  // stream-end listeners to every response (a held connect included) to await it.
+  const serve = (request: FastifyRequest, reply: FastifyReply): void => {
     const transport = request.method === 'POST' ? longPolling : callbackPolling
-    const source = { transport: transport.name, remoteAddress: request.ip }
     if (!allowCors(request, reply)) {
-      bayeux.badInput(source, 'origin not allowed', { origin: request.headers.origin })
-      return reply.code(403).type('text/plain').send('Origin not allowed')
+      refuse(transport, request, reply, 403, 'origin not allowed', { origin: request.headers.origin })
+      return
     }
     if (!offered.has(transport.name)) {
-      bayeux.badInput(source, 'transport not offered')
-      return reply.code(400).type('text/plain').send(`Unknown Bayeux transport for ${request.method}`)
+      refuse(transport, request, reply, 400, `transport not offered: ${transport.name}`)
+      return
     }
     const envelope = transport.read(request, options)
     if (!envelope.ok) {
-      bayeux.badInput(source, envelope.reason)
-      return reply.code(envelope.status).type('text/plain').send(envelope.reason)
+      refuse(transport, request, reply, envelope.status, envelope.reason)
+      return
     }
     const link = new HttpLink(transport.name, request, reply, options.browserCookieName)
     const respond: Respond = (events, replies) => {
@@ -131,16 +138,15 @@ export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, or
       bayeux.log.error({ err: error }, 'failed to process a request')
       if (!reply.sent) reply.code(500).type('text/plain').send('Internal Server Error')
     })
-    return reply
   }
 
-  const preflight = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  const preflight = (request: FastifyRequest, reply: FastifyReply): void => {
     if (allowCors(request, reply) && request.headers.origin !== undefined) {
       reply.header('access-control-allow-methods', 'GET, POST, OPTIONS')
       reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'Content-Type')
       reply.header('access-control-max-age', PREFLIGHT_MAX_AGE)
     }
-    return reply.code(200).send()
+    reply.code(200).send()
   }
 
   const base = basePath(options.path)

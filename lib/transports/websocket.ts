@@ -32,9 +32,11 @@ class WebSocketLink implements Link {
   readonly #socket: WebSocket
   readonly #highWaterMark: number
   readonly #close = new CloseSignal()
-  #drainListeners: Array<() => void> = []
+  /** Made on first use, like the write callback: most sockets are never backlogged. */
+  #drainListeners: Array<() => void> | undefined
+  #onWritten: (() => void) | undefined
   /** Payloads of one socket are processed in order, so its publishes stay in order. */
-  #queue: Promise<void> = Promise.resolve()
+  #queue: Promise<void> | undefined
 
   constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
     this.#socket = socket
@@ -59,7 +61,7 @@ class WebSocketLink implements Link {
   }
 
   onDrain (listener: () => void): void {
-    this.#drainListeners.push(listener)
+    (this.#drainListeners ??= []).push(listener)
   }
 
   get closed (): boolean {
@@ -75,11 +77,11 @@ class WebSocketLink implements Link {
   }
 
   enqueue (work: () => Promise<void>): void {
-    this.#queue = this.#queue.then(work)
+    this.#queue = this.#queue === undefined ? work() : this.#queue.then(work)
   }
 
   closedByPeer (): void {
-    this.#drainListeners = []
+    this.#drainListeners = undefined
     this.#close.fire()
   }
 
@@ -87,12 +89,14 @@ class WebSocketLink implements Link {
     if (this.closed) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
     const watch = this.#socket.bufferedAmount + data.length > this.#highWaterMark
-    this.#socket.send(data, TEXT_FRAME, watch ? this.#written : undefined)
+    this.#socket.send(data, TEXT_FRAME, watch ? (this.#onWritten ??= () => this.#written()) : undefined)
   }
 
-  readonly #written = (): void => {
-    if (this.backlogged || this.#drainListeners.length === 0) return
-    for (const listener of this.#drainListeners.splice(0)) listener()
+  #written (): void {
+    const listeners = this.#drainListeners
+    if (this.backlogged || listeners === undefined) return
+    this.#drainListeners = undefined
+    for (const listener of listeners) listener()
   }
 }
 
