@@ -3,12 +3,17 @@ import { randomBytes } from 'node:crypto'
 /** The value of cookie `name` in a `Cookie` header, if present. */
 export function readCookie (header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0 || pair.slice(0, eq).trim() !== name) continue
-    // We never issue an empty id: taken as one, it would tie unrelated browsers together.
-    const value = pair.slice(eq + 1).trim()
-    if (value !== '') return value
+  // Scans in place: this runs on every HTTP request, and most carry one or two cookies.
+  for (let start = 0; start < header.length;) {
+    let end = header.indexOf(';', start)
+    if (end < 0) end = header.length
+    const eq = header.indexOf('=', start)
+    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
+      // We never issue an empty id: taken as one, it would tie unrelated browsers together.
+      const value = header.slice(eq + 1, end).trim()
+      if (value !== '') return value
+    }
+    start = end + 1
   }
   return undefined
 }

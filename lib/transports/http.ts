@@ -78,8 +78,12 @@ export function registerHttp (fastify: FastifyInstance, bayeux: BayeuxServer, or
   const offered = new Set(options.transports)
 
   // Bodies are read as text whatever their content type (C80), within the size limit (C102).
+  // The catch-all alone would make fastify parse the Content-Type header of every request;
+  // naming the type clients send lets it find the parser in its cache.
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.maxBodySize }, (_request, body, done) => done(null, body))
+  for (const type of ['application/json', '*']) {
+    fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit: options.maxBodySize }, (_request, body, done) => done(null, body))
+  }
 
   fastify.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500
