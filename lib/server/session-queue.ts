@@ -15,11 +15,12 @@ export interface QueueLimits {
  * so that a client that stops reading cannot grow server memory without bound.
  */
 export class SessionQueue {
-  #events: Event[] = []
+  /** Made on first use: an idle session's queue holds nothing. */
+  #events: Event[] | undefined
   #bytes = 0
 
   get length (): number {
-    return this.#events.length
+    return this.#events?.length ?? 0
   }
 
   get bytes (): number {
@@ -27,27 +28,27 @@ export class SessionQueue {
   }
 
   push (event: Event): void {
-    this.#events.push(event)
+    (this.#events ??= []).push(event)
     this.#bytes += event.size
   }
 
   /** Removes the oldest event (drop-oldest overflow), returning it. */
   shift (): Event | undefined {
-    const event = this.#events.shift()
+    const event = this.#events?.shift()
     if (event !== undefined) this.#bytes -= event.size
     return event
   }
 
   /** Takes every queued event, oldest first. */
   drain (): Event[] {
-    const events = this.#events
-    this.#events = []
+    const events = this.#events ?? []
+    this.#events = undefined
     this.#bytes = 0
     return events
   }
 
   /** Would the queue exceed `limits` with `extraCount` more events of `extraBytes`? */
   isOver (limits: QueueLimits, extraCount = 0, extraBytes = 0): boolean {
-    return this.#events.length + extraCount > limits.maxQueue || this.#bytes + extraBytes > limits.maxQueueBytes
+    return this.length + extraCount > limits.maxQueue || this.#bytes + extraBytes > limits.maxQueueBytes
   }
 }

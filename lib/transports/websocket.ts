@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer } from 'ws'
-import type { RawData, WebSocket } from 'ws'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { RawData } from 'ws'
 import { serializeBatch } from '../protocol/event.ts'
 import type { Event } from '../protocol/event.ts'
 import type { Reply } from '../protocol/message.ts'
@@ -100,6 +100,14 @@ class WebSocketLink implements Link {
   }
 }
 
+/** A socket that knows its link, so that one set of listeners serves every socket. */
+class BayeuxSocket extends WebSocket {
+  declare link: WebSocketLink
+}
+
+/** ws types listeners' `this` as the base class; every socket of this server is a BayeuxSocket. */
+const linkOf = (socket: WebSocket): WebSocketLink => (socket as BayeuxSocket).link
+
 /**
  * Accepts WebSocket upgrades on `<path>` and `<path>/` (no subprotocol needed, C88,
  * A23), refuses origins the allowlist does not name, and feeds each text frame to the
@@ -110,7 +118,7 @@ export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: 
   const { options } = bayeux
   const base = basePath(path)
   const paths = new Set([base || '/', `${base}/`])
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const query = request.url?.indexOf('?') ?? -1
@@ -126,32 +134,40 @@ export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: 
       refuse(socket, 403, 'Forbidden')
       return
     }
-    wss.handleUpgrade(request, socket, head, ws => serve(ws, request))
+    wss.handleUpgrade(request, socket, head, ws => {
+      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+      ws.on('message', onMessage).on('error', onError).on('close', onClose)
+    })
   }
 
-  const serve = (ws: WebSocket, request: IncomingMessage): void => {
-    const link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        bayeux.badInput(link, 'binary frame')
-        ws.close(CLOSE_UNSUPPORTED, 'Binary frames are not supported')
-        return
-      }
-      const envelope = parseEnvelope(data.toString(), options.maxMessagesPerBatch)
-      if (!envelope.ok) {
-        bayeux.badInput(link, envelope.reason)
-        // CometD closes on a frame it cannot parse (C94); the reason fits in a close frame.
-        ws.close(CLOSE_PROTOCOL, envelope.reason.slice(0, 120))
-        return
-      }
-      link.enqueue(() => bayeux.process(envelope.batch, link, link.respond).catch(error => {
-        bayeux.log.error({ err: error }, 'failed to process a WebSocket payload')
-        ws.close(CLOSE_PROTOCOL, 'Internal error')
-      }))
-    })
-    // ws reports oversized or malformed frames here, then closes the socket itself (1009, 1002).
-    ws.on('error', error => bayeux.badInput(link, error.message))
-    ws.on('close', () => link.closedByPeer())
+  // The same three listeners serve every socket (`this`): no closures per connection.
+  function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+    const link = linkOf(this)
+    if (isBinary) {
+      bayeux.badInput(link, 'binary frame')
+      this.close(CLOSE_UNSUPPORTED, 'Binary frames are not supported')
+      return
+    }
+    const envelope = parseEnvelope(data.toString(), options.maxMessagesPerBatch)
+    if (!envelope.ok) {
+      bayeux.badInput(link, envelope.reason)
+      // CometD closes on a frame it cannot parse (C94); the reason fits in a close frame.
+      this.close(CLOSE_PROTOCOL, envelope.reason.slice(0, 120))
+      return
+    }
+    link.enqueue(() => bayeux.process(envelope.batch, link, link.respond).catch(error => {
+      bayeux.log.error({ err: error }, 'failed to process a WebSocket payload')
+      this.close(CLOSE_PROTOCOL, 'Internal error')
+    }))
+  }
+
+  // ws reports oversized or malformed frames here, then closes the socket itself (1009, 1002).
+  function onError (this: WebSocket, error: Error): void {
+    bayeux.badInput(linkOf(this), error.message)
+  }
+
+  function onClose (this: WebSocket): void {
+    linkOf(this).closedByPeer()
   }
 
   server.on('upgrade', onUpgrade)
