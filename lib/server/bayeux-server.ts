@@ -194,7 +194,14 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
     if (batch.length === 1) {
       // A lone message (most payloads: every held connect) answers straight through `respond`.
       const checked = checkMessage(batch[0])
-      if (checked.ok) return this.#handle(checked.message, link, respond, true, undefined)
+      if (checked.ok) {
+        // Other than a connect (answered when it is released), processing ends once the reply
+        // is written, even by an async outgoing extension: a socket's payloads stay in order.
+        const pending = checked.message.channel === META_CONNECT ? undefined : []
+        await this.#handle(checked.message, link, respond, true, pending)
+        if (pending !== undefined && pending.length > 0) await Promise.all(pending)
+        return
+      }
     }
     const events: Event[] = []
     // One slot per message keeps replies in request order (C01), even when an

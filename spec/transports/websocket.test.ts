@@ -152,3 +152,20 @@ t.test('events queued while no socket is bound are pushed once one is (C78)', as
   t.match(await second.until(m => 'data' in m), { channel: '/offline', data: 'while away' })
   second.close()
 })
+
+t.test('a socket\'s replies keep the order of its payloads, also through an async outgoing extension (C01)', async t => {
+  // The first payload's reply is held up in the extension; the second must not overtake it.
+  const slowReplies = {
+    async outgoing (_message: unknown, _session: unknown, request: { channel: string } | undefined) {
+      if (request?.channel === '/slow') await delay(100)
+    }
+  }
+  const server = await startServer(t, { timeout: 500, extensions: [slowReplies] })
+  const peer = await WsPeer.open(server.url)
+  await peer.connected()
+  const slow = peer.send({ channel: '/slow', data: 1 })
+  const fast = peer.send({ channel: '/fast', data: 2 })
+  const order = [(await peer.until(m => m['id'] === slow || m['id'] === fast))['id'], (await peer.until(m => m['id'] === slow || m['id'] === fast))['id']]
+  t.same(order, [slow, fast], 'replies come in the order the payloads were sent')
+  peer.close()
+})
