@@ -1,14 +1,13 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { IncomingHttpHeaders } from 'node:http'
 import { serializeBatch } from '../protocol/event.ts'
 import type { BayeuxServer } from '../server/bayeux-server.ts'
 import type { Link, Respond, TransportName } from '../server/link.ts'
 import type { Options } from '../options.ts'
 import { callbackPolling } from './callback-polling.ts'
-import { browserCookie, newBrowserId, readCookie } from './cookie.ts'
+import { browserCookie, newBrowserId } from './cookie.ts'
 import type { Envelope } from './envelope.ts'
-import { CloseSignal } from './close-signal.ts'
 import { longPolling } from './long-polling.ts'
+import { TransportLink } from './transport-link.ts'
 import { basePath } from './paths.ts'
 import type { OriginPolicy } from './origin.ts'
 
@@ -22,42 +21,24 @@ export interface HttpTransport {
 }
 
 /** One HTTP request as the protocol core sees it. */
-class HttpLink implements Link {
+class HttpLink extends TransportLink implements Link {
   readonly transport: TransportName
   readonly persistent = false
-  readonly headers: IncomingHttpHeaders
-  readonly remoteAddress: string | undefined
-  browserId: string | undefined
   /** A cookie assigned during this request, to be set on its response. */
   assignedBrowserId: string | undefined
-  readonly #close = new CloseSignal()
 
   constructor (transport: TransportName, request: FastifyRequest, reply: FastifyReply, cookieName: string) {
+    super(request.headers, request.ip, cookieName)
     this.transport = transport
-    this.headers = request.headers
-    this.remoteAddress = request.ip
-    this.browserId = readCookie(request.headers.cookie, cookieName)
     reply.raw.on('close', () => {
       // 'close' after a finished response is normal; before it, the client went away.
-      if (!reply.raw.writableFinished) this.#close.fire()
+      if (!reply.raw.writableFinished) this.peerClosed()
     })
   }
 
   assignBrowserId (): string {
     this.browserId = this.assignedBrowserId = newBrowserId()
     return this.browserId
-  }
-
-  get closed (): boolean {
-    return this.#close.closed
-  }
-
-  onClose (listener: () => void): void {
-    this.#close.add(listener)
-  }
-
-  offClose (listener: () => void): void {
-    this.#close.remove(listener)
   }
 }
 

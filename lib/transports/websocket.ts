@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
@@ -7,10 +7,9 @@ import type { Event } from '../protocol/event.ts'
 import type { Reply } from '../protocol/message.ts'
 import type { BayeuxServer } from '../server/bayeux-server.ts'
 import type { Link } from '../server/link.ts'
-import { CloseSignal } from './close-signal.ts'
-import { readCookie } from './cookie.ts'
 import { parseEnvelope } from './envelope.ts'
 import { basePath } from './paths.ts'
+import { TransportLink } from './transport-link.ts'
 import type { OriginPolicy } from './origin.ts'
 
 /** Close codes (RFC 6455) this transport uses. */
@@ -23,15 +22,11 @@ const TEXT_FRAME = { binary: false }
 const SHUTDOWN_GRACE = 1_000
 
 /** One WebSocket as the protocol core sees it: a persistent link (BAYEUX.md §5.4). */
-class WebSocketLink implements Link {
+class WebSocketLink extends TransportLink implements Link {
   readonly transport = 'websocket'
   readonly persistent = true
-  readonly headers: IncomingHttpHeaders
-  readonly remoteAddress: string | undefined
-  browserId: string | undefined
   readonly #socket: WebSocket
   readonly #highWaterMark: number
-  readonly #close = new CloseSignal()
   /** Made on first use, like the write callback: most sockets are never backlogged. */
   #drainListeners: Array<() => void> | undefined
   #onWritten: (() => void) | undefined
@@ -39,11 +34,9 @@ class WebSocketLink implements Link {
   #queue: Promise<void> | undefined
 
   constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
+    super(request.headers, request.socket.remoteAddress, cookieName)
     this.#socket = socket
     this.#highWaterMark = highWaterMark
-    this.headers = request.headers
-    this.remoteAddress = request.socket.remoteAddress
-    this.browserId = readCookie(request.headers.cookie, cookieName)
   }
 
   get backlogged (): boolean {
@@ -64,25 +57,13 @@ class WebSocketLink implements Link {
     (this.#drainListeners ??= []).push(listener)
   }
 
-  get closed (): boolean {
-    return this.#close.closed
-  }
-
-  onClose (listener: () => void): void {
-    this.#close.add(listener)
-  }
-
-  offClose (listener: () => void): void {
-    this.#close.remove(listener)
-  }
-
   enqueue (work: () => Promise<void>): void {
     this.#queue = this.#queue === undefined ? work() : this.#queue.then(work)
   }
 
   closedByPeer (): void {
     this.#drainListeners = undefined
-    this.#close.fire()
+    this.peerClosed()
   }
 
   #send (data: string | Buffer): void {
