@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { startServer } from '../helpers.ts'
-import { Inbox, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
+import { Inbox, deliversBetween, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 
 const transports: Transport[] = ['long-polling', 'websocket']
@@ -90,11 +90,7 @@ for (const transport of transports) {
         })
       })
       t.same(connects, [true, true, true], 'three held connects came back successful')
-      const inbox = new Inbox()
-      await subscribe(bob, '/after-cycles', inbox.listener)
-      await publish(alice, '/after-cycles', 'still here')
-      await inbox.waitFor(1)
-      t.pass('delivery still works')
+      t.match(await deliversBetween(alice, bob, '/after-cycles', 'still here'), { data: 'still here' }, 'delivery still works')
     })
 
     await t.test('re-handshakes after the server expires its session (C26, C75)', async t => {
@@ -106,11 +102,7 @@ for (const transport of transports) {
       server.bayeux.remove(session, 'expired')
       const again = await second
       t.not(again.clientId, first.clientId, 'a new session')
-      const inbox = new Inbox()
-      await subscribe(carol, '/rejoined', inbox.listener)
-      await publish(alice, '/rejoined', 'welcome back')
-      await inbox.waitFor(1)
-      t.pass('the new session receives events')
+      t.match(await deliversBetween(alice, carol, '/rejoined', 'welcome back'), { data: 'welcome back' }, 'the new session receives events')
     })
 
     await t.test('disconnect (C71, C73)', async t => {

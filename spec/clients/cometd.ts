@@ -60,3 +60,12 @@ export class Inbox {
     return new Promise(resolve => this.#waiters.push({ count, resolve }))
   }
 }
+
+/** Subscribes `subscriber` to a fresh `channel`, publishes `data` there from `publisher`, and waits for the delivery. */
+export async function deliversBetween (publisher: CometD, subscriber: CometD, channel: string, data: unknown): Promise<Delivered> {
+  const inbox = new Inbox()
+  await subscribe(subscriber, channel, inbox.listener)
+  await publish(publisher, channel, data)
+  await inbox.waitFor(1)
+  return inbox.messages[0]!
+}
