@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { TOO_DEEP, nestedTooDeep, toBatch } from './envelope.ts'
+import { parsePayload, toBatch } from './envelope.ts'
 import type { Envelope } from './envelope.ts'
 import type { HttpTransport, ReadLimits } from './http.ts'
 
@@ -32,16 +32,11 @@ export const callbackPolling: HttpTransport = {
     if (parts.reduce((size, part) => size + part.length, 0) > limits.maxBodySize) return { ok: false, status: 413, reason: 'message too large' }
     const batch: unknown[] = []
     for (const part of parts) {
-      let value: unknown
-      try {
-        value = JSON.parse(part)
-      } catch {
-        return { ok: false, status: 400, reason: 'message is not JSON' }
-      }
-      if (nestedTooDeep(part)) return TOO_DEEP
+      const parsed = parsePayload(part)
+      if (!parsed.ok) return parsed
       // Each `message` may hold an array or one message; together they form the batch.
-      if (Array.isArray(value)) batch.push(...value)
-      else batch.push(value)
+      if (Array.isArray(parsed.value)) batch.push(...parsed.value)
+      else batch.push(parsed.value)
     }
     return toBatch(batch, limits.maxMessagesPerBatch)
   },

@@ -7,14 +7,19 @@ export type Envelope =
   | { ok: false, status: 400 | 413, reason: string }
 
 export function parseEnvelope (text: string, maxMessages: number): Envelope {
+  const parsed = parsePayload(text)
+  return parsed.ok ? toBatch(parsed.value, maxMessages) : parsed
+}
+
+/** A payload's JSON value, or why it cannot be one: not JSON, or nested too deep. */
+export function parsePayload (text: string): { ok: true, value: unknown } | Extract<Envelope, { ok: false }> {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
     return { ok: false, status: 400, reason: 'payload is not JSON' }
   }
-  if (nestedTooDeep(text)) return TOO_DEEP
-  return toBatch(value, maxMessages)
+  return nestedTooDeep(text) ? TOO_DEEP : { ok: true, value }
 }
 
 /**
@@ -24,10 +29,10 @@ export function parseEnvelope (text: string, maxMessages: number): Envelope {
  */
 export const MAX_NESTING = 256
 
-export const TOO_DEEP: Envelope = { ok: false, status: 400, reason: `payload nested deeper than ${MAX_NESTING} levels` }
+export const TOO_DEEP: Extract<Envelope, { ok: false }> = { ok: false, status: 400, reason: `payload nested deeper than ${MAX_NESTING} levels` }
 
 /** True when JSON `text` nests arrays and objects deeper than MAX_NESTING; brackets inside strings do not count. */
-export function nestedTooDeep (text: string): boolean {
+function nestedTooDeep (text: string): boolean {
   // Valid JSON needs two characters per level: short texts cannot be too deep.
   if (text.length <= 2 * MAX_NESTING) return false
   let depth = 0

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAX_NESTING, TOO_DEEP, parseEnvelope, toBatch } from '../../lib/transports/envelope.ts'
+import { MAX_NESTING, TOO_DEEP, parseEnvelope, parsePayload, toBatch } from '../../lib/transports/envelope.ts'
 
 t.test('a JSON array is a batch, in order (C01)', async t => {
   const batch = [{ channel: '/meta/connect', id: '1' }, { channel: '/a', id: '2', data: 1 }]
@@ -58,4 +58,11 @@ t.test('nesting deeper than MAX_NESTING is HTTP 400: JSON.parse takes it, serial
   const brackets = '['.repeat(2 * MAX_NESTING)
   t.match(parseEnvelope(publish(JSON.stringify(brackets)), 10), { ok: true }, 'brackets inside strings do not count')
   t.match(parseEnvelope(publish(JSON.stringify(`\\"${brackets}`)), 10), { ok: true }, 'nor after an escaped quote')
+})
+
+t.test('parsePayload gives any JSON value, or the same errors as parseEnvelope (C03)', async t => {
+  t.same(parsePayload('[]'), { ok: true, value: [] }, 'an empty array is valid JSON; whether it is a batch is decided later')
+  t.same(parsePayload('7'), { ok: true, value: 7 })
+  t.match(parsePayload('{nope'), { ok: false, status: 400, reason: 'payload is not JSON' })
+  t.same(parsePayload('['.repeat(MAX_NESTING + 1) + ']'.repeat(MAX_NESTING + 1)), TOO_DEEP)
 })
