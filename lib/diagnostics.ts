@@ -5,7 +5,8 @@
  * - `bayeux-server:session:create`  `{ session }`
  * - `bayeux-server:session:destroy` `{ session, reason }`
  * - `bayeux-server:publish`         `{ message, session }` (session undefined for server publishes)
- * - `bayeux-server:bad-input`       `{ transport, reason, ... }`
+ * - `bayeux-server:bad-input`       `{ transport, reason, message, ... }`: `reason` is one of
+ *   BAD_INPUT_REASONS, stable across releases; `message` is the human-readable detail.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 
@@ -13,3 +14,32 @@ export const sessionCreate = diagnosticsChannel.channel('bayeux-server:session:c
 export const sessionDestroy = diagnosticsChannel.channel('bayeux-server:session:destroy')
 export const publish = diagnosticsChannel.channel('bayeux-server:publish')
 export const badInput = diagnosticsChannel.channel('bayeux-server:bad-input')
+
+/**
+ * Why input was refused, as the `reason` of the bad-input event (and of metrics
+ * built on it). docs/errors.md lists them, and a test keeps the two equal.
+ */
+export const BAD_INPUT_REASONS = {
+  origin_not_allowed: 'A cross-origin request or WebSocket upgrade from an origin not in allowedOrigins (HTTP 403).',
+  transport_not_offered: 'A request for a transport the server does not offer (HTTP 400).',
+  empty_body: 'A long-polling request without a body (HTTP 400).',
+  not_json: 'A payload that is not JSON (HTTP 400, WebSocket close 1007).',
+  nested_too_deep: 'A payload nesting arrays and objects deeper than 256 levels (HTTP 400, WebSocket close 1007).',
+  not_a_batch: 'A payload that is neither a message nor an array of messages, or an empty array (HTTP 400, WebSocket close 1007).',
+  too_many_messages: 'More than maxMessagesPerBatch messages in one payload (HTTP 413, WebSocket close 1008).',
+  too_large: 'A body, JSONP message or WebSocket message larger than maxBodySize (HTTP 413, WebSocket close 1009).',
+  jsonp_callback_invalid: 'A callback-polling request without exactly one valid jsonp callback name (HTTP 400).',
+  message_parameter_missing: 'A callback-polling request, or a form-encoded long-polling body, without a message parameter (HTTP 400).',
+  malformed_request: 'An HTTP request the framework could not read, e.g. a malformed Content-Type (HTTP 4xx).',
+  binary_frame: 'A binary WebSocket frame (close 1003).',
+  websocket_protocol: 'A WebSocket frame that breaks RFC 6455 (close 1002).',
+  invalid_message: 'Messages of a payload that failed validation; each got a Bayeux error reply.'
+} as const
+
+export type BadInputReason = keyof typeof BAD_INPUT_REASONS
+
+/** Where refused input came from, for the log line. */
+export interface InputSource {
+  readonly transport: string
+  readonly remoteAddress: string | undefined
+}

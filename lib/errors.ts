@@ -1,19 +1,24 @@
 /**
- * Errors the server API throws, each with a stable `code` (errors on the wire are
- * Bayeux error strings, see protocol/bayeux-errors.ts).
+ * The errors the server API throws. Each has a stable `code` from this catalogue;
+ * docs/errors.md documents every code, and a test keeps the two equal. Errors on
+ * the wire are Bayeux error strings instead (protocol/wire-errors.ts).
  */
-export class BayeuxServerError extends Error {
-  readonly code: string
+export const ERROR_CODES = {
+  BAYEUX_ERR_INVALID_OPTIONS: 'An option is unknown, of the wrong type or out of range, or options were given in a way that would be ignored.',
+  BAYEUX_ERR_INVALID_CHANNEL: 'A channel name or pattern given to the API is not valid for that use.',
+  BAYEUX_ERR_INVALID_EXTENSION: 'An extension has no hook, or a hook that is not a function.',
+  BAYEUX_ERR_INVALID_DATA: 'Data to send cannot be serialized as JSON (a cycle, a BigInt).'
+} as const
 
-  constructor (code: string, message: string) {
-    super(message)
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export class BayeuxServerError extends Error {
+  readonly code: ErrorCode
+
+  /** `cause`: the error this one wraps, kept for the log and the stack. */
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.name = 'BayeuxServerError'
     this.code = code
   }
 }
-
-export const ERR_INVALID_OPTIONS = 'BAYEUX_ERR_INVALID_OPTIONS'
-export const ERR_INVALID_CHANNEL = 'BAYEUX_ERR_INVALID_CHANNEL'
-export const ERR_INVALID_EXTENSION = 'BAYEUX_ERR_INVALID_EXTENSION'
-export const ERR_CLOSED = 'BAYEUX_ERR_CLOSED'
-export const ERR_INVALID_DATA = 'BAYEUX_ERR_INVALID_DATA'

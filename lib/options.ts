@@ -1,10 +1,10 @@
 import { Ajv } from 'ajv'
-import { BayeuxServerError, ERR_INVALID_OPTIONS } from './errors.ts'
-import type { Engine } from './engines/engine.ts'
-import type { SecurityPolicy } from './server/security.ts'
-import type { Extension } from './server/extensions.ts'
-import type { OverflowStrategy } from './server/session-queue.ts'
-import type { TransportName } from './server/link.ts'
+import { BayeuxServerError } from './errors.ts'
+import { TRANSPORT_NAMES } from './transports/registry.ts'
+import type { TransportName } from './transports/registry.ts'
+
+/** What to do when a session's queue is full. */
+export type QueueOverflow = 'drop-oldest' | 'disconnect'
 
 /** Every option of the Bayeux server, with its default. Durations are in milliseconds. */
 export const DEFAULTS = {
@@ -17,7 +17,7 @@ export const DEFAULTS = {
   /** A session with no connect for `interval + maxInterval` expires (C75); caps a client's `advice.interval`. */
   maxInterval: 10_000,
   /** Transports offered, in the order clients should prefer them. */
-  transports: ['websocket', 'long-polling', 'callback-polling'] as TransportName[],
+  transports: [...TRANSPORT_NAMES] as TransportName[],
   /** Origins allowed cross-origin (CORS and WebSocket upgrades); `['*']` allows any. Empty: same-origin and non-browser clients only. */
   allowedOrigins: [] as string[],
   /** Largest HTTP body, JSONP `message` or WebSocket message, in bytes (C102). */
@@ -37,7 +37,7 @@ export const DEFAULTS = {
   /** Most bytes of events waiting for one session. */
   maxQueueBytes: 8_388_608,
   /** A full queue drops its oldest event, or ends the session (`reconnect: "handshake"`). */
-  queueOverflow: 'disconnect' as OverflowStrategy,
+  queueOverflow: 'disconnect' as QueueOverflow,
   /** Publishes per second one session may make on average; 0: unlimited. */
   publishRate: 1_000,
   /** Publishes one session may make in a burst. */
@@ -66,14 +66,6 @@ export const DEFAULTS = {
 
 export type Options = typeof DEFAULTS
 
-/** What embedders pass: any option, plus the pluggable parts. */
-export interface BayeuxOptions extends Partial<Options> {
-  /** Routing and session bookkeeping; default: a new MemoryEngine. */
-  engine?: Engine
-  policy?: SecurityPolicy
-  extensions?: Extension[]
-}
-
 const duration = { type: 'integer', minimum: 0, maximum: 3_600_000 }
 const count = { type: 'integer', minimum: 1 }
 
@@ -89,7 +81,7 @@ const schema = {
       type: 'array',
       minItems: 1,
       uniqueItems: true,
-      items: { enum: ['websocket', 'long-polling', 'callback-polling'] }
+      items: { enum: TRANSPORT_NAMES }
     },
     allowedOrigins: { type: 'array', items: { type: 'string', minLength: 1 } },
     maxBodySize: count,
@@ -118,15 +110,10 @@ const schema = {
 
 const validateOptions = new Ajv({ allErrors: true, strict: true }).compile(schema)
 
-export interface ResolvedOptions extends Options {
-  engine: Engine | undefined
-  policy: SecurityPolicy
-  extensions: Extension[]
-}
+export type ResolvedOptions = Readonly<Options>
 
-/** Merges `options` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
-export function resolveOptions (options: BayeuxOptions = {}): ResolvedOptions {
-  const { engine, policy, extensions, ...plain } = options
+/** Merges `plain` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
+export function resolveOptions (plain: Partial<Options> = {}): ResolvedOptions {
   // An option given as undefined (an unset flag passed along) keeps its default
   // rather than slipping past the schema, which only checks properties present.
   const given = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined))
@@ -135,15 +122,12 @@ export function resolveOptions (options: BayeuxOptions = {}): ResolvedOptions {
     // ajv's additionalProperties message does not say which option is unknown: name it.
     const unknown = (e: { params: Record<string, unknown> }): string => 'additionalProperty' in e.params ? `: ${String(e.params['additionalProperty'])}` : ''
     const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}${unknown(e)}`).join('; ')
-    throw new BayeuxServerError(ERR_INVALID_OPTIONS, `Invalid options: ${detail}`)
+    throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${detail}`)
   }
   // Arrays are copied so that no server can change another's defaults through them.
-  return {
+  return Object.freeze({
     ...merged,
-    transports: [...merged.transports],
-    allowedOrigins: [...merged.allowedOrigins],
-    engine,
-    policy: policy ?? {},
-    extensions: extensions ?? []
-  }
+    transports: Object.freeze([...merged.transports]) as TransportName[],
+    allowedOrigins: Object.freeze([...merged.allowedOrigins]) as string[]
+  })
 }

@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify'
-import { BayeuxServer } from './server/bayeux-server.ts'
-import type { BayeuxOptions } from './options.ts'
-import { registerHttp } from './transports/http.ts'
+import { BayeuxServerError } from './errors.ts'
+import { BayeuxServer, coreOf } from './server/bayeux-server.ts'
+import type { BayeuxOptions } from './server/core.ts'
 import { OriginPolicy } from './transports/origin.ts'
-import { attachWebSocket } from './transports/websocket.ts'
+import { TRANSPORTS } from './transports/registry.ts'
 
 export interface BayeuxPluginOptions extends BayeuxOptions {
   /** A server created beforehand, to keep a handle on it; else one is made from the options. */
   bayeux?: BayeuxServer
 }
+
+/** fastify's own register() options: they configure the registration, not the server. */
+const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
 /**
  * The fastify plugin: serves every transport of `bayeux` on its path, in its own
@@ -19,20 +22,21 @@ export interface BayeuxPluginOptions extends BayeuxOptions {
  */
 export async function bayeuxPlugin (fastify: FastifyInstance, options: BayeuxPluginOptions): Promise<void> {
   const { bayeux: given, ...rest } = options
-  const bayeux = given ?? new BayeuxServer(rest)
-  bayeux.log = fastify.log
+  const serverOptions = Object.fromEntries(Object.entries(rest).filter(([key]) => !REGISTER_OPTIONS.has(key)))
+  if (given !== undefined && Object.keys(serverOptions).length > 0) {
+    throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS',
+      `Give either a server (bayeux) or its options, not both: ${Object.keys(serverOptions).join(', ')} would be ignored`)
+  }
+  const bayeux = given ?? new BayeuxServer(serverOptions)
+  const core = coreOf(bayeux)
+  core.reporter.log = fastify.log
   await bayeux.start()
-  const origins = new OriginPolicy(bayeux.options.allowedOrigins)
-  registerHttp(fastify, bayeux, origins)
-  // A register() prefix moves the HTTP routes: the socket must be on the same URL, the
-  // one clients are given (BAYEUX.md §8).
-  const closeWebSockets = bayeux.options.transports.includes('websocket')
-    ? attachWebSocket(fastify.server, bayeux, origins, fastify.prefix + bayeux.options.path)
-    : async () => {}
+  const context = { fastify, host: core, origins: new OriginPolicy(core.settings.allowedOrigins) }
+  const stops = TRANSPORTS.map(transport => transport.mount(context))
   // Before the HTTP server stops: answer held connects and close sockets, so that
   // shutdown does not wait for connects to time out.
   fastify.addHook('preClose', async () => {
     await bayeux.close()
-    await closeWebSockets()
+    await Promise.all(stops.map(stop => stop?.()))
   })
 }

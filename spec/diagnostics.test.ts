@@ -23,6 +23,6 @@ t.test('session, publish and bad-input events reach subscribers', async t => {
   t.same(seen.map(([name]) => name), names.slice(0, 1).concat(['bayeux-server:publish', 'bayeux-server:bad-input', 'bayeux-server:session:destroy']))
   t.equal(seen[0]![1].session.id, peer.clientId)
   t.match(seen[1]![1], { message: { channel: '/watched', data: 1 } })
-  t.match(seen[2]![1], { transport: 'long-polling', reason: 'payload is not JSON' })
+  t.match(seen[2]![1], { transport: 'long-polling', reason: 'not_json', message: 'payload is not JSON' })
   t.match(seen[3]![1], { reason: 'client' })
 })

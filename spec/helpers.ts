@@ -2,7 +2,8 @@
 import { request } from 'undici'
 import WebSocket from 'ws'
 import { createServer } from '../lib/index.ts'
-import type { RunningServer, ServerOptions } from '../lib/index.ts'
+import type { BayeuxServer, RunningServer, ServerOptions } from '../lib/index.ts'
+import { coreOf } from '../lib/server/bayeux-server.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -194,4 +195,10 @@ export class RecordingLogger {
 /** Resolves after `ms` milliseconds. */
 export function delay (ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** Ends a session as its expiry would, without waiting for it. */
+export function expireSession (bayeux: BayeuxServer, id: string): void {
+  const registry = coreOf(bayeux).registry
+  registry.remove(registry.get(id)!, 'expired')
 }

@@ -50,6 +50,26 @@ t.test('the app keeps its own body parsing and error handling', async t => {
   t.match(await socket.handshake(), { successful: true }, 'and WebSocket upgrades on the same path')
 })
 
+t.test('fastify\'s register options (prefix, logLevel) do not reach the server\'s options', async t => {
+  const app = Fastify({ logger: false })
+  await app.register(bayeuxPlugin, { prefix: '/rt', logLevel: 'warn', timeout: 5000 } as never)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const address = app.server.address()
+  const hello = await new HttpPeer(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/rt/cometd`).handshake()
+  t.match(hello, { successful: true, advice: { timeout: 5000 } }, 'served under the prefix, with the options given')
+})
+
+t.test('a server given with options of its own is refused: they would be ignored', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.register(bayeuxPlugin, { bayeux: new BayeuxServer(), timeout: 5000 })
+  await t.rejects(app.ready(), {
+    code: 'BAYEUX_ERR_INVALID_OPTIONS',
+    message: /timeout would be ignored/
+  })
+})
+
 t.test('a register() prefix moves every transport, WebSocket included (BAYEUX.md §8)', async t => {
   const origin = await startApp(t, new BayeuxServer({ timeout: 300 }), '/realtime')
   const hello = await new HttpPeer(`${origin}/realtime/cometd`).handshake()

@@ -1,12 +1,10 @@
-import type { Event } from '../protocol/event.ts'
-
-/** Engines may answer synchronously (memory) or asynchronously (a networked store). */
-export type MaybePromise<T> = T | Promise<T>
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
+import type { MaybePromise } from '../types.ts'
 
 /** What the server gives an engine: a way to hand an event to a session of this node. */
 export interface EngineHost {
   /** Queues `event` for the local session `sessionId`; unknown ids are ignored. */
-  deliver (sessionId: string, event: Event): void
+  deliver (sessionId: string, event: OutgoingEvent): void
 }
 
 /**
@@ -20,7 +18,6 @@ export interface Engine {
   createSession (sessionId: string): MaybePromise<void>
   /** Forgets the session and every subscription it had. */
   destroySession (sessionId: string): MaybePromise<void>
-  hasSession (sessionId: string): MaybePromise<boolean>
   /** `pattern` is a valid channel name, possibly ending in `*` or `**`. */
   subscribe (sessionId: string, pattern: string): MaybePromise<void>
   unsubscribe (sessionId: string, pattern: string): MaybePromise<void>
@@ -29,6 +26,6 @@ export interface Engine {
    * wildcard matching it (`expansion`, most specific first), however many of its
    * patterns match (C60).
    */
-  publish (event: Event, expansion: readonly string[]): MaybePromise<void>
+  publish (event: OutgoingEvent, expansion: readonly string[]): MaybePromise<void>
   close (): MaybePromise<void>
 }

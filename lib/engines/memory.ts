@@ -1,4 +1,4 @@
-import type { Event } from '../protocol/event.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Engine, EngineHost } from './engine.ts'
 
 /** The single-process engine: subscriptions in maps, delivery by direct call. */
@@ -24,10 +24,6 @@ export class MemoryEngine implements Engine {
     this.#sessions.delete(sessionId)
   }
 
-  hasSession (sessionId: string): boolean {
-    return this.#sessions.has(sessionId)
-  }
-
   subscribe (sessionId: string, pattern: string): void {
     const patterns = this.#sessions.get(sessionId)
     if (patterns === undefined) return
@@ -42,7 +38,7 @@ export class MemoryEngine implements Engine {
     this.#remove(sessionId, pattern)
   }
 
-  publish (event: Event, expansion: readonly string[]): void {
+  publish (event: OutgoingEvent, expansion: readonly string[]): void {
     const host = this.#host!
     // Most publishes match subscribers under one key only: deliver straight from
     // that set, and pay for de-duplication only when several keys have subscribers.

@@ -21,7 +21,7 @@ export interface ChannelLimits {
 
 const SEGMENT = /^[A-Za-z0-9 !#$()+\-.@_{}~]+$/
 
-export class ChannelName {
+export class ParsedChannel {
   readonly name: string
   readonly kind: ChannelKind
   readonly wild: Wildness
@@ -57,7 +57,7 @@ export class ChannelName {
   }
 
   /** True when this (possibly wild) pattern matches the concrete channel `other`. */
-  matches (other: ChannelName): boolean {
+  matches (other: ParsedChannel): boolean {
     if (this.wild === 0 || other.wild !== 0) return this.name === other.name
     return other.expansion.includes(this.name)
   }
@@ -69,7 +69,7 @@ export class ChannelName {
  */
 export class ChannelParser {
   readonly #limits: ChannelLimits
-  readonly #cache = new Map<string, ChannelName | null>()
+  readonly #cache = new Map<string, ParsedChannel | null>()
   readonly #cacheSize: number
 
   constructor (limits: ChannelLimits, cacheSize = 10_000) {
@@ -78,7 +78,7 @@ export class ChannelParser {
   }
 
   /** The parsed channel, or null when `name` is not a valid channel name or pattern. */
-  parse (name: string): ChannelName | null {
+  parse (name: string): ParsedChannel | null {
     let parsed = this.#cache.get(name)
     if (parsed !== undefined) return parsed
     parsed = this.#parse(name)
@@ -88,7 +88,7 @@ export class ChannelParser {
     return parsed
   }
 
-  #parse (name: string): ChannelName | null {
+  #parse (name: string): ParsedChannel | null {
     if (name.length < 2 || name.length > this.#limits.maxLength || name[0] !== '/') return null
     const segments = name.split('/')
     const depth = segments.length - 1
@@ -104,6 +104,6 @@ export class ChannelParser {
       }
     }
     const kind: ChannelKind = segments[1] === 'meta' ? 'meta' : segments[1] === 'service' ? 'service' : 'broadcast'
-    return new ChannelName(name, kind, wild, depth)
+    return new ParsedChannel(name, kind, wild, depth)
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Ajv } from 'ajv'
 import type { Message } from './message.ts'
-import * as errors from './bayeux-errors.ts'
+import * as errors from './wire-errors.ts'
 
 const stringArray = { type: 'array', items: { type: 'string' } }
 

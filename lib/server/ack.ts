@@ -1,4 +1,4 @@
-import type { Event } from '../protocol/event.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 
 /**
  * Server side of the acknowledge extension (BAYEUX.md §6.2, C95–C97): events sent
@@ -8,7 +8,7 @@ import type { Event } from '../protocol/event.ts'
  */
 export class AckLedger {
   #nextBatch = 1
-  #unacked: Event[] = []
+  #unacked: OutgoingEvent[] = []
   #batchOf: number[] = []
 
   /** Events sent but not yet acknowledged. */
@@ -29,7 +29,7 @@ export class AckLedger {
    * Stamps `fresh` with the next batch number and returns what the connect reply
    * carries: every unacknowledged event, oldest first, then the fresh ones.
    */
-  send (fresh: readonly Event[]): { events: Event[], batch: number } {
+  send (fresh: readonly OutgoingEvent[]): { events: OutgoingEvent[], batch: number } {
     const batch = this.#nextBatch++
     for (const event of fresh) {
       this.#unacked.push(event)

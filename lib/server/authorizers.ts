@@ -1,4 +1,4 @@
-import type { ChannelName } from '../protocol/channel.ts'
+import type { ParsedChannel } from '../protocol/channel.ts'
 import { PatternRegistry } from './pattern-registry.ts'
 import type { ServerSession } from './session.ts'
 
@@ -34,7 +34,7 @@ export class Authorizers {
   }
 
   /** True unless an authorizer of `channel` (or of a wildcard matching it) says no. */
-  allows (operation: Operation, session: ServerSession, channel: ChannelName): boolean {
+  allows (operation: Operation, session: ServerSession, channel: ParsedChannel): boolean {
     if (this.#registry.size === 0) return true
     for (const authorizer of this.#registry.for(channel)) {
       const decide = authorizer[operation]

@@ -1,7 +1,6 @@
 import type { EventMessage, Message, Reply } from '../protocol/message.ts'
+import type { MaybePromise } from '../types.ts'
 import type { ServerSession } from './session.ts'
-
-type MaybePromise<T> = T | Promise<T>
 
 /**
  * A server-wide extension (BAYEUX.md §6.1). Hooks may be async. `incoming` runs on
@@ -16,7 +15,7 @@ export interface Extension {
 }
 
 /** The hooks, in the order a message meets them. */
-export const HOOKS = ['incoming', 'outgoing'] as const
+const HOOKS = ['incoming', 'outgoing'] as const
 
 /** A hook's result: synchronous unless some hook returned a promise. */
 export type Hooked<T> = T | null | Promise<T | null>
@@ -26,6 +25,14 @@ export type Hooked<T> = T | null | Promise<T | null>
  * so sync extensions (timesync, most auth checks) cost no promise per message.
  */
 export class ExtensionChain {
+  static readonly HOOKS = HOOKS
+
+  /** True when `value` has at least one hook, and every hook it has is a function. */
+  static isExtension (value: Extension): boolean {
+    const hooks = HOOKS.filter(hook => value[hook] !== undefined)
+    return hooks.length > 0 && hooks.every(hook => typeof value[hook] === 'function')
+  }
+
   /** Extensions with an incoming hook, in registration order. */
   #incoming: Extension[] = []
   /** Extensions with an outgoing hook, in reverse registration order. */

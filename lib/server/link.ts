@@ -1,37 +1,55 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Event } from '../protocol/event.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Reply } from '../protocol/message.ts'
 
-export type TransportName = 'long-polling' | 'callback-polling' | 'websocket'
-
 /** Writes one transport payload: events first, then replies. */
-export type Respond = (events: readonly Event[], replies: readonly Reply[]) => void
+export type Respond = (events: readonly OutgoingEvent[], replies: readonly Reply[]) => void
 
 /**
- * What carried messages to the protocol core: one HTTP request, or one WebSocket.
- * The core sees only this; it never learns how bytes were framed.
+ * What applications learn of the request a message came with (policies take it):
+ * for a WebSocket, the upgrade request.
  */
-export interface Link {
-  readonly transport: TransportName
-  /** A WebSocket stays open: events can be pushed on it as soon as they are queued. */
-  readonly persistent: boolean
-  /** Request headers (of the upgrade request for a WebSocket), for policies and extensions. */
+export interface TransportContext {
+  /** A transport name of lib/transports/registry.ts. */
+  readonly transport: string
   readonly headers: IncomingHttpHeaders
   readonly remoteAddress: string | undefined
-  /** HTTP: the browser cookie that scopes sessions (BAYEUX.md §5.7, §5.9). */
-  browserId: string | undefined
-  /** HTTP: gives this browser a cookie; the transport sends it with the response. */
-  assignBrowserId?(): string
-  /** Persistent links: writes events now (C92). */
-  push?(events: readonly Event[]): void
-  /** Persistent links: true while the peer is not reading fast enough; see onDrain. */
-  readonly backlogged?: boolean
-  /** Persistent links: calls `listener` once, when a backlog has been written out. */
-  onDrain?(listener: () => void): void
+}
+
+interface LinkBase extends TransportContext {
+  /** The browser cookie sent with the request (BAYEUX.md §5.7, §5.9). */
+  readonly browserId: string | undefined
   /** True once the peer has gone away. */
   readonly closed: boolean
-  /** Called once when the peer goes away (HTTP request aborted, socket closed). */
-  onClose(listener: () => void): void
-  /** Stops calling a listener given to onClose. */
-  offClose(listener: () => void): void
+  /** Called once when the peer goes away (request aborted, socket closed). */
+  onClose (listener: () => void): void
+  offClose (listener: () => void): void
 }
+
+/**
+ * A link that stays open (a WebSocket). The session is bound to it (C89, C90);
+ * events are pushed as soon as they are queued (C92); a connect it supersedes is
+ * not answered, since the socket carries the newer one's answer.
+ */
+export interface PushLink extends LinkBase {
+  readonly kind: 'push'
+  /** True while the peer is not reading fast enough; see onDrain. */
+  readonly backlogged: boolean
+  push (events: readonly OutgoingEvent[]): void
+  /** Calls `listener` once, when a backlog has been written out. */
+  onDrain (listener: () => void): void
+}
+
+/**
+ * One request (HTTP), answered once. The session is bound to the browser cookie
+ * (C100); a held connect counts against that browser's limit (C38); a connect it
+ * supersedes is answered at once, empty (C34).
+ */
+export interface RequestLink extends LinkBase {
+  readonly kind: 'request'
+  /** Gives the browser a cookie, sent with this request's response. */
+  assignBrowserId (): string
+}
+
+/** What carried messages to the protocol core; it never learns how bytes were framed. */
+export type Link = PushLink | RequestLink

@@ -1,4 +1,4 @@
-import type { ChannelName } from '../protocol/channel.ts'
+import type { ParsedChannel } from '../protocol/channel.ts'
 
 /**
  * Items registered on channel patterns (`/a/b`, `/a/*`, `/a/**`), looked up by
@@ -34,7 +34,7 @@ export class PatternRegistry<T> {
   }
 
   /** The items of `channel` and of every wildcard matching it, most specific first. */
-  for (channel: ChannelName): readonly T[] {
+  for (channel: ParsedChannel): readonly T[] {
     let list = this.#applicable.get(channel.name)
     if (list !== undefined) return list
     list = []

@@ -1,6 +1,6 @@
 import type { Message } from '../protocol/message.ts'
 import type { ServerSession } from './session.ts'
-import type { Link } from './link.ts'
+import type { TransportContext } from './link.ts'
 
 type Decision = boolean | Promise<boolean>
 
@@ -10,8 +10,8 @@ type Decision = boolean | Promise<boolean>
  * are refused to clients before any policy is asked.
  */
 export interface SecurityPolicy {
-  /** `link` carries the request headers and address, e.g. for a token check. */
-  canHandshake?(session: ServerSession, message: Message, link: Link): Decision
+  /** `context` carries the request headers and address, e.g. for a token check. */
+  canHandshake?(session: ServerSession, message: Message, context: TransportContext): Decision
   /** A publish or subscribe names a channel nobody has used yet. */
   canCreate?(session: ServerSession, channel: string, message: Message): Decision
   /** Asked for the channel or pattern subscribed to; see Authorizer for per-channel guards on wildcard deliveries. */

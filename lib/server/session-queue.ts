@@ -1,7 +1,4 @@
-import type { Event } from '../protocol/event.ts'
-
-/** What to do when a session's queue is full. */
-export type OverflowStrategy = 'drop-oldest' | 'disconnect'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 
 export interface QueueLimits {
   /** Most events a session may have waiting. */
@@ -16,7 +13,7 @@ export interface QueueLimits {
  */
 export class SessionQueue {
   /** Made on first use: an idle session's queue holds nothing. */
-  #events: Event[] | undefined
+  #events: OutgoingEvent[] | undefined
   #bytes = 0
 
   get length (): number {
@@ -27,20 +24,20 @@ export class SessionQueue {
     return this.#bytes
   }
 
-  push (event: Event): void {
+  push (event: OutgoingEvent): void {
     (this.#events ??= []).push(event)
     this.#bytes += event.size
   }
 
   /** Removes the oldest event (drop-oldest overflow), returning it. */
-  shift (): Event | undefined {
+  shift (): OutgoingEvent | undefined {
     const event = this.#events?.shift()
     if (event !== undefined) this.#bytes -= event.size
     return event
   }
 
   /** Takes every queued event, oldest first. */
-  drain (): Event[] {
+  drain (): OutgoingEvent[] {
     const events = this.#events ?? []
     this.#events = undefined
     this.#bytes = 0

@@ -1,46 +1,58 @@
-import { Event } from '../protocol/event.ts'
+import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import { META_CONNECT, META_DISCONNECT } from '../protocol/message.ts'
-import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/bayeux-errors.ts'
+import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/wire-errors.ts'
 import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
+import type { ResolvedOptions } from '../options.ts'
 import { AckLedger } from './ack.ts'
 import { TokenBucket } from './limiter.ts'
-import type { Link, Respond, TransportName } from './link.ts'
+import type { Link, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
-import type { OverflowStrategy, QueueLimits } from './session-queue.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
 /** Why a session ended. */
 export type EndReason = 'client' | 'server' | 'expired' | 'overflow' | 'closed'
 
-/** The session settings the core resolves from the server options. */
-export interface SessionSettings extends QueueLimits {
-  timeout: number
-  interval: number
-  maxInterval: number
-  maxSessionsPerBrowser: number
-  multiSessionInterval: number
-  queueOverflow: OverflowStrategy
-  publishRate: number
-  publishBurst: number
+/** A session as applications see it: in events, listeners, policies and `getSession`. */
+export interface ServerSession {
+  /** The clientId. */
+  readonly id: string
+  /** Free for applications (e.g. the authenticated user). */
+  readonly attributes: Map<string, unknown>
+  /** The transport of the latest connect, once there was one. */
+  readonly transport: string | undefined
+  readonly remoteAddress: string | undefined
+  /** Channels and patterns this session is subscribed to. */
+  readonly subscriptions: ReadonlySet<string>
+  /** Sends `data` on `channel` to this session only. */
+  deliver (channel: string, data: unknown, ext?: Ext): void
+  /** Ends the session from the server side; the client is told (C74). */
+  disconnect (): void
 }
 
-/** What a session needs from the server that owns it. */
+export type SessionSettings = Pick<ResolvedOptions,
+  'timeout' | 'interval' | 'maxInterval' | 'multiSessionInterval' | 'maxQueue' | 'maxQueueBytes' |
+  'queueOverflow' | 'publishRate' | 'publishBurst'>
+
+/** What a session needs from the registry that owns it. */
 export interface SessionHost {
   readonly settings: SessionSettings
-  readonly holds: TimerWheel<ServerSession>
-  readonly expiries: TimerWheel<ServerSession>
+  readonly holds: TimerWheel<Session>
+  readonly expiries: TimerWheel<Session>
   /** Shutting down: no connect is held any more. */
   readonly closing: boolean
   /** Flushes the session once, at the end of this tick, however many events arrive in it. */
-  scheduleFlush (session: ServerSession): void
-  /** HTTP: may this browser hold one more connect (BAYEUX.md §5.7)? Counts it if so. */
+  scheduleFlush (session: Session): void
+  /** May this browser hold one more connect (BAYEUX.md §5.7)? Counts it if so. */
   acquireBrowserHold (browserId: string): boolean
   releaseBrowserHold (browserId: string): void
   /** The queue overflowed and `dropped` events were discarded (drop-oldest). */
-  overflowed (session: ServerSession, dropped: number): void
-  /** Forgets the session everywhere (engine, maps, listeners). */
-  remove (session: ServerSession, reason: EndReason): void
+  overflowed (session: Session, dropped: number): void
+  /** Forgets the session everywhere (engine, registry, listeners), then ends it. */
+  remove (session: Session, reason: EndReason): void
 }
+
+/** Whether a connect came alone in its payload (C39): only then may it be held. */
+export type ConnectPayload = 'alone' | 'batched'
 
 interface HeldConnect {
   readonly reply: Reply
@@ -49,40 +61,38 @@ interface HeldConnect {
   readonly onClose: () => void
 }
 
-/** Events the server sends a session when it ends it (C74). */
+/** What the server sends a session when it ends it (C74). */
 const SERVER_DISCONNECT: Reply = { channel: META_DISCONNECT, successful: true }
 
-/**
- * One client's state on the server: its queue, its held connect, its expiry.
- * Also the object applications get in listeners and policies.
- */
-export class ServerSession {
+/** One client's state on the server: its queue, its held connect, its expiry. */
+export class Session implements ServerSession {
   readonly id: string
-  /** HTTP sessions: the browser cookie it was created with (C100). */
+  /** HTTP sessions: the browser cookie they were created with (C100). */
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
-  /** Channel patterns this session is subscribed to. */
   readonly subscriptions = new Set<string>()
 
   readonly #host: SessionHost
   readonly #queue = new SessionQueue()
+  /** With acks, events travel only in connect replies, so their order is strict (A25). */
   readonly #ack: AckLedger | undefined
   /** Made on first use: most sessions of a large server never publish or set attributes. */
   #publishLimit: TokenBucket | undefined
   #attributes: Map<string, unknown> | undefined
   #hold: HeldConnect | undefined
-  #link: Link | undefined
-  #transport: TransportName | undefined
+  /** The WebSocket this session is bound to, if any. */
+  #socket: PushLink | undefined
+  #transport: string | undefined
   #connected = false
   #ended = false
   #interval: number
   #expiresAt = 0
   #awaitingDrain = false
 
-  constructor (host: SessionHost, id: string, link: Link, ack: boolean) {
+  constructor (host: SessionHost, { id, link, ack }: { id: string, link: Link, ack: boolean }) {
     this.#host = host
     this.id = id
-    this.browserId = link.persistent ? undefined : link.browserId
+    this.browserId = link.kind === 'request' ? link.browserId : undefined
     this.remoteAddress = link.remoteAddress
     this.#interval = host.settings.interval
     this.#ack = ack ? new AckLedger() : undefined
@@ -90,11 +100,10 @@ export class ServerSession {
 
   /** The handshake was accepted: bind a WebSocket, start the expiry clock. */
   open (link: Link): void {
-    if (link.persistent) this.bind(link)
+    if (link.kind === 'push') this.bind(link)
     this.#expireIn(this.#host.settings.maxInterval)
   }
 
-  /** Free for applications (e.g. the authenticated user). */
   get attributes (): Map<string, unknown> {
     return (this.#attributes ??= new Map())
   }
@@ -103,43 +112,31 @@ export class ServerSession {
     return this.#ended
   }
 
-  /** The transport of the last connect. */
-  get transport (): TransportName | undefined {
+  get transport (): string | undefined {
     return this.#transport
   }
 
-  /** With acks, events travel only in connect replies, so their order is strict (A25). */
-  get deliverOnlyViaConnect (): boolean {
-    return this.#ack !== undefined
+  /** The open WebSocket this session is bound to, if any. */
+  get socket (): PushLink | undefined {
+    return this.#socket !== undefined && !this.#socket.closed ? this.#socket : undefined
   }
 
-  get acknowledged (): boolean {
-    return this.#ack !== undefined
-  }
-
-  /** The WebSocket this session is bound to, if any. */
-  get link (): Link | undefined {
-    return this.#link
-  }
-
-  /** Sends `data` on `channel` to this session only. */
   deliver (channel: string, data: unknown, ext?: Ext): void {
-    this.enqueue(Event.of({ channel, data, ...(ext !== undefined && { ext }) }))
+    this.enqueue(OutgoingEvent.of({ channel, data, ...(ext !== undefined && { ext }) }))
   }
 
-  /** Ends the session from the server side; the client is told (C74). */
   disconnect (): void {
     if (!this.#ended) this.#host.remove(this, 'server')
   }
 
   /** Binds a WebSocket: events are pushed on it from now on (C89, C90). */
-  bind (link: Link): void {
-    if (this.#link === link) return
-    this.#link = link
+  bind (link: PushLink): void {
+    if (this.#socket === link) return
+    this.#socket = link
     this.#awaitingDrain = false
     link.onClose(() => {
-      if (this.#link !== link) return
-      this.#link = undefined
+      if (this.#socket !== link) return
+      this.#socket = undefined
       this.#dropHold(link)
     })
   }
@@ -153,10 +150,10 @@ export class ServerSession {
 
   /** A message other than a connect arrived: the session is alive (C77). */
   touch (): void {
-    if (this.#hold === undefined && !this.#ended) this.#expireIn(this.#host.settings.maxInterval, true)
+    if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.settings.maxInterval)
   }
 
-  enqueue (event: Event): void {
+  enqueue (event: OutgoingEvent): void {
     if (this.#ended) return
     const settings = this.#host.settings
     if (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)) {
@@ -180,34 +177,33 @@ export class ServerSession {
     if (this.#ended || this.#queue.length === 0) return
     // Over HTTP (or with acks) events travel in the connect reply; over a WebSocket
     // they are pushed and the held connect stays held (C33, C92).
-    if (this.#hold !== undefined && (!this.#hold.link.persistent || this.deliverOnlyViaConnect)) {
-      this.#release()
+    if (this.#hold !== undefined && this.#repliesCarryEvents(this.#hold.link)) {
+      this.#release(this.#hold)
       return
     }
-    const link = this.#link
-    if (link === undefined || this.deliverOnlyViaConnect) return
-    if (link.backlogged) {
+    const socket = this.#socket
+    if (socket === undefined || this.#ack !== undefined) return
+    if (socket.backlogged) {
       if (!this.#awaitingDrain) {
         this.#awaitingDrain = true
-        link.onDrain!(() => {
+        socket.onDrain(() => {
           this.#awaitingDrain = false
           this.#host.scheduleFlush(this)
         })
       }
       return
     }
-    link.push!(this.#queue.drain())
+    socket.push(this.#queue.drain())
   }
 
   /**
    * Handles a /meta/connect (BAYEUX.md §3.2): answers at once, or holds the reply
    * until an event arrives, the timeout passes, or the session ends.
-   * `alone`: the connect was the only message of its payload (C39).
    */
-  connect (message: Message, link: Link, respond: Respond, alone: boolean): void {
+  connect (message: Message, link: Link, respond: Respond, payload: ConnectPayload): void {
     const settings = this.#host.settings
     const reply: Reply = { id: message.id, channel: META_CONNECT, successful: true }
-    if (this.#hold !== undefined) this.#supersede()
+    if (this.#hold !== undefined) this.#supersede(this.#hold)
     this.#host.expiries.cancel(this)
 
     const ack = message.ext?.['ack']
@@ -219,21 +215,21 @@ export class ServerSession {
     this.#interval = clamp(asked?.interval, settings.maxInterval, settings.interval)
     const moved = this.#transport !== undefined && this.#transport !== link.transport
     this.#transport = link.transport
-    if (link.persistent) this.bind(link)
+    if (link.kind === 'push') this.bind(link)
     if (asked !== undefined || moved) reply.advice = this.#advice()
 
     const wasConnected = this.#connected
     this.#connected = true
-    let hold = alone && wasConnected && timeout > 0 && !this.#host.closing && !this.#hasEventsFor(link) &&
-      (this.#ack === undefined || this.#ack.pending === 0)
-    if (hold && !link.persistent && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
+    let hold = payload === 'alone' && wasConnected && timeout > 0 && !this.#host.closing &&
+      !(this.#queue.length > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
+    if (hold && link.kind === 'request' && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
       reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: settings.multiSessionInterval }
       hold = false
     }
     if (!hold) {
       this.#answer(reply, respond, link)
-      if (link.persistent) this.flush()
+      if (link.kind === 'push') this.flush()
       return
     }
     const onClose = (): void => this.#dropHold(link)
@@ -244,7 +240,7 @@ export class ServerSession {
 
   /** The held connect's time is up (C30). */
   timedOut (): void {
-    if (this.#hold !== undefined) this.#release()
+    if (this.#hold !== undefined) this.#release(this.#hold)
   }
 
   /**
@@ -256,12 +252,12 @@ export class ServerSession {
     this.#ended = true
     this.#host.expiries.cancel(this)
     const hold = this.#hold
-    const events = reason === 'server' ? [...this.#queue.drain(), new Event(SERVER_DISCONNECT)] : []
+    const events = reason === 'server' ? [...this.#queue.drain(), new OutgoingEvent(SERVER_DISCONNECT)] : []
     if (hold !== undefined) {
       this.#clearHold(hold)
       hold.respond(events, [endReply(hold.reply, reason)])
-    } else if (reason === 'server' && this.#link !== undefined && !this.#link.closed) {
-      this.#link.push!(events)
+    } else if (reason === 'server') {
+      this.socket?.push(events)
     }
     this.#queue.drain()
   }
@@ -269,6 +265,11 @@ export class ServerSession {
   /** Session expiry is due (C75). */
   expired (): void {
     if (this.#hold === undefined && !this.#ended) this.#host.remove(this, 'expired')
+  }
+
+  /** Over HTTP, and on any link with acks, events travel in connect replies; over a bare WebSocket they are pushed. */
+  #repliesCarryEvents (link: Link): boolean {
+    return link.kind === 'request' || this.#ack !== undefined
   }
 
   /**
@@ -280,13 +281,8 @@ export class ServerSession {
     return { reconnect: 'retry', interval: this.#host.settings.interval, timeout: this.#host.settings.timeout }
   }
 
-  /** Would events go out with a connect reply on this link right now? */
-  #hasEventsFor (link: Link): boolean {
-    return this.#queue.length > 0 && (!link.persistent || this.deliverOnlyViaConnect)
-  }
-
   #answer (reply: Reply, respond: Respond, link: Link): void {
-    let events = link.persistent && !this.deliverOnlyViaConnect ? [] : this.#queue.drain()
+    let events = this.#repliesCarryEvents(link) ? this.#queue.drain() : []
     if (this.#ack !== undefined) {
       const sent = this.#ack.send(events)
       events = sent.events
@@ -296,17 +292,15 @@ export class ServerSession {
     this.#expireIn(this.#interval + this.#host.settings.maxInterval)
   }
 
-  #release (): void {
-    const hold = this.#hold!
+  #release (hold: HeldConnect): void {
     this.#clearHold(hold)
     this.#answer(hold.reply, hold.respond, hold.link)
   }
 
-  /** A newer connect replaces the held one (C34): over HTTP the old one is answered empty. */
-  #supersede (): void {
-    const hold = this.#hold!
+  /** A newer connect replaces the held one (C34): a request is answered empty, a socket carries the newer answer. */
+  #supersede (hold: HeldConnect): void {
     this.#clearHold(hold)
-    if (!hold.link.persistent) hold.respond([], [hold.reply])
+    if (hold.link.kind === 'request') hold.respond([], [hold.reply])
   }
 
   /** The peer went away while its connect was held: keep the events for the next one. */
@@ -321,15 +315,18 @@ export class ServerSession {
     this.#hold = undefined
     this.#host.holds.cancel(this)
     hold.link.offClose(hold.onClose)
-    if (!hold.link.persistent && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
+    if (hold.link.kind === 'request' && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
   }
 
-  /** Moves the expiry deadline to `delay` from now; with `extendOnly`, never earlier. */
-  #expireIn (delay: number, extendOnly = false): void {
-    const at = Date.now() + delay
-    if (extendOnly && at <= this.#expiresAt) return
-    this.#expiresAt = at
+  /** Moves the expiry deadline to `delay` from now. */
+  #expireIn (delay: number): void {
+    this.#expiresAt = Date.now() + delay
     this.#host.expiries.schedule(this, delay)
+  }
+
+  /** Moves the expiry deadline to `delay` from now, unless it is later already. */
+  #extendExpiry (delay: number): void {
+    if (Date.now() + delay > this.#expiresAt) this.#expireIn(delay)
   }
 }
 

@@ -1,7 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { parsePayload, toBatch } from './envelope.ts'
-import type { Envelope } from './envelope.ts'
-import type { HttpTransport, ReadLimits } from './http.ts'
+import { httpTransport } from './http.ts'
+import { parseParts, refusal } from './envelope.ts'
 
 /**
  * A JSONP callback must be a plain identifier path: what CometD's (`_cometd_jsonp_3`)
@@ -11,6 +9,11 @@ const CALLBACK = /^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$/
 
 const LINE_SEPARATORS = /[\u2028\u2029]/g
 
+const NO_CALLBACK = refusal(400, 'jsonp_callback_invalid', 'exactly one jsonp parameter is required')
+const BAD_CALLBACK = refusal(400, 'jsonp_callback_invalid', 'invalid jsonp callback')
+const NO_MESSAGE = refusal(400, 'message_parameter_missing', 'missing message parameter')
+const TOO_LARGE = refusal(413, 'too_large', 'message too large')
+
 type Query = Record<string, string | string[] | undefined>
 
 /**
@@ -18,30 +21,23 @@ type Query = Record<string, string | string[] | undefined>
  * `message=<JSON batch>`, answered with `<callback>([...])` as a script (C84, C85),
  * hardened against content sniffing (BAYEUX.md §5.3, §7.2).
  */
-export const callbackPolling: HttpTransport = {
+export const callbackPolling = httpTransport({
   name: 'callback-polling',
+  method: 'GET',
 
-  read (request: FastifyRequest, limits: ReadLimits): Envelope {
+  read (request, settings) {
     const query = request.query as Query
     const callback = query['jsonp']
-    if (typeof callback !== 'string') return { ok: false, status: 400, reason: 'exactly one jsonp parameter is required' }
-    if (callback.length > limits.jsonpCallbackMaxLength || !CALLBACK.test(callback)) return { ok: false, status: 400, reason: 'invalid jsonp callback' }
+    if (typeof callback !== 'string') return NO_CALLBACK
+    if (callback.length > settings.jsonpCallbackMaxLength || !CALLBACK.test(callback)) return BAD_CALLBACK
     const raw = query['message']
-    if (raw === undefined) return { ok: false, status: 400, reason: 'missing message parameter' }
+    if (raw === undefined) return NO_MESSAGE
     const parts = typeof raw === 'string' ? [raw] : raw
-    if (parts.reduce((size, part) => size + part.length, 0) > limits.maxBodySize) return { ok: false, status: 413, reason: 'message too large' }
-    const batch: unknown[] = []
-    for (const part of parts) {
-      const parsed = parsePayload(part)
-      if (!parsed.ok) return parsed
-      // Each `message` may hold an array or one message; together they form the batch.
-      if (Array.isArray(parsed.value)) batch.push(...parsed.value)
-      else batch.push(parsed.value)
-    }
-    return toBatch(batch, limits.maxMessagesPerBatch)
+    if (parts.reduce((size, part) => size + part.length, 0) > settings.maxBodySize) return TOO_LARGE
+    return parseParts(parts, settings.maxMessagesPerBatch)
   },
 
-  write (reply: FastifyReply, json: string, request: FastifyRequest): void {
+  write (reply, json, request) {
     const callback = (request.query as Query)['jsonp'] as string
     reply
       .type('text/javascript; charset=utf-8')
@@ -50,7 +46,7 @@ export const callbackPolling: HttpTransport = {
       .header('cache-control', 'no-cache, no-store')
       .send(`/**/${callback}(${json.replace(LINE_SEPARATORS, escapeSeparator)});`)
   }
-}
+})
 
 function escapeSeparator (char: string): string {
   return char === '\u2028' ? '\\u2028' : '\\u2029'

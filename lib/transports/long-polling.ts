@@ -1,22 +1,32 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { parseEnvelope } from './envelope.ts'
-import type { Envelope } from './envelope.ts'
-import type { HttpTransport, ReadLimits } from './http.ts'
+import { httpTransport } from './http.ts'
+import { parseEnvelope, parseParts, refusal } from './envelope.ts'
+
+const EMPTY_BODY = refusal(400, 'empty_body', 'empty body')
+const NO_MESSAGE = refusal(400, 'message_parameter_missing', 'missing message parameter')
+const FORM = 'application/x-www-form-urlencoded'
+const JSON_START = /^\s*[[{]/
 
 /**
  * `long-polling`: a POST whose body is a JSON batch, whatever its content type
- * (C80), answered with a JSON array (C82).
+ * (C80), answered with a JSON array (C82). A form-encoded body carries the batch in
+ * `message` parameters instead, as older CometD clients send it.
  */
-export const longPolling: HttpTransport = {
+export const longPolling = httpTransport({
   name: 'long-polling',
+  method: 'POST',
 
-  read (request: FastifyRequest, limits: ReadLimits): Envelope {
+  read (request, settings) {
     const body = request.body
-    if (typeof body !== 'string' || body.length === 0) return { ok: false, status: 400, reason: 'empty body' }
-    return parseEnvelope(body, limits.maxMessagesPerBatch)
+    if (typeof body !== 'string' || body.length === 0) return EMPTY_BODY
+    // Some clients label a JSON body as a form: only a body that cannot be JSON is read as one.
+    if (request.headers['content-type']?.startsWith(FORM) === true && !JSON_START.test(body)) {
+      const parts = new URLSearchParams(body).getAll('message')
+      return parts.length === 0 ? NO_MESSAGE : parseParts(parts, settings.maxMessagesPerBatch)
+    }
+    return parseEnvelope(body, settings.maxMessagesPerBatch)
   },
 
-  write (reply: FastifyReply, json: string): void {
+  write (reply, json) {
     reply.type('application/json; charset=utf-8').send(json)
   }
-}
+})

@@ -1,30 +1,37 @@
-import type { IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
-import { serializeBatch } from '../protocol/event.ts'
-import type { Event } from '../protocol/event.ts'
+import { serializeBatch } from '../protocol/outgoing-event.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Reply } from '../protocol/message.ts'
-import type { BayeuxServer } from '../server/bayeux-server.ts'
-import type { Link } from '../server/link.ts'
+import type { PushLink } from '../server/link.ts'
 import { parseEnvelope } from './envelope.ts'
+import type { Refusal } from './envelope.ts'
 import { basePath } from './paths.ts'
 import { TransportLink } from './transport-link.ts'
-import type { OriginPolicy } from './origin.ts'
+import type { MountContext, Transport } from './transport.ts'
 
-/** Close codes (RFC 6455) this transport uses. */
+/**
+ * Close codes (RFC 6455 §7.4.1): the peer's faults get the code naming the fault;
+ * 1011 is kept for the server's own failures.
+ */
 const CLOSE_GOING_AWAY = 1001
-const CLOSE_UNSUPPORTED = 1003
-const CLOSE_PROTOCOL = 1011
+const CLOSE_UNSUPPORTED_DATA = 1003
+const CLOSE_INVALID_PAYLOAD = 1007
+const CLOSE_POLICY = 1008
+const CLOSE_SERVER_ERROR = 1011
 /** Payloads are JSON text, whether given as a string or as encoded bytes. */
 const TEXT_FRAME = { binary: false }
 /** How long, in ms, peers get to answer the close handshake at shutdown. */
 const SHUTDOWN_GRACE = 1_000
+/** ws reports an oversized message with this code (and closes with 1009 itself). */
+const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
 
-/** One WebSocket as the protocol core sees it: a persistent link (BAYEUX.md §5.4). */
-class WebSocketLink extends TransportLink implements Link {
+/** One WebSocket as the protocol core sees it: a push link (BAYEUX.md §5.4). */
+class WebSocketLink extends TransportLink implements PushLink {
+  readonly kind = 'push'
   readonly transport = 'websocket'
-  readonly persistent = true
   readonly #socket: WebSocket
   readonly #highWaterMark: number
   /** Made on first use, like the write callback: most sockets are never backlogged. */
@@ -44,11 +51,11 @@ class WebSocketLink extends TransportLink implements Link {
   }
 
   /** Answers a payload: every server frame is a JSON array (C93). */
-  readonly respond = (events: readonly Event[], replies: readonly Reply[]): void => {
+  readonly respond = (events: readonly OutgoingEvent[], replies: readonly Reply[]): void => {
     if (events.length + replies.length > 0) this.#send(serializeBatch(events, replies))
   }
 
-  push (events: readonly Event[]): void {
+  push (events: readonly OutgoingEvent[]): void {
     // The common case, one event per tick, reuses the payload encoded for every subscriber.
     this.#send(events.length === 1 ? events[0]!.payload : serializeBatch(events, []))
   }
@@ -89,34 +96,47 @@ class BayeuxSocket extends WebSocket {
 /** ws types listeners' `this` as the base class; every socket of this server is a BayeuxSocket. */
 const linkOf = (socket: WebSocket): WebSocketLink => (socket as BayeuxSocket).link
 
+/** The close code for a frame that cannot be a batch: too many messages is a policy limit, the rest bad data. */
+function closeCodeOf (refusal: Refusal): number {
+  return refusal.reason === 'too_many_messages' ? CLOSE_POLICY : CLOSE_INVALID_PAYLOAD
+}
+
 /**
- * Accepts WebSocket upgrades on `<path>` and `<path>/` (no subprotocol needed, C88,
- * A23), refuses origins the allowlist does not name, and feeds each text frame to the
- * core as one batch. `path` is the full URL path (the HTTP routes' prefix included).
- * Returns a function that closes every socket.
+ * `websocket`: accepts upgrades on `<path>` and `<path>/` (no subprotocol needed,
+ * C88, A23), refuses origins the allowlist does not name, and feeds each text frame
+ * to the core as one batch.
  */
-export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: OriginPolicy, path = bayeux.options.path): () => Promise<void> {
-  const { options } = bayeux
-  const base = basePath(path)
+export const websocket: Transport<'websocket'> = {
+  name: 'websocket',
+  mount (context) {
+    return context.host.settings.transports.includes('websocket') ? serveWebSockets(context) : undefined
+  }
+}
+
+function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promise<void> {
+  const { settings } = host
+  const server = fastify.server
+  // A register() prefix moves the HTTP routes: the socket is on the same URL (BAYEUX.md §8).
+  const base = basePath(fastify.prefix + settings.path)
   const paths = new Set([base || '/', `${base}/`])
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const query = request.url?.indexOf('?') ?? -1
     const pathname = query >= 0 ? request.url!.slice(0, query) : request.url ?? ''
     if (!paths.has(pathname)) {
       // Another upgrade handler of the embedding app may want it; answer only if none.
-      if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found')
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found')
       return
     }
-    const source = { transport: 'websocket', remoteAddress: request.socket.remoteAddress }
     if (!origins.allows(request.headers.origin, request.headers)) {
-      bayeux.badInput(source, 'origin not allowed', { origin: request.headers.origin })
-      refuse(socket, 403, 'Forbidden')
+      const source = { transport: 'websocket', remoteAddress: request.socket.remoteAddress }
+      host.badInput(source, 'origin_not_allowed', 'origin not allowed', { origin: request.headers.origin })
+      refuseUpgrade(socket, 403, 'Forbidden')
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, settings.browserCookieName, settings.websocketHighWaterMark)
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })
   }
@@ -125,26 +145,26 @@ export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: 
   function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
     const link = linkOf(this)
     if (isBinary) {
-      bayeux.badInput(link, 'binary frame')
-      this.close(CLOSE_UNSUPPORTED, 'Binary frames are not supported')
+      host.badInput(link, 'binary_frame', 'binary frame')
+      this.close(CLOSE_UNSUPPORTED_DATA, 'Binary frames are not supported')
       return
     }
-    const envelope = parseEnvelope(data.toString(), options.maxMessagesPerBatch)
+    const envelope = parseEnvelope(data.toString(), settings.maxMessagesPerBatch)
     if (!envelope.ok) {
-      bayeux.badInput(link, envelope.reason)
+      host.badInput(link, envelope.reason, envelope.message)
       // CometD closes on a frame it cannot parse (C94); the reason fits in a close frame.
-      this.close(CLOSE_PROTOCOL, envelope.reason.slice(0, 120))
+      this.close(closeCodeOf(envelope), envelope.message.slice(0, 120))
       return
     }
-    link.enqueue(() => bayeux.process(envelope.batch, link, link.respond).catch(error => {
-      bayeux.log.error({ err: error }, 'failed to process a WebSocket payload')
-      this.close(CLOSE_PROTOCOL, 'Internal error')
+    link.enqueue(() => host.process(envelope.batch, link, link.respond).catch(error => {
+      host.log.error({ err: error }, 'failed to process a WebSocket payload')
+      this.close(CLOSE_SERVER_ERROR, 'Internal error')
     }))
   }
 
   // ws reports oversized or malformed frames here, then closes the socket itself (1009, 1002).
-  function onError (this: WebSocket, error: Error): void {
-    bayeux.badInput(linkOf(this), error.message)
+  function onError (this: WebSocket, error: Error & { code?: string }): void {
+    host.badInput(linkOf(this), error.code === WS_TOO_BIG ? 'too_large' : 'websocket_protocol', error.message)
   }
 
   function onClose (this: WebSocket): void {
@@ -167,6 +187,6 @@ export function attachWebSocket (server: Server, bayeux: BayeuxServer, origins: 
   }
 }
 
-function refuse (socket: Duplex, status: number, text: string): void {
+function refuseUpgrade (socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }

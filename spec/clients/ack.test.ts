@@ -37,12 +37,19 @@ const SERVER_OPTIONS = { timeout: 500, maxInterval: 5000, maxSessionsPerBrowser:
 const EXPECTED = Array.from({ length: MESSAGES }, (_, n) => n)
 
 /** A server for one run, the proxy in front of it, and the sessions it creates. */
-async function cuttingServer (t: Test): Promise<{ server: RunningServer, proxy: CuttingProxy, sessions: ServerSession[] }> {
+async function cuttingServer (t: Test): Promise<{ server: RunningServer, proxy: CuttingProxy, sessions: ServerSession[], acked: Map<string, boolean> }> {
   const server = await startServer(t, SERVER_OPTIONS)
   const proxy = await CuttingProxy.start(t, server.url)
   const sessions: ServerSession[] = []
   server.bayeux.on('handshake', session => sessions.push(session))
-  return { server, proxy, sessions }
+  // Whether each session was granted acks, as its handshake reply told the client (C95).
+  const acked = new Map<string, boolean>()
+  server.bayeux.addExtension({
+    outgoing (reply) {
+      if (reply.channel === '/meta/handshake' && 'clientId' in reply && reply.clientId !== undefined) acked.set(reply.clientId, reply.ext?.['ack'] === true)
+    }
+  })
+  return { server, proxy, sessions, acked }
 }
 
 /**
@@ -107,14 +114,14 @@ function exactlyOnceInOrder (t: Test, label: string, run: Run): void {
  * straight to the server.
  */
 async function nodeRun (t: Test, transport: Transport, ack: boolean): Promise<Run> {
-  const { server, proxy, sessions } = await cuttingServer(t)
+  const { server, proxy, sessions, acked } = await cuttingServer(t)
   const subscriber = newClient(proxy.url, transport, { ack })
   subscriber.setBackoffIncrement(BACKOFF_INCREMENT)
   const publisher = newClient(server.url, transport)
   t.teardown(() => Promise.all([disconnect(subscriber), disconnect(publisher)]))
   await handshake(subscriber)
   await handshake(publisher)
-  t.equal(sessions[0]!.acknowledged, ack, `C95 the subscriber's session ${ack ? 'uses' : 'does not use'} acks`)
+  t.equal(acked.get(sessions[0]!.id), ack, `C95 the subscriber's session ${ack ? 'uses' : 'does not use'} acks`)
 
   const inbox = new Inbox()
   let finished: () => void
@@ -148,11 +155,11 @@ for (const transport of ['long-polling', 'websocket'] as const) {
 t.test('callback-polling in headless Chromium: exactly once and in order while connections are cut (C96, C97)', async t => {
   const browser = await launchChromium(t)
   if (browser === undefined) return
-  const { server, proxy, sessions } = await cuttingServer(t)
+  const { server, proxy, sessions, acked } = await cuttingServer(t)
   const tab = await browser.newPage()
   await tab.goto(await serveCometdPage(t, ackSubscriberPage(proxy.url)))
   await tab.waitForFunction(() => (window as any).ready === true)
-  t.same(sessions.map(session => [session.transport, session.acknowledged]), [['callback-polling', true]], 'C95 one callback-polling session, with acks')
+  t.same(sessions.map(session => [session.transport, acked.get(session.id)]), [['callback-polling', true]], 'C95 one callback-polling session, with acks')
 
   await publishWhileCutting(proxy, data => server.bayeux.publish(CHANNEL, data))
   const arrived = await tab.waitForFunction(done => (window as any).received.includes(done), DONE, { timeout: DELIVERY_LIMIT }).then(() => true, () => false)

@@ -3,7 +3,7 @@
  * WebSocket (issue 2). Checklist items of BAYEUX.md §9 are cited where they apply.
  */
 import t from 'tap'
-import { startServer } from '../helpers.ts'
+import { expireSession, startServer } from '../helpers.ts'
 import { Inbox, deliversBetween, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 
@@ -98,8 +98,7 @@ for (const transport of transports) {
       t.teardown(() => carol.disconnect())
       const first = await handshake(carol)
       const second = new Promise<any>(resolve => carol.addListener('/meta/handshake', (m: any) => { if (m.successful && m.clientId !== first.clientId) resolve(m) }))
-      const session = server.bayeux.getSession(first.clientId)!
-      server.bayeux.remove(session, 'expired')
+      expireSession(server.bayeux, first.clientId)
       const again = await second
       t.not(again.clientId, first.clientId, 'a new session')
       t.match(await deliversBetween(alice, carol, '/rejoined', 'welcome back'), { data: 'welcome back' }, 'the new session receives events')

@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import faye from 'faye'
-import { WsPeer, delay, startServer } from '../helpers.ts'
+import { WsPeer, delay, expireSession, startServer } from '../helpers.ts'
+import type { Session } from '../../lib/server/session.ts'
 import type { RunningServer } from '../../lib/index.ts'
 import { Inbox } from './cometd.ts'
 import type { Transport } from './cometd.ts'
@@ -150,7 +151,7 @@ for (const transport of transports) {
         outgoing (message: any, callback: (message: any) => void) {
           if (armed && message.channel === '/meta/connect' && message.clientId === first) {
             armed = false
-            server.bayeux.remove(server.bayeux.getSession(first)!, 'expired')
+            expireSession(server.bayeux, first)
           }
           callback(message)
         }
@@ -170,7 +171,7 @@ for (const transport of transports) {
 
     if (transport === 'websocket') {
       await t.test('C100 a socket carrying another browser\'s cookie cannot take over the session', async t => {
-        const session = server.bayeux.getSession(clientIdOf(alice.client))!
+        const session = server.bayeux.getSession(clientIdOf(alice.client)) as Session
         t.type(session.browserId, 'string', 'the session was handshaken over HTTP, with a cookie')
         const intruder = await WsPeer.open(server.url, { headers: { cookie: 'BAYEUX_BROWSER=another' } })
         t.teardown(() => intruder.close())

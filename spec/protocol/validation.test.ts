@@ -1,6 +1,6 @@
 import t from 'tap'
 import { checkMessage } from '../../lib/protocol/validation.ts'
-import * as errors from '../../lib/protocol/bayeux-errors.ts'
+import * as errors from '../../lib/protocol/wire-errors.ts'
 
 const failure = (value: unknown) => {
   const checked = checkMessage(value)

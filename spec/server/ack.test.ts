@@ -1,9 +1,9 @@
 import t from 'tap'
 import { AckLedger } from '../../lib/server/ack.ts'
-import { Event } from '../../lib/protocol/event.ts'
+import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 
-const events = (...data: number[]) => data.map(n => new Event({ channel: '/a', data: n }))
-const dataOf = (sent: { events: Event[] }) => sent.events.map(event => (event.message as { data: unknown }).data)
+const events = (...data: number[]) => data.map(n => new OutgoingEvent({ channel: '/a', data: n }))
+const dataOf = (sent: { events: OutgoingEvent[] }) => sent.events.map(event => (event.message as { data: unknown }).data)
 
 t.test('batch numbers start at 1 and increase by one per connect reply (C96)', async t => {
   const ledger = new AckLedger()

@@ -112,6 +112,22 @@ t.test('handshake', async t => {
     t.match(accepted, { successful: true })
   })
 
+  await t.test('a handshake sharing no connection type with the server is refused, naming the server\'s (A26)', async t => {
+    const pollingOnly = await startServer(t, { transports: ['long-polling', 'callback-polling'] })
+    const [refused] = (await new HttpPeer(pollingOnly.url).post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['websocket', 'flash'] }])).messages
+    t.match(refused, {
+      id: '1',
+      successful: false,
+      error: '301:long-polling,callback-polling:connection_types_not_supported',
+      supportedConnectionTypes: ['long-polling', 'callback-polling'],
+      advice: { reconnect: 'none' }
+    })
+    t.notOk('clientId' in refused!, 'no session')
+    t.equal(pollingOnly.bayeux.sessionCount, 0)
+    const [accepted] = (await new HttpPeer(pollingOnly.url).post([{ id: '2', channel: '/meta/handshake', supportedConnectionTypes: ['websocket', 'long-polling'] }])).messages
+    t.match(accepted, { successful: true }, 'one type in common is enough')
+  })
+
   await t.test('C95 the ack extension is offered only to clients that ask', async t => {
     t.match((await new HttpPeer(server.url).handshake({ ext: { ack: true } }))['ext'], { ack: true })
     t.notOk((await new HttpPeer(server.url).handshake())['ext'])

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { SessionQueue } from '../../lib/server/session-queue.ts'
-import { Event } from '../../lib/protocol/event.ts'
+import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 
-const event = (data: string) => new Event({ channel: '/q', data })
+const event = (data: string) => new OutgoingEvent({ channel: '/q', data })
 
 t.test('counts events and their serialized bytes', async t => {
   const queue = new SessionQueue()

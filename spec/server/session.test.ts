@@ -4,7 +4,7 @@
  * §5.5-§5.8, §6.2).
  */
 import t from 'tap'
-import { HttpPeer, WsPeer, delay, startServer } from '../helpers.ts'
+import { HttpPeer, WsPeer, delay, expireSession, startServer } from '../helpers.ts'
 import type { Json } from '../helpers.ts'
 
 const connect = (peer: HttpPeer, extra: Json = {}): Promise<Json[]> =>
@@ -116,7 +116,7 @@ t.test('a connect held when its session is lost sends the client back to handsha
   await peer.connected()
   const held = connect(peer)
   await delay(50)
-  server.bayeux.remove(server.bayeux.getSession(peer.clientId!)!, 'expired')
+  expireSession(server.bayeux, peer.clientId!)
   t.match((await held)[0], { successful: false, error: '402::session_unknown', advice: { reconnect: 'handshake', interval: 0 } })
 })
 

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { MAX_NESTING, TOO_DEEP, parseEnvelope, parsePayload, toBatch } from '../../lib/transports/envelope.ts'
+import { MAX_NESTING, parseEnvelope, parseParts, parsePayload } from '../../lib/transports/envelope.ts'
+
+const TOO_DEEP = { ok: false, status: 400, reason: 'nested_too_deep', message: `payload nested deeper than ${MAX_NESTING} levels` }
 
 t.test('a JSON array is a batch, in order (C01)', async t => {
   const batch = [{ channel: '/meta/connect', id: '1' }, { channel: '/a', id: '2', data: 1 }]
@@ -15,7 +17,7 @@ t.test('a single object is a one-message batch (C02)', async t => {
 
 t.test('a payload that is not JSON is HTTP 400 (C03)', async t => {
   for (const text of ['', 'hello', '[{"channel":"/a"}', '{"channel":}', 'message=%5B%5D', '\uFEFF[{"channel":"/a"}]', "[{'channel':'/a'}]"]) {
-    t.match(parseEnvelope(text, 10), { ok: false, status: 400, reason: 'payload is not JSON' }, JSON.stringify(text))
+    t.match(parseEnvelope(text, 10), { ok: false, status: 400, reason: 'not_json', message: 'payload is not JSON' }, JSON.stringify(text))
   }
 })
 
@@ -37,15 +39,11 @@ t.test('more messages than allowed is HTTP 413, the limit itself is fine', async
   t.match(parseEnvelope('{"channel":"/a"}', 1), { ok: true }, 'a single object is one message')
 })
 
-t.test('toBatch takes an already parsed value (JSONP message, WebSocket frame)', async t => {
-  const message = { channel: '/a' }
-  const single = toBatch(message, 5)
-  t.ok(single.ok && single.batch[0] === message, 'the object itself is wrapped')
-  const array = [message]
-  const many = toBatch(array, 5)
-  t.ok(many.ok && many.batch === array, 'an array is used as is')
-  t.match(toBatch(undefined, 5), { ok: false, status: 400 })
-  t.match(toBatch([], 5), { ok: false, status: 400 })
+t.test('parseParts joins several texts (JSONP or form message parameters) into one batch', async t => {
+  t.same(parseParts(['{"channel":"/a"}', '[{"channel":"/b"},{"channel":"/c"}]'], 5), { ok: true, batch: [{ channel: '/a' }, { channel: '/b' }, { channel: '/c' }] })
+  t.match(parseParts(['{"channel":"/a"}', 'nope'], 5), { ok: false, status: 400, reason: 'not_json' }, 'one bad part refuses the whole')
+  t.match(parseParts(['[]'], 5), { ok: false, status: 400, reason: 'not_a_batch' }, 'no message at all')
+  t.match(parseParts(['[{},{}]', '[{},{}]'], 3), { ok: false, status: 413, reason: 'too_many_messages' }, 'the limit counts every part')
 })
 
 t.test('nesting deeper than MAX_NESTING is HTTP 400: JSON.parse takes it, serializing the event later overflowed the stack (C102)', async t => {
@@ -63,6 +61,6 @@ t.test('nesting deeper than MAX_NESTING is HTTP 400: JSON.parse takes it, serial
 t.test('parsePayload gives any JSON value, or the same errors as parseEnvelope (C03)', async t => {
   t.same(parsePayload('[]'), { ok: true, value: [] }, 'an empty array is valid JSON; whether it is a batch is decided later')
   t.same(parsePayload('7'), { ok: true, value: 7 })
-  t.match(parsePayload('{nope'), { ok: false, status: 400, reason: 'payload is not JSON' })
+  t.match(parsePayload('{nope'), { ok: false, status: 400, reason: 'not_json', message: 'payload is not JSON' })
   t.same(parsePayload('['.repeat(MAX_NESTING + 1) + ']'.repeat(MAX_NESTING + 1)), TOO_DEEP)
 })

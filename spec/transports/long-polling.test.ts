@@ -29,6 +29,22 @@ t.test('paths and content types', async t => {
     await bare.body.dump()
   })
 
+  await t.test('a form-encoded body carries the batch in message parameters, as older CometD clients post it', async t => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    const peer = new HttpPeer(server.url)
+    const handshake = await peer.post(new URLSearchParams({ message: handshakeBody }).toString(), { headers: form })
+    t.match(handshake.messages, [{ channel: '/meta/handshake', successful: true }])
+    peer.clientId = handshake.messages[0]!['clientId']
+    const two = new URLSearchParams()
+    two.append('message', JSON.stringify({ id: '2', clientId: peer.clientId, channel: '/form', data: 1 }))
+    two.append('message', JSON.stringify([{ id: '3', clientId: peer.clientId, channel: '/form', data: 2 }]))
+    const answer = await peer.post(two.toString(), { headers: form })
+    t.match(answer.messages, [{ id: '2', successful: true }, { id: '3', successful: true }], 'repeated parameters form one batch, in order')
+    const missing = await peer.post('other=1', { headers: form })
+    t.equal(missing.status, 400, 'a form without a message parameter is refused')
+    t.match(missing.text, /missing message parameter/)
+  })
+
   await t.test('C24 a handshake sets the HttpOnly browser cookie once', async t => {
     const peer = new HttpPeer(server.url)
     const first = await peer.post(handshakeBody)

@@ -45,16 +45,17 @@ t.test('upgrade and framing', async t => {
 })
 
 t.test('bad frames close the socket, and only that socket', async t => {
-  const server = await startServer(t, { timeout: 500, maxBodySize: 1024 })
+  const server = await startServer(t, { timeout: 500, maxBodySize: 1024, maxMessagesPerBatch: 2 })
   const bystander = await WsPeer.open(server.url)
   await bystander.connected()
   bystander.send({ channel: '/meta/subscribe', subscription: '/still' })
   await bystander.until(m => m['channel'] === '/meta/subscribe')
 
   const cases: Array<[string, (peer: WsPeer) => void, number]> = [
-    ['C94 a frame that is not JSON', peer => peer.sendRaw('{nope'), 1011],
-    ['an empty batch', peer => peer.sendRaw('[]'), 1011],
-    ['a scalar', peer => peer.sendRaw('7'), 1011],
+    ['C94 a frame that is not JSON: 1007, invalid payload data', peer => peer.sendRaw('{nope'), 1007],
+    ['an empty batch', peer => peer.sendRaw('[]'), 1007],
+    ['a scalar', peer => peer.sendRaw('7'), 1007],
+    ['more messages than maxMessagesPerBatch: 1008, a policy limit', peer => peer.sendRaw(JSON.stringify([{}, {}, {}])), 1008],
     ['a binary frame', peer => peer.socket.send(Buffer.from('[]')), 1003],
     ['C102 a frame over maxPayload', peer => peer.sendRaw(JSON.stringify([{ channel: '/x', data: 'z'.repeat(4096) }])), 1009]
   ]

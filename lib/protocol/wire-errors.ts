@@ -1,5 +1,6 @@
 /**
- * The catalogue of Bayeux error strings this server sends (BAYEUX.md §3.7).
+ * The catalogue of Bayeux error strings this server sends on the wire (BAYEUX.md §3.7);
+ * docs/errors.md lists them, and a test keeps the two equal.
  * Format: `code:args:message`. Clients branch on `successful` and `advice`, not on
  * the code, so the strings follow CometD's wording where CometD has one.
  */
@@ -15,7 +16,6 @@ export const SUBSCRIBE_FAILED = '403::subscribe_failed'
 export const UNSUBSCRIBE_FAILED = '403::unsubscribe_failed'
 export const MESSAGE_DELETED = '404::message_deleted'
 export const DATA_MISSING = '402:data:missing'
-export const HANDSHAKE_BATCHED = '400::handshake_batched'
 export const SERVER_ERROR = '500::internal_error'
 export const TOO_MANY_SUBSCRIPTIONS = '403::too_many_subscriptions'
 export const TOO_MANY_SESSIONS = '503::too_many_sessions'
@@ -37,4 +37,9 @@ export type DenialKind = 'create_denied' | 'subscribe_denied' | 'publish_denied'
 /** A security policy refused an operation; `reason` defaults to CometD's wording. */
 export function denied (kind: DenialKind, reason = 'denied_by_security_policy'): string {
   return `403:${reason}:${kind}`
+}
+
+/** A handshake offered no connection type the server has; the reply names the server's (Faye's code). */
+export function connectionTypesUnsupported (offered: readonly string[]): string {
+  return `301:${offered.join(',')}:connection_types_not_supported`
 }

@@ -1,10 +1,10 @@
 import t from 'tap'
-import { Event, serializeBatch } from '../../lib/protocol/event.ts'
+import { OutgoingEvent, serializeBatch } from '../../lib/protocol/outgoing-event.ts'
 import type { Reply } from '../../lib/protocol/message.ts'
 
-t.test('an Event serializes its message once', async t => {
+t.test('an OutgoingEvent serializes its message once', async t => {
   const message = { channel: '/chat', data: { text: 'héllo "quoted"' }, ext: { n: 1 } }
-  const event = new Event(message)
+  const event = new OutgoingEvent(message)
   t.equal(event.channel, '/chat')
   const json = event.json
   t.same(JSON.parse(json), message, 'the JSON is the message')
@@ -14,7 +14,7 @@ t.test('an Event serializes its message once', async t => {
 })
 
 t.test('serializeBatch puts events first, then replies (A14, C83)', async t => {
-  const events = [new Event({ channel: '/a', data: 1 }), new Event({ channel: '/b', data: 2 })]
+  const events = [new OutgoingEvent({ channel: '/a', data: 1 }), new OutgoingEvent({ channel: '/b', data: 2 })]
   const replies: Reply[] = [
     { channel: '/meta/subscribe', id: '3', successful: true, subscription: '/a' },
     { channel: '/meta/connect', id: '4', successful: true, advice: { reconnect: 'retry', interval: 0, timeout: 0 } }
@@ -25,17 +25,17 @@ t.test('serializeBatch puts events first, then replies (A14, C83)', async t => {
 })
 
 t.test('serializeBatch with only events, only replies, or nothing', async t => {
-  const event = new Event({ channel: '/a', data: null })
+  const event = new OutgoingEvent({ channel: '/a', data: null })
   const reply: Reply = { channel: '/meta/connect', id: '1', successful: true }
   t.equal(serializeBatch([event], []), `[${event.json}]`)
   t.equal(serializeBatch([], [reply]), `[${JSON.stringify(reply)}]`)
   t.equal(serializeBatch([], []), '[]')
 })
 
-t.test('one Event written into many batches is serialized once', async t => {
+t.test('one OutgoingEvent written into many batches is serialized once', async t => {
   let serializations = 0
   const data = { toJSON: () => { serializations++; return { headline: 'news' } } }
-  const event = new Event({ channel: '/news', data })
+  const event = new OutgoingEvent({ channel: '/news', data })
   const batches = Array.from({ length: 5 }, (_, i) => serializeBatch([event], [{ channel: '/meta/connect', id: String(i), successful: true }]))
   t.equal(serializations, 1, 'JSON computed once for five batches')
   t.equal(event.size, event.json.length)

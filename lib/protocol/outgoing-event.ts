@@ -1,11 +1,11 @@
-import { BayeuxServerError, ERR_INVALID_DATA } from '../errors.ts'
+import { BayeuxServerError } from '../errors.ts'
 import type { EventMessage, Reply } from './message.ts'
 
 /**
- * One published message on its way to subscribers. It is serialized at most once,
- * however many sessions receive it: every queue holds the same Event.
+ * One message on its way to clients. It is serialized at most once, however many
+ * sessions receive it: every queue holds the same OutgoingEvent.
  */
-export class Event {
+export class OutgoingEvent {
   readonly message: EventMessage | Reply
   #json: string | undefined
   #alone: Buffer | undefined
@@ -19,12 +19,12 @@ export class Event {
    * An event serialized now, so data that cannot become JSON (a cycle, a BigInt)
    * fails here with BAYEUX_ERR_INVALID_DATA, before any subscriber is reached.
    */
-  static of (message: EventMessage | Reply): Event {
-    const event = new Event(message)
+  static of (message: EventMessage | Reply): OutgoingEvent {
+    const event = new OutgoingEvent(message)
     try {
       void event.json
     } catch (error) {
-      throw new BayeuxServerError(ERR_INVALID_DATA, `Cannot send to ${message.channel}: ${(error as Error).message}`)
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_DATA', `Cannot send to ${message.channel}: ${(error as Error).message}`, { cause: error })
     }
     return event
   }
@@ -52,7 +52,7 @@ export class Event {
 }
 
 /** The JSON array for one transport payload: events first, then replies (A14, C83). */
-export function serializeBatch (events: readonly Event[], replies: readonly Reply[]): string {
+export function serializeBatch (events: readonly OutgoingEvent[], replies: readonly Reply[]): string {
   let out = '['
   for (const event of events) out += (out.length > 1 ? ',' : '') + event.json
   for (const reply of replies) out += (out.length > 1 ? ',' : '') + JSON.stringify(reply)

@@ -1,0 +1,131 @@
+import type { EventEmitter } from 'node:events'
+import * as diagnostics from '../diagnostics.ts'
+import type { BadInputReason, InputSource } from '../diagnostics.ts'
+import { MemoryEngine } from '../engines/memory.ts'
+import type { Engine } from '../engines/engine.ts'
+import { BayeuxServerError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { resolveOptions } from '../options.ts'
+import type { Options, ResolvedOptions } from '../options.ts'
+import { ChannelParser } from '../protocol/channel.ts'
+import type { TransportHost } from '../transports/transport.ts'
+import { AccessChain } from './access.ts'
+import { Authorizers } from './authorizers.ts'
+import type { BayeuxEvents } from './events.ts'
+import { ExtensionChain } from './extensions.ts'
+import type { Extension } from './extensions.ts'
+import { MessageHandlers } from './handlers.ts'
+import type { Link, Respond } from './link.ts'
+import { MessagePipeline } from './pipeline.ts'
+import { Publisher } from './publisher.ts'
+import { Reporter } from './reporter.ts'
+import type { SecurityPolicy } from './security.ts'
+import type { EndReason, Session } from './session.ts'
+import { SessionRegistry } from './session-registry.ts'
+import { timesync } from './timesync.ts'
+
+/** What embedders pass: any option, plus the pluggable parts. */
+export interface BayeuxOptions extends Partial<Options> {
+  /** Routing and session bookkeeping; default: a new MemoryEngine. */
+  engine?: Engine
+  /** Who may handshake, create channels, subscribe and publish; default: everyone. */
+  policy?: SecurityPolicy
+  /** Server-wide extensions, in order; more can be added with addExtension. */
+  extensions?: Extension[]
+}
+
+/**
+ * The protocol core behind a BayeuxServer: its parts, wired together. Transports
+ * see it as a TransportHost; applications see only the BayeuxServer façade.
+ */
+export class ServerCore implements TransportHost {
+  readonly settings: ResolvedOptions
+  readonly reporter: Reporter
+  readonly channels: ChannelParser
+  readonly engine: Engine
+  readonly extensions = new ExtensionChain()
+  readonly authorizers: Authorizers
+  readonly access: AccessChain
+  readonly publisher: Publisher
+  readonly registry: SessionRegistry
+  readonly pipeline: MessagePipeline
+  #started: Promise<void> | undefined
+
+  constructor (options: BayeuxOptions, events: EventEmitter<BayeuxEvents>) {
+    const { engine, policy = {}, extensions = [], ...plain } = options
+    this.settings = resolveOptions(plain)
+    this.reporter = new Reporter(events)
+    this.channels = new ChannelParser({ maxLength: this.settings.maxChannelLength, maxDepth: this.settings.maxChannelDepth })
+    this.engine = engine ?? new MemoryEngine()
+    this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
+    this.access = new AccessChain(policy, this.authorizers)
+    this.publisher = new Publisher(this.engine, this.extensions, this.reporter)
+    this.registry = new SessionRegistry(this.settings, this.reporter, (session, reason) => this.#removed(session, reason))
+    const handlers = new MessageHandlers({
+      settings: this.settings,
+      registry: this.registry,
+      engine: this.engine,
+      access: this.access,
+      publisher: this.publisher,
+      channels: this.channels,
+      policy,
+      reporter: this.reporter
+    })
+    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter)
+    if (this.settings.timesync) this.addExtension(timesync)
+    for (const extension of extensions) this.addExtension(extension)
+  }
+
+  get log (): Logger {
+    return this.reporter.log
+  }
+
+  /** Starts the engine; transports call it before serving. Idempotent. */
+  start (): Promise<void> {
+    return (this.#started ??= Promise.resolve(this.engine.start({
+      deliver: (sessionId, event) => {
+        const session = this.registry.get(sessionId)
+        if (session === undefined) return
+        // Costs nothing until an authorizer exists; then wildcard subscribers are checked too.
+        if (this.authorizers.size > 0 && !this.access.mayReceive(session, this.channels.parse(event.channel)!)) return
+        session.enqueue(event)
+      }
+    })))
+  }
+
+  async close (): Promise<void> {
+    this.registry.close()
+    await this.engine.close()
+  }
+
+  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
+    return this.pipeline.process(batch, link, respond)
+  }
+
+  badInput (source: InputSource, reason: BadInputReason, message: string, detail?: object): void {
+    this.reporter.badInput(source, reason, message, detail)
+  }
+
+  addExtension (extension: Extension): void {
+    if (!ExtensionChain.isExtension(extension)) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_EXTENSION', `An extension needs at least one of ${ExtensionChain.HOOKS.join(', ')}, as functions`)
+    }
+    this.extensions.add(extension)
+  }
+
+  /** A pattern application code registers on: valid, and never a meta channel. */
+  applicationPattern (pattern: string, verb: string): string {
+    const parsed = this.channels.parse(pattern)
+    if (parsed === null || parsed.kind === 'meta') {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_CHANNEL', `Cannot ${verb} ${JSON.stringify(pattern)}`)
+    }
+    return parsed.name
+  }
+
+  #removed (session: Session, reason: EndReason): void {
+    if (reason === 'overflow') this.reporter.log.warn({ clientId: session.id }, 'session queue full: session ended')
+    this.reporter.settle(this.engine.destroySession(session.id), 'destroySession')
+    if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ session, reason })
+    this.reporter.notify('disconnect', session, reason)
+  }
+}

@@ -1,0 +1,184 @@
+import * as diagnostics from '../diagnostics.ts'
+import type { Engine } from '../engines/engine.ts'
+import type { ResolvedOptions } from '../options.ts'
+import type { ChannelParser, ParsedChannel } from '../protocol/channel.ts'
+import { META_CONNECT, META_DISCONNECT, META_HANDSHAKE, META_SUBSCRIBE, META_UNSUBSCRIBE } from '../protocol/message.ts'
+import type { EventMessage, Message, Reply } from '../protocol/message.ts'
+import * as errors from '../protocol/wire-errors.ts'
+import type { AccessChain } from './access.ts'
+import type { Link } from './link.ts'
+import type { Publisher } from './publisher.ts'
+import type { Reporter } from './reporter.ts'
+import type { SecurityPolicy } from './security.ts'
+import type { Session } from './session.ts'
+import type { SessionRegistry } from './session-registry.ts'
+
+export type HandlerSettings = Pick<ResolvedOptions,
+  'transports' | 'maxSessions' | 'maxSubscriptionsPerSession' | 'multiSessionInterval' | 'interval' | 'timeout' | 'ack'>
+
+/** The parts of the core the handlers work with. */
+export interface HandlerParts {
+  readonly settings: HandlerSettings
+  readonly registry: SessionRegistry
+  readonly engine: Engine
+  readonly access: AccessChain
+  readonly publisher: Publisher
+  readonly channels: ChannelParser
+  readonly policy: SecurityPolicy
+  readonly reporter: Reporter
+}
+
+/**
+ * What each kind of message does once its session is known (BAYEUX.md §3): the
+ * handshake, subscribe, unsubscribe, disconnect and publish. Connects are the
+ * session's own business (Session.connect).
+ */
+export class MessageHandlers {
+  readonly #parts: HandlerParts
+  readonly #offered: ReadonlySet<string>
+
+  constructor (parts: HandlerParts) {
+    this.#parts = parts
+    this.#offered = new Set(parts.settings.transports)
+  }
+
+  async handshake (message: Message, link: Link): Promise<Reply> {
+    const { settings, registry, policy, engine, reporter } = this.#parts
+    const asked = message.supportedConnectionTypes
+    if (asked !== undefined && !asked.some(type => this.#offered.has(type))) {
+      // Nothing the client can speak is offered: retrying would fail the same way.
+      return { ...fail(message, errors.connectionTypesUnsupported(settings.transports)), supportedConnectionTypes: [...settings.transports], advice: { reconnect: 'none' } }
+    }
+    if (registry.size >= settings.maxSessions) {
+      reporter.log.warn({ sessions: registry.size }, 'handshake refused: too many sessions')
+      return { ...fail(message, errors.TOO_MANY_SESSIONS), advice: { reconnect: 'handshake', interval: settings.multiSessionInterval } }
+    }
+    if (link.kind === 'request' && link.browserId === undefined) link.assignBrowserId()
+    const ack = settings.ack && message.ext?.['ack'] === true
+    const session = registry.create(link, ack)
+    if (policy.canHandshake !== undefined && !(await policy.canHandshake(session, message, link))) {
+      return { ...fail(message, errors.HANDSHAKE_DENIED), advice: { reconnect: 'none' } }
+    }
+    registry.add(session, link)
+    await engine.createSession(session.id)
+    if (diagnostics.sessionCreate.hasSubscribers) diagnostics.sessionCreate.publish({ session })
+    reporter.notify('handshake', session)
+    return {
+      id: message.id,
+      channel: META_HANDSHAKE,
+      successful: true,
+      clientId: session.id,
+      version: '1.0',
+      minimumVersion: '1.0',
+      supportedConnectionTypes: [...settings.transports],
+      advice: { reconnect: 'retry', interval: settings.interval, timeout: settings.timeout },
+      ...(ack && { ext: { ack: true } })
+    }
+  }
+
+  /** The answer to a message whose clientId names no session this link may use. */
+  unknownSession (message: Message): Reply {
+    // Subscribe replies echo `subscription` even when failing (C41): the JS client finds its listeners by it.
+    const subscribing = message.channel === META_SUBSCRIBE || message.channel === META_UNSUBSCRIBE
+    const reply = { ...(subscribing ? withSubscription(message) : ok(message)), successful: false, error: errors.SESSION_UNKNOWN }
+    // Only handshake and connect replies may carry reconnect:"handshake" (C26, C47, BAYEUX.md §4.4).
+    if (message.channel === META_CONNECT) reply.advice = { reconnect: 'handshake', interval: 0 }
+    return reply
+  }
+
+  /** Subscribe, unsubscribe, disconnect or publish, for a known session. */
+  async dispatch (message: Message, session: Session): Promise<Reply[]> {
+    switch (message.channel) {
+      case META_SUBSCRIBE: return [await this.#subscribe(message, session)]
+      case META_UNSUBSCRIBE: return [await this.#unsubscribe(message, session)]
+      case META_DISCONNECT:
+        this.#parts.registry.remove(session, 'client')
+        return [ok(message)]
+      default: return this.#publish(message, session)
+    }
+  }
+
+  async #subscribe (message: Message, session: Session): Promise<Reply> {
+    const { settings, access, engine, reporter } = this.#parts
+    const reply = withSubscription(message)
+    const parsed = this.#subscriptionChannels(message)
+    if (typeof parsed === 'string') return { ...reply, successful: false, error: parsed }
+    for (const channel of parsed) {
+      if (channel.kind === 'meta') return { ...reply, successful: false, error: errors.denied('subscribe_denied') }
+      // Service channels: the client only wants its local listener to see direct replies (C44).
+      if (channel.kind === 'service' || session.subscriptions.has(channel.name)) continue
+      if (session.subscriptions.size >= settings.maxSubscriptionsPerSession) {
+        return { ...reply, successful: false, error: errors.TOO_MANY_SUBSCRIPTIONS }
+      }
+      const refused = await access.check('subscribe', session, channel, message)
+      if (refused !== undefined) return { ...reply, successful: false, error: refused }
+      if (session.ended) return { ...reply, successful: false, error: errors.SUBSCRIBE_FAILED }
+      session.subscriptions.add(channel.name)
+      await engine.subscribe(session.id, channel.name)
+      reporter.notify('subscribe', session, channel.name)
+    }
+    return reply
+  }
+
+  async #unsubscribe (message: Message, session: Session): Promise<Reply> {
+    const { engine, reporter } = this.#parts
+    const reply = withSubscription(message)
+    const parsed = this.#subscriptionChannels(message)
+    if (typeof parsed === 'string') return { ...reply, successful: false, error: parsed }
+    for (const channel of parsed) {
+      if (channel.kind === 'meta') return { ...reply, successful: false, error: errors.UNSUBSCRIBE_FAILED }
+      // Unknown or never-subscribed channels succeed: the outcome is the same (C50, A21).
+      if (!session.subscriptions.delete(channel.name)) continue
+      await engine.unsubscribe(session.id, channel.name)
+      reporter.notify('unsubscribe', session, channel.name)
+    }
+    return reply
+  }
+
+  /** The parsed channels of `subscription`, or the error for the whole request (C46, C52). */
+  #subscriptionChannels (message: Message): ParsedChannel[] | string {
+    const subscription = message.subscription
+    if (subscription === undefined) return errors.SUBSCRIPTION_MISSING
+    const names = typeof subscription === 'string' ? [subscription] : subscription
+    if (names.length > this.#parts.settings.maxSubscriptionsPerSession) return errors.TOO_MANY_SUBSCRIPTIONS
+    const channels: ParsedChannel[] = []
+    for (const name of names) {
+      const channel = this.#parts.channels.parse(name)
+      if (channel === null) return errors.SUBSCRIPTION_INVALID
+      channels.push(channel)
+    }
+    return channels
+  }
+
+  async #publish (message: Message, session: Session): Promise<Reply[]> {
+    const { access, publisher, channels, reporter } = this.#parts
+    const channel = channels.parse(message.channel)
+    if (channel === null) return [fail(message, errors.CHANNEL_INVALID)]
+    if (channel.kind === 'meta') return [fail(message, errors.denied('publish_denied'))]
+    if (channel.wild !== 0) return [fail(message, errors.publishInvalid(message.channel))]
+    // An event without data is invisible to every client (C68, A7).
+    if (message.data === undefined) return [fail(message, errors.DATA_MISSING)]
+    if (!session.mayPublish()) {
+      reporter.log.warn({ clientId: session.id, channel: message.channel }, 'publish refused: rate limit')
+      return [fail(message, errors.RATE_LIMITED)]
+    }
+    const refused = await access.check('publish', session, channel, message)
+    if (refused !== undefined) return [fail(message, refused)]
+    const event: EventMessage = { channel: channel.name, data: message.data, ...(message.ext !== undefined && { ext: message.ext }) }
+    if (channel.kind === 'service') return publisher.callService(event, channel, session, message)
+    const delivered = await publisher.broadcast(event, channel, session, message)
+    return [delivered ? ok(message) : fail(message, errors.MESSAGE_DELETED)]
+  }
+}
+
+export function ok (message: Message): Reply {
+  return { id: message.id, channel: message.channel, successful: true }
+}
+
+export function fail (message: Message, error: string): Reply {
+  return { id: message.id, channel: message.channel, successful: false, error }
+}
+
+function withSubscription (message: Message): Reply {
+  return { ...ok(message), ...(message.subscription !== undefined && { subscription: message.subscription }) }
+}

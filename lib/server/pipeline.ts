@@ -1,0 +1,155 @@
+import { META_CONNECT, META_HANDSHAKE } from '../protocol/message.ts'
+import type { Message, Reply } from '../protocol/message.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
+import { checkMessage } from '../protocol/validation.ts'
+import * as errors from '../protocol/wire-errors.ts'
+import type { ExtensionChain, Hooked } from './extensions.ts'
+import { fail } from './handlers.ts'
+import type { MessageHandlers } from './handlers.ts'
+import type { Link, Respond } from './link.ts'
+import type { Reporter } from './reporter.ts'
+import type { ConnectPayload, Session } from './session.ts'
+import type { SessionRegistry } from './session-registry.ts'
+
+/** Replies whose outgoing extensions are still running, for a response that waits on them. */
+type Pending = Promise<void>[]
+
+/**
+ * The way from a transport payload to its answer: validation, incoming extensions,
+ * finding the session, the handler, outgoing extensions on replies, and replies in
+ * request order (C01) in one response.
+ */
+export class MessagePipeline {
+  readonly #registry: SessionRegistry
+  readonly #handlers: MessageHandlers
+  readonly #extensions: ExtensionChain
+  readonly #reporter: Reporter
+
+  constructor (registry: SessionRegistry, handlers: MessageHandlers, extensions: ExtensionChain, reporter: Reporter) {
+    this.#registry = registry
+    this.#handlers = handlers
+    this.#extensions = extensions
+    this.#reporter = reporter
+  }
+
+  /**
+   * Handles one transport payload (already parsed, non-empty). The answer goes
+   * through `respond` exactly once, possibly later for a held connect. The returned
+   * promise settles when processing is done, so a transport can keep a connection's
+   * payloads in order without waiting for held connects.
+   */
+  async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
+    if (batch.length === 1) {
+      const checked = checkMessage(batch[0])
+      if (checked.ok) return this.#processAlone(checked.message, link, respond)
+    }
+    const events: OutgoingEvent[] = []
+    // One slot per message keeps replies in request order (C01), even when an
+    // async outgoing extension finishes one message's reply after the next one's.
+    const slots: Reply[][] = []
+    const collectInto = (slot: number): Respond => (e, r) => {
+      events.push(...e)
+      slots[slot] = r.slice()
+    }
+    // Outgoing extensions may be async: the batch's one response waits for them.
+    const pending: Pending = []
+    let invalid = 0
+    for (let i = 0; i < batch.length; i++) {
+      const checked = checkMessage(batch[i])
+      if (!checked.ok) {
+        invalid++
+        slots[i] = [{ ...(checked.channel !== undefined && { channel: checked.channel }), id: checked.id, successful: false, error: checked.error } as Reply]
+        continue
+      }
+      const message = checked.message
+      if (message.channel === META_HANDSHAKE && batch.length > 1) {
+        // Clients never batch a handshake; answer it alone and ignore the rest (C12, A11).
+        slots.length = 0
+        events.length = 0
+        await this.#handle(message, link, collectInto(0), { connect: 'batched', pending })
+        break
+      }
+      await this.#handle(message, link, collectInto(i), { connect: 'batched', pending })
+    }
+    if (invalid > 0) this.#reporter.badInput(link, 'invalid_message', 'invalid message', { invalid, total: batch.length })
+    if (pending.length > 0) await Promise.all(pending)
+    respond(events, slots.flat())
+  }
+
+  /** A lone valid message (most payloads: every held connect) answers straight through `respond`. */
+  async #processAlone (message: Message, link: Link, respond: Respond): Promise<void> {
+    if (message.channel === META_CONNECT) {
+      // Its processing ends when the connect is held or answered, not when it is released.
+      await this.#handle(message, link, respond, { connect: 'alone', pending: undefined })
+      return
+    }
+    // Processing ends once the reply is written, even by an async outgoing extension:
+    // a socket's payloads stay in order.
+    const pending: Pending = []
+    await this.#handle(message, link, respond, { connect: 'alone', pending })
+    if (pending.length > 0) await Promise.all(pending)
+  }
+
+  async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending | undefined }): Promise<void> {
+    const session = message.channel === META_HANDSHAKE ? undefined : this.#registry.find(message.clientId, link)
+    respond = this.#outgoingReplies(respond, message, session, pending)
+    try {
+      let accepted = this.#extensions.incoming(message, session)
+      if (accepted instanceof Promise) accepted = await accepted
+      if (accepted === null) {
+        respond([], [fail(message, errors.MESSAGE_DELETED)])
+        return
+      }
+      message = accepted
+      if (message.channel === META_HANDSHAKE) {
+        respond([], [await this.#handlers.handshake(message, link)])
+        return
+      }
+      if (session === undefined) {
+        respond([], [this.#handlers.unknownSession(message)])
+        return
+      }
+      if (message.channel === META_CONNECT) {
+        session.connect(message, link, respond, connect)
+        return
+      }
+      session.touch()
+      respond([], await this.#handlers.dispatch(message, session))
+    } catch (error) {
+      this.#reporter.log.error({ err: error, channel: message.channel }, 'failed to handle a message')
+      respond([], [fail(message, errors.SERVER_ERROR)])
+    }
+  }
+
+  /**
+   * Runs outgoing extensions (when there are any) on replies before they are written.
+   * Where the caller is collecting a batch's response, it waits on `pending`.
+   */
+  #outgoingReplies (respond: Respond, request: Message, session: Session | undefined, pending: Pending | undefined): Respond {
+    if (!this.#extensions.hasOutgoing) return respond
+    return (events, replies) => {
+      let out: Array<Hooked<Reply>>
+      try {
+        out = replies.map(reply => this.#extensions.outgoing(reply, session, request))
+      } catch (error) {
+        this.#writeUnextended(error, respond, events, replies)
+        return
+      }
+      if (!out.some(reply => reply instanceof Promise)) {
+        respond(events, (out as Array<Reply | null>).filter(reply => reply !== null))
+        return
+      }
+      const written = Promise.all(out).then(
+        resolved => respond(events, resolved.filter(reply => reply !== null)),
+        error => this.#writeUnextended(error, respond, events, replies)
+      )
+      pending?.push(written)
+    }
+  }
+
+  /** A failing outgoing extension must not lose the reply: it goes out as it was. */
+  #writeUnextended (error: unknown, respond: Respond, events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
+    this.#reporter.log.error({ err: error }, 'an outgoing extension failed')
+    respond(events, replies)
+  }
+}

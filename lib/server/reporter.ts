@@ -1,0 +1,52 @@
+import type { EventEmitter } from 'node:events'
+import * as diagnostics from '../diagnostics.ts'
+import type { BadInputReason, InputSource } from '../diagnostics.ts'
+import { silentLogger } from '../logger.ts'
+import type { Logger } from '../logger.ts'
+import type { BayeuxEvents } from './events.ts'
+import type { Session } from './session.ts'
+
+/**
+ * Where the core tells the outside world what happened: the logger, the
+ * application's event listeners, and diagnostics subscribers. Application code
+ * that throws here is logged and never breaks the server's own work.
+ */
+export class Reporter {
+  log: Logger = silentLogger
+  readonly #events: EventEmitter<BayeuxEvents>
+
+  constructor (events: EventEmitter<BayeuxEvents>) {
+    this.#events = events
+  }
+
+  /** Tells event listeners, if any. */
+  notify<K extends keyof BayeuxEvents> (event: K, ...args: BayeuxEvents[K]): void {
+    if (this.#events.listenerCount(event) === 0) return
+    this.shield(`a '${event}' listener`, () => (this.#events.emit as (event: K, ...args: BayeuxEvents[K]) => boolean)(event, ...args))
+  }
+
+  /** Runs `work`, logging instead of throwing: for code called from timers and events. */
+  shield (what: string, work: () => unknown): void {
+    try {
+      work()
+    } catch (error) {
+      this.log.error({ err: error }, `${what} failed`)
+    }
+  }
+
+  /** Logs refused input once at warn, and tells diagnostics subscribers. */
+  badInput (source: InputSource, reason: BadInputReason, message: string, detail: object = {}): void {
+    this.log.warn({ transport: source.transport, remoteAddress: source.remoteAddress, reason, ...detail }, `bad input: ${message}`)
+    if (diagnostics.badInput.hasSubscribers) diagnostics.badInput.publish({ transport: source.transport, reason, message, ...detail })
+  }
+
+  overflowed (session: Session, dropped: number): void {
+    this.log.warn({ clientId: session.id, dropped }, 'session queue full: dropped oldest events')
+    this.notify('overflow', session, dropped)
+  }
+
+  /** Logs the failure of an operation whose result nobody waits for (an engine call). */
+  settle (result: unknown, operation: string): void {
+    if (result instanceof Promise) result.catch(error => this.log.error({ err: error, operation }, 'engine operation failed'))
+  }
+}

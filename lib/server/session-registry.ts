@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import type { ResolvedOptions } from '../options.ts'
+import type { Link } from './link.ts'
+import type { Reporter } from './reporter.ts'
+import { Session } from './session.ts'
+import type { EndReason, SessionHost } from './session.ts'
+import { TimerWheel } from './timer-wheel.ts'
+
+const HOLD_RESOLUTION = 100
+const EXPIRY_RESOLUTION = 250
+
+export type RegistrySettings = SessionHost['settings'] &
+  Pick<ResolvedOptions, 'maxSessionsPerBrowser' | 'trustClientSession' | 'requireHandshakePerConnection'>
+
+/** Told when a session leaves the registry, to clean up after it elsewhere (engine, events). */
+export type RemovalListener = (session: Session, reason: EndReason) => void
+
+/**
+ * Every live session of this node: lookup by clientId with the binding rules of
+ * BAYEUX.md §5.9, held-connect and expiry timers, per-browser hold counts, flush
+ * scheduling, and removal. The seam where a multi-node engine plugs in.
+ */
+export class SessionRegistry implements SessionHost {
+  readonly settings: RegistrySettings
+  // Timer and flush callbacks run application code (listeners, extensions): shielded.
+  readonly holds: TimerWheel<Session>
+  readonly expiries: TimerWheel<Session>
+  readonly #reporter: Reporter
+  readonly #removed: RemovalListener
+  readonly #sessions = new Map<string, Session>()
+  readonly #browserHolds = new Map<string, number>()
+  #dirty = new Set<Session>()
+  #flushScheduled = false
+  #closing = false
+
+  constructor (settings: RegistrySettings, reporter: Reporter, removed: RemovalListener) {
+    this.settings = settings
+    this.#reporter = reporter
+    this.#removed = removed
+    this.holds = new TimerWheel(HOLD_RESOLUTION, session => reporter.shield('releasing a held connect', () => session.timedOut()))
+    this.expiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('expiring a session', () => session.expired()))
+  }
+
+  get size (): number {
+    return this.#sessions.size
+  }
+
+  get closing (): boolean {
+    return this.#closing
+  }
+
+  get (id: string): Session | undefined {
+    return this.#sessions.get(id)
+  }
+
+  /** A new session for a handshake on `link`; it counts once `add`ed, after the policy said yes. */
+  create (link: Link, ack: boolean): Session {
+    return new Session(this, { id: randomBytes(20).toString('hex'), link, ack })
+  }
+
+  add (session: Session, link: Link): void {
+    this.#sessions.set(session.id, session)
+    session.open(link)
+  }
+
+  /** The session `clientId` names, if `link` may speak for it (BAYEUX.md §5.9). */
+  find (clientId: string | undefined, link: Link): Session | undefined {
+    if (clientId === undefined) return undefined
+    const session = this.#sessions.get(clientId)
+    if (session === undefined) return undefined
+    const trusted = this.settings.trustClientSession
+    if (link.kind === 'request') {
+      // Over HTTP a clientId counts only with the cookie it was issued with (C100).
+      return trusted || (session.browserId !== undefined && session.browserId === link.browserId) ? session : undefined
+    }
+    if (session.socket === link) return session
+    // A new socket resumes a session by clientId (C90, BAYEUX.md §5.4), but never takes
+    // over one whose socket is open, nor an HTTP session when the upgrade carried another
+    // browser's cookie. An upgrade without the cookie may resume: Faye's Node client opens
+    // its socket while its HTTP handshake is in flight, before it has the cookie.
+    if (this.settings.requireHandshakePerConnection) return undefined
+    if (!trusted && link.browserId !== undefined && session.browserId !== undefined && session.browserId !== link.browserId) return undefined
+    if (session.socket !== undefined) return undefined
+    session.bind(link)
+    return session
+  }
+
+  /** Forgets the session, ends it, and tells the removal listener; once. */
+  remove (session: Session, reason: EndReason): void {
+    if (!this.#sessions.delete(session.id)) return
+    session.end(reason)
+    this.#removed(session, reason)
+  }
+
+  overflowed (session: Session, dropped: number): void {
+    this.#reporter.overflowed(session, dropped)
+  }
+
+  scheduleFlush (session: Session): void {
+    this.#dirty.add(session)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(this.#flushAll)
+  }
+
+  acquireBrowserHold (browserId: string): boolean {
+    const max = this.settings.maxSessionsPerBrowser
+    const held = this.#browserHolds.get(browserId) ?? 0
+    if (max >= 0 && held >= max) return false
+    this.#browserHolds.set(browserId, held + 1)
+    return true
+  }
+
+  releaseBrowserHold (browserId: string): void {
+    const held = (this.#browserHolds.get(browserId) ?? 1) - 1
+    if (held <= 0) this.#browserHolds.delete(browserId)
+    else this.#browserHolds.set(browserId, held)
+  }
+
+  /**
+   * Answers every held connect now, as if its timeout had passed, and stops timers.
+   * Sessions are not ended: clients reconnect, and a restarted server (or another
+   * node sharing the engine) tells them what to do.
+   */
+  close (): void {
+    this.#closing = true
+    for (const session of this.#sessions.values()) session.timedOut()
+    this.holds.clear()
+    this.expiries.clear()
+  }
+
+  readonly #flushAll = (): void => {
+    this.#flushScheduled = false
+    const dirty = this.#dirty
+    this.#dirty = new Set()
+    for (const session of dirty) this.#reporter.shield('flushing a session', () => session.flush())
+  }
+}
