@@ -64,13 +64,13 @@ t.test('a server given with options of its own is refused: they would be ignored
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(bayeuxPlugin, { bayeux: new BayeuxServer(), timeout: 5000 })
-  await t.rejects(app.ready(), {
+  await t.rejects(async () => { await app.ready() }, {
     code: 'BAYEUX_ERR_INVALID_OPTIONS',
     message: /timeout would be ignored/
   })
 })
 
-t.test('a register() prefix moves every transport, WebSocket included (BAYEUX.md §8)', async t => {
+t.test('a register() prefix moves every transport, WebSocket included (docs/protocol.md §8)', async t => {
   const origin = await startApp(t, new BayeuxServer({ timeout: 300 }), '/realtime')
   const hello = await new HttpPeer(`${origin}/realtime/cometd`).handshake()
   t.match(hello, { successful: true, supportedConnectionTypes: ['websocket', 'long-polling', 'callback-polling'] })

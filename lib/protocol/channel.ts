@@ -1,5 +1,5 @@
 /**
- * Channel names: grammar, categories and wildcard expansion (BAYEUX.md §2).
+ * Channel names: grammar, categories and wildcard expansion (docs/protocol.md §2).
  *
  * We accept CometD's character set (a superset of the spec's, so CometD apps with
  * `.` in their channel names work) and reject what CometD accepts but cannot handle:

@@ -1,4 +1,4 @@
-/** Shapes of Bayeux messages as they travel on the wire (BAYEUX.md §1). */
+/** Shapes of Bayeux messages as they travel on the wire (docs/protocol.md §1). */
 
 export type Reconnect = 'retry' | 'handshake' | 'none'
 

@@ -1,5 +1,5 @@
 /**
- * The catalogue of Bayeux error strings this server sends on the wire (BAYEUX.md §3.7);
+ * The catalogue of Bayeux error strings this server sends on the wire (docs/protocol.md §3.7);
  * docs/errors.md lists them, and a test keeps the two equal.
  * Format: `code:args:message`. Clients branch on `successful` and `advice`, not on
  * the code, so the strings follow CometD's wording where CometD has one.
@@ -34,8 +34,11 @@ export function publishInvalid (channel: string): string {
 
 export type DenialKind = 'create_denied' | 'subscribe_denied' | 'publish_denied' | 'channel_create_denied'
 
-/** A security policy refused an operation; `reason` defaults to CometD's wording. */
-export function denied (kind: DenialKind, reason = 'denied_by_security_policy'): string {
+/** Who refused: the security policy (CometD's wording), or an authorizer. */
+export type DenialReason = 'denied_by_security_policy' | 'denied_by_authorizer'
+
+/** An operation was refused; the reason defaults to the security policy. */
+export function denied (kind: DenialKind, reason: DenialReason = 'denied_by_security_policy'): string {
   return `403:${reason}:${kind}`
 }
 

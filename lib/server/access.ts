@@ -8,8 +8,6 @@ import type { Session } from './session.ts'
 
 export type Operation = 'subscribe' | 'publish'
 
-/** The `<reason>` of a denial by an authorizer (BAYEUX.md §3.7). */
-const AUTHORIZER_DENIAL = 'denied_by_authorizer'
 const MAX_REMEMBERED_CHANNELS = 100_000
 
 /** What each step of the chain is called, and the error it gives, per operation. */
@@ -19,7 +17,7 @@ const STEPS = {
 } as const satisfies Record<Operation, { policy: keyof SecurityPolicy, authorizer: string, createDenied: DenialKind, denied: DenialKind }>
 
 /**
- * Whether a session may subscribe to or publish on a channel (BAYEUX.md §7.4): the
+ * Whether a session may subscribe to or publish on a channel (docs/protocol.md §7.4): the
  * policy's canCreate the first time a channel is used, then the policy's
  * canSubscribe or canPublish, then every authorizer of the channel.
  */
@@ -40,7 +38,7 @@ export class AccessChain {
     if (!(await this.#mayCreate(session, channel, message))) return denied(step.createDenied)
     const decide = this.#policy[step.policy]
     if (decide !== undefined && !(await decide.call(this.#policy, session, channel.name, message))) return denied(step.denied)
-    if (!this.#authorizers.allows(step.authorizer, session, channel)) return denied(step.denied, AUTHORIZER_DENIAL)
+    if (!this.#authorizers.allows(step.authorizer, session, channel)) return denied(step.denied, 'denied_by_authorizer')
     return undefined
   }
 

@@ -1,7 +1,7 @@
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 
 /**
- * Server side of the acknowledge extension (BAYEUX.md §6.2, C95–C97): events sent
+ * Server side of the acknowledge extension (docs/protocol.md §6.2, C95–C97): events sent
  * with a connect reply stay here, stamped with that reply's batch number, until the
  * client's next connect acknowledges the batch; the ones it never got are re-sent
  * first, in order.

@@ -3,7 +3,7 @@ import { PatternRegistry } from './pattern-registry.ts'
 import type { ServerSession } from './session.ts'
 
 /**
- * Guards the channels matching the pattern it is registered on (BAYEUX.md §7.4).
+ * Guards the channels matching the pattern it is registered on (docs/protocol.md §7.4).
  * Synchronous, because `canSubscribe` also runs on delivery: a subscriber to
  * `/**` receives an event on `/private/x` only if every authorizer of `/private/x`
  * lets it subscribe there. A missing method has no opinion; any `false` denies.

@@ -3,7 +3,7 @@ import type { MaybePromise } from '../types.ts'
 import type { ServerSession } from './session.ts'
 
 /**
- * A server-wide extension (BAYEUX.md §6.1). Hooks may be async. `incoming` runs on
+ * A server-wide extension (docs/protocol.md §6.1). Hooks may be async. `incoming` runs on
  * every message from a client, in registration order, and returning null deletes the
  * message (`404::message_deleted`). `outgoing` runs in reverse order on every reply,
  * and once on every broadcast event before fan-out (session undefined); returning

@@ -29,7 +29,7 @@ export interface HandlerParts {
 }
 
 /**
- * What each kind of message does once its session is known (BAYEUX.md §3): the
+ * What each kind of message does once its session is known (docs/protocol.md §3): the
  * handshake, subscribe, unsubscribe, disconnect and publish. Connects are the
  * session's own business (Session.connect).
  */
@@ -81,7 +81,7 @@ export class MessageHandlers {
     // Subscribe replies echo `subscription` even when failing (C41): the JS client finds its listeners by it.
     const subscribing = message.channel === META_SUBSCRIBE || message.channel === META_UNSUBSCRIBE
     const reply = { ...(subscribing ? withSubscription(message) : ok(message)), successful: false, error: errors.SESSION_UNKNOWN }
-    // Only handshake and connect replies may carry reconnect:"handshake" (C26, C47, BAYEUX.md §4.4).
+    // Only handshake and connect replies may carry reconnect:"handshake" (C26, C47, docs/protocol.md §4.4).
     if (message.channel === META_CONNECT) reply.advice = { reconnect: 'handshake', interval: 0 }
     return reply
   }

@@ -17,7 +17,7 @@ export interface TransportContext {
 }
 
 interface LinkBase extends TransportContext {
-  /** The browser cookie sent with the request (BAYEUX.md §5.7, §5.9). */
+  /** The browser cookie sent with the request (docs/protocol.md §5.7, §5.9). */
   readonly browserId: string | undefined
   /** True once the peer has gone away. */
   readonly closed: boolean

@@ -17,7 +17,7 @@ export type RemovalListener = (session: Session, reason: EndReason) => void
 
 /**
  * Every live session of this node: lookup by clientId with the binding rules of
- * BAYEUX.md §5.9, held-connect and expiry timers, per-browser hold counts, flush
+ * docs/protocol.md §5.9, held-connect and expiry timers, per-browser hold counts, flush
  * scheduling, and removal. The seam where a multi-node engine plugs in.
  */
 export class SessionRegistry implements SessionHost {
@@ -63,7 +63,7 @@ export class SessionRegistry implements SessionHost {
     session.open(link)
   }
 
-  /** The session `clientId` names, if `link` may speak for it (BAYEUX.md §5.9). */
+  /** The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9). */
   find (clientId: string | undefined, link: Link): Session | undefined {
     if (clientId === undefined) return undefined
     const session = this.#sessions.get(clientId)
@@ -74,7 +74,7 @@ export class SessionRegistry implements SessionHost {
       return trusted || (session.browserId !== undefined && session.browserId === link.browserId) ? session : undefined
     }
     if (session.socket === link) return session
-    // A new socket resumes a session by clientId (C90, BAYEUX.md §5.4), but never takes
+    // A new socket resumes a session by clientId (C90, docs/protocol.md §5.4), but never takes
     // over one whose socket is open, nor an HTTP session when the upgrade carried another
     // browser's cookie. An upgrade without the cookie may resume: Faye's Node client opens
     // its socket while its HTTP handshake is in flight, before it has the cookie.

@@ -10,7 +10,7 @@ import { SessionQueue } from './session-queue.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
 /** Why a session ended. */
-export type EndReason = 'client' | 'server' | 'expired' | 'overflow' | 'closed'
+export type EndReason = 'client' | 'server' | 'expired' | 'overflow'
 
 /** A session as applications see it: in events, listeners, policies and `getSession`. */
 export interface ServerSession {
@@ -42,7 +42,7 @@ export interface SessionHost {
   readonly closing: boolean
   /** Flushes the session once, at the end of this tick, however many events arrive in it. */
   scheduleFlush (session: Session): void
-  /** May this browser hold one more connect (BAYEUX.md §5.7)? Counts it if so. */
+  /** May this browser hold one more connect (docs/protocol.md §5.7)? Counts it if so. */
   acquireBrowserHold (browserId: string): boolean
   releaseBrowserHold (browserId: string): void
   /** The queue overflowed and `dropped` events were discarded (drop-oldest). */
@@ -197,7 +197,7 @@ export class Session implements ServerSession {
   }
 
   /**
-   * Handles a /meta/connect (BAYEUX.md §3.2): answers at once, or holds the reply
+   * Handles a /meta/connect (docs/protocol.md §3.2): answers at once, or holds the reply
    * until an event arrives, the timeout passes, or the session ends.
    */
   connect (message: Message, link: Link, respond: Respond, payload: ConnectPayload): void {

@@ -15,7 +15,7 @@ function clientTimesync (message: Message): ClientTimesync | undefined {
 }
 
 /**
- * The timesync extension (BAYEUX.md §6.3, C98): tells the client when its meta
+ * The timesync extension (docs/protocol.md §6.3, C98): tells the client when its meta
  * message arrived and how long the server held it, so it can estimate lag and offset.
  */
 export const timesync: Extension = {

@@ -19,7 +19,7 @@ type Query = Record<string, string | string[] | undefined>
 /**
  * `callback-polling`: a GET carrying `jsonp=<callback>` and one or more
  * `message=<JSON batch>`, answered with `<callback>([...])` as a script (C84, C85),
- * hardened against content sniffing (BAYEUX.md §5.3, §7.2).
+ * hardened against content sniffing (docs/protocol.md §5.3, §7.2).
  */
 export const callbackPolling = httpTransport({
   name: 'callback-polling',

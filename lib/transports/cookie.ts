@@ -23,7 +23,7 @@ export function newBrowserId (): string {
   return randomBytes(16).toString('hex')
 }
 
-/** The `Set-Cookie` value for the browser cookie (BAYEUX.md §5.7, C24). */
+/** The `Set-Cookie` value for the browser cookie (docs/protocol.md §5.7, C24). */
 export function browserCookie (name: string, value: string, sameSite: 'Strict' | 'Lax' | 'None'): string {
   return `${name}=${value}; Path=/; HttpOnly; SameSite=${sameSite}${sameSite === 'None' ? '; Secure' : ''}`
 }

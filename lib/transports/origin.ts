@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 /**
- * The origin allowlist shared by CORS and WebSocket upgrades (BAYEUX.md §7.1).
+ * The origin allowlist shared by CORS and WebSocket upgrades (docs/protocol.md §7.1).
  * Requests without `Origin` (non-browser clients, same-origin GETs, script tags)
  * and same-origin requests are always allowed.
  */

@@ -11,7 +11,7 @@ export abstract class TransportLink {
   /** Request headers (of the upgrade request for a WebSocket), for policies and extensions. */
   readonly headers: IncomingHttpHeaders
   readonly remoteAddress: string | undefined
-  /** The browser cookie that scopes HTTP sessions (BAYEUX.md §5.7, §5.9). */
+  /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
   browserId: string | undefined
   #closed = false
   /** Made on first use: most HTTP requests are never held, so nobody listens. */

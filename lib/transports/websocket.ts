@@ -28,7 +28,7 @@ const SHUTDOWN_GRACE = 1_000
 /** ws reports an oversized message with this code (and closes with 1009 itself). */
 const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
 
-/** One WebSocket as the protocol core sees it: a push link (BAYEUX.md §5.4). */
+/** One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). */
 class WebSocketLink extends TransportLink implements PushLink {
   readonly kind = 'push'
   readonly transport = 'websocket'
@@ -116,7 +116,7 @@ export const websocket: Transport<'websocket'> = {
 function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promise<void> {
   const { settings } = host
   const server = fastify.server
-  // A register() prefix moves the HTTP routes: the socket is on the same URL (BAYEUX.md §8).
+  // A register() prefix moves the HTTP routes: the socket is on the same URL (docs/protocol.md §8).
   const base = basePath(fastify.prefix + settings.path)
   const paths = new Set([base || '/', `${base}/`])
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })

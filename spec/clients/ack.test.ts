@@ -1,6 +1,6 @@
 /**
  * The acknowledge extension with the real CometD client's AckExtension (issue 4,
- * BAYEUX.md §6.2, C95-C97): while the subscriber's connections are cut again and again
+ * docs/protocol.md §6.2, C95-C97): while the subscriber's connections are cut again and again
  * (HTTP responses die mid-flight, WebSockets vanish), every published message still
  * reaches it exactly once and in order, over long-polling, WebSocket and, in headless
  * Chromium, callback-polling. The same run without acks is the control.

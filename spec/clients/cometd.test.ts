@@ -1,6 +1,6 @@
 /**
  * The real CometD JavaScript client against the server, over long-polling and over
- * WebSocket (issue 2). Checklist items of BAYEUX.md §9 are cited where they apply.
+ * WebSocket (issue 2). Checklist items of docs/protocol.md §9 are cited where they apply.
  */
 import t from 'tap'
 import { expireSession, startServer } from '../helpers.ts'

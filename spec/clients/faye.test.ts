@@ -1,6 +1,6 @@
 /**
  * The real Faye Node client (faye 1.4) against the server, over long-polling and over
- * WebSocket (issue 2, BAYEUX.md §8). Checklist items of BAYEUX.md §9 are cited where
+ * WebSocket (issue 2, docs/protocol.md §8). Checklist items of docs/protocol.md §9 are cited where
  * they apply. Faye always handshakes over HTTP, then moves to WebSocket when the
  * handshake reply lists it and the socket opens.
  */
@@ -89,7 +89,7 @@ for (const transport of transports) {
     t.equal(await connectedOver(server, alice.client, transport), transport, `the server sees connects over ${transport}`)
     t.equal(alice.client._dispatcher.connectionType, transport, `Faye selected ${transport}`)
     // Faye sizes its wait for a held connect on the advice: it must be the server's hold
-    // time, also after a first connect Faye batched with advice {timeout:0} (BAYEUX.md §4.3).
+    // time, also after a first connect Faye batched with advice {timeout:0} (docs/protocol.md §4.3).
     t.equal(alice.client._advice.timeout, 2000, 'the advice Faye keeps is the server\'s timeout')
 
     await t.test('subscribe, publish and deliver both ways (C53, C55, C59)', async t => {

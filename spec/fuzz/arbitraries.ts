@@ -1,6 +1,6 @@
 /**
  * fast-check generators of hostile Bayeux traffic. They start from the messages real
- * clients send (BAYEUX.md §1.3) and mutate them: wrong types, huge strings, deep
+ * clients send (docs/protocol.md §1.3) and mutate them: wrong types, huge strings, deep
  * nesting, prototype-polluting keys, unicode edge cases, invalid channels, invalid
  * JSON text, invalid UTF-8. A generated value is a tree with two kinds of
  * placeholders, filled in when it is sent (see body.ts): ClientRef (a live clientId
@@ -31,7 +31,7 @@ export const UNICODE_EDGES = [
 export const CHANNELS = ['/fuzz/a', '/fuzz/b/c', '/chat/room', '/service/echo', '/service/none']
 const PATTERNS = [...CHANNELS, '/fuzz/*', '/fuzz/**', '/**', '/*', '/chat/*', '/service/*']
 
-/** Channel names a server must refuse or keep apart (BAYEUX.md §2.5, CVE-2020-11020 class). */
+/** Channel names a server must refuse or keep apart (docs/protocol.md §2.5, CVE-2020-11020 class). */
 const INVALID_CHANNELS = [
   '', '/', '//', 'fuzz', '/fuzz/', '/fuzz//a', '/meta', '/meta/', '/meta/connect/', '/meta/Connect', '/META/handshake',
   '/meta/subscribe/x', '/meta/connect/x', '/%6Deta/connect', '/meta/%63onnect', '/fuzz/*/a', '/fuzz/***', '/fuzz/a*',
@@ -56,7 +56,7 @@ function compact (message: Json): Json {
   return message
 }
 
-/** What well-behaved clients send (BAYEUX.md §1.3), with real clientIds. */
+/** What well-behaved clients send (docs/protocol.md §1.3), with real clientIds. */
 export const validMessage: fc.Arbitrary<Json> = fc.oneof(
   { weight: 2, arbitrary: fc.record({
     id,
@@ -222,7 +222,7 @@ export function payload (sizes: Sizes, maxBatch: number): fc.Arbitrary<Body> {
   )
 }
 
-/** JSONP callback names: the ones real clients generate, and ones that could smuggle script (BAYEUX.md §7.3). */
+/** JSONP callback names: the ones real clients generate, and ones that could smuggle script (docs/protocol.md §7.3). */
 export const callbackName = fc.oneof(
   { weight: 14, arbitrary: fc.constantFrom('cb', '_cometd_jsonp_3', '__jsonp1__', 'a.b.c', '$', 'x'.repeat(64)) },
   fc.constantFrom('', ' ', 'alert(1)//', '<script>', 'x'.repeat(65), '__proto__', 'constructor', 'a..b', '.a', 'a.', 'x\u2028',

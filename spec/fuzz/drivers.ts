@@ -28,7 +28,7 @@ function fail (transport: string, problem: string, input: string | Uint8Array, a
 
 /**
  * Every message a server sends is a reply (boolean `successful`) or an event (has
- * `data`, but no id or clientId), BAYEUX.md §1.4-§1.6; the replies answer every
+ * `data`, but no id or clientId), docs/protocol.md §1.4-§1.6; the replies answer every
  * request id in `expected` (§1.5).
  */
 function checkMessages (value: unknown, expected: ReadonlySet<string> = new Set()): string | undefined {
@@ -268,7 +268,7 @@ export function callbackPollingDriver (server: RunningServer, sizes: { huge: num
       }
       count(driver, `HTTP ${answer.status}`)
       checkHttp('callback-polling', query, answer, expectedIds(messages), text => {
-        // Only a single valid callback may be echoed, wrapped as `/**/cb([...]);` with no raw line separators (C85, BAYEUX.md §5.3).
+        // Only a single valid callback may be echoed, wrapped as `/**/cb([...]);` with no raw line separators (C85, docs/protocol.md §5.3).
         const match = /^\/\*\*\/([A-Za-z0-9_$.]+)\(([\s\S]*)\);$/.exec(text)
         if (match === null || c.callbacks.length !== 1 || match[1] !== c.callbacks[0] || /[\u2028\u2029]/.test(text)) return undefined
         return match[2]

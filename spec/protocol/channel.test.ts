@@ -14,7 +14,7 @@ t.test('categories and wildness', async t => {
   t.match(parse('/META/connect'), { kind: 'broadcast' }, 'the meta prefix is case-sensitive, as in CometD')
 })
 
-t.test('CometD character set is accepted (BAYEUX.md §2.1)', async t => {
+t.test('CometD character set is accepted (docs/protocol.md §2.1)', async t => {
   for (const name of ['/a.b/c-d', '/x_y/(z)', '/a b', '/a!#$+@~{}']) t.not(parse(name), null, name)
 })
 

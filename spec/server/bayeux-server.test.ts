@@ -1,6 +1,6 @@
 /**
  * The protocol core (lib/server/bayeux-server.ts) driven over raw HTTP: the five
- * operations, their replies and their errors, item by item of BAYEUX.md §9.
+ * operations, their replies and their errors, item by item of docs/protocol.md §9.
  */
 import t from 'tap'
 import { HttpPeer, RecordingLogger, delay, startServer } from '../helpers.ts'
@@ -146,7 +146,7 @@ t.test('unknown sessions (C26, C47, C67, C73)', async t => {
   t.match(answer.messages[2], { subscription: '/x' }, 'and unsubscribe replies')
   for (const reply of answer.messages.slice(1)) {
     t.match(reply, { successful: false, error: '402::session_unknown' }, reply['channel'])
-    t.notOk(reply['advice'], `${reply['channel']}: no reconnect advice (BAYEUX.md §4.4)`)
+    t.notOk(reply['advice'], `${reply['channel']}: no reconnect advice (docs/protocol.md §4.4)`)
   }
   await peer.send({ channel: '/meta/disconnect' })
   const [after] = await peer.send({ channel: '/meta/subscribe', subscription: '/x' })

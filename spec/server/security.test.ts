@@ -1,6 +1,6 @@
 /**
  * The security policy (lib/server/security.ts): canCreate, asked the first time a
- * channel is used, by subscribe or publish (BAYEUX.md §7.4, C49, C69).
+ * channel is used, by subscribe or publish (docs/protocol.md §7.4, C49, C69).
  */
 import t from 'tap'
 import { HttpPeer, startServer } from '../helpers.ts'

@@ -1,6 +1,6 @@
 /**
  * Sessions (lib/server/session.ts): connect holding, queueing, expiry, the ack
- * extension and bounded queues, over raw HTTP and raw WebSocket (BAYEUX.md §3.2,
+ * extension and bounded queues, over raw HTTP and raw WebSocket (docs/protocol.md §3.2,
  * §5.5-§5.8, §6.2).
  */
 import t from 'tap'

@@ -1,4 +1,4 @@
-/** The timesync extension (lib/server/timesync.ts, BAYEUX.md §6.3, C98). */
+/** The timesync extension (lib/server/timesync.ts, docs/protocol.md §6.3, C98). */
 import t from 'tap'
 import { HttpPeer, startServer } from '../helpers.ts'
 

@@ -1,6 +1,6 @@
 /**
  * The WebSocket transport (lib/transports/websocket.ts): upgrades, frames, close
- * codes, origin checks and session binding (BAYEUX.md §5.4, C88-C94).
+ * codes, origin checks and session binding (docs/protocol.md §5.4, C88-C94).
  */
 import t from 'tap'
 import { HttpPeer, WsPeer, delay, startServer } from '../helpers.ts'
