@@ -40,7 +40,7 @@ t.test('bad-input reasons: the catalogue and the document say the same', async t
 })
 
 t.test('wire errors: every string the server can send is documented, and only those', async t => {
-  const constants = Object.values(wire).filter((value): value is string => typeof value === 'string')
+  const constants = Object.values(wire as Record<string, unknown>).filter((value): value is string => typeof value === 'string')
   const kinds: DenialKind[] = ['create_denied', 'channel_create_denied', 'subscribe_denied', 'publish_denied']
   const templates = [
     wire.fieldInvalid('<field>'),
@@ -50,7 +50,7 @@ t.test('wire errors: every string the server can send is documented, and only th
     wire.denied('subscribe_denied', 'denied_by_authorizer'),
     wire.denied('publish_denied', 'denied_by_authorizer')
   ]
-  const functions = Object.values(wire).filter(value => typeof value === 'function')
+  const functions = Object.values(wire as Record<string, unknown>).filter(value => typeof value === 'function')
   t.equal(functions.length, 4, 'every template function of wire-errors.ts is sampled above')
   t.same([...table('Wire errors').keys()].sort(), [...constants, ...templates].sort())
 })
