@@ -2,10 +2,10 @@
 //                  [--server ours,faye,cometd,raw-ws,raw-http] [--quick] [--out file]
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { coreLayout, pin } from './cpu-pinning.ts';
-import { measureCase } from './measure.ts';
-import { parsePlan } from './plan.ts';
-import { renderReport, type RunRecord } from './report.ts';
+import { coreLayout, pin } from './os/cpu-pinning.ts';
+import { measureCase } from './orchestration/measure.ts';
+import { parsePlan } from './orchestration/plan.ts';
+import { renderReport, type RunRecord } from './orchestration/report.ts';
 import { SERVERS } from './servers/catalog.ts';
 
 const log = (line: string): void => console.log(line);

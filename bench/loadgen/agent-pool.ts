@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { pin } from '../cpu-pinning.ts';
-import { extraNodeArgs } from '../node-args.ts';
+import { pin } from '../os/cpu-pinning.ts';
+import { extraNodeArgs } from '../os/node-args.ts';
 import type { CollectResult, Command, OpenCommand, OpenResult, PublishCommand, PublishResult, Reply } from './protocol.ts';
 
 const AGENT_SCRIPT = fileURLToPath(new URL('./agent.ts', import.meta.url));

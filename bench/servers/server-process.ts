@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { pin } from '../cpu-pinning.ts';
-import { extraNodeArgs } from '../node-args.ts';
-import { sampleProcess, type ProcessSample } from '../proc-stats.ts';
+import { pin } from '../os/cpu-pinning.ts';
+import { extraNodeArgs } from '../os/node-args.ts';
+import { sampleProcess, type ProcessSample } from '../os/proc-stats.ts';
 import type { ServerDefinition } from './catalog.ts';
 
 const STARTUP_TIMEOUT_MS = 20_000;

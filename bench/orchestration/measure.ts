@@ -1,12 +1,12 @@
-import type { CoreLayout } from './cpu-pinning.ts';
-import { LoadGenerator } from './loadgen/generator.ts';
+import type { CoreLayout } from '../os/cpu-pinning.ts';
+import { LoadGenerator } from '../loadgen/generator.ts';
 import type { Case, Plan } from './plan.ts';
 import type { RunRecord } from './report.ts';
-import { runC10k } from './scenarios/c10k.ts';
-import { runSteps } from './scenarios/stepped.ts';
-import { broadcast, chatRooms, meanFanOut } from './scenarios/workloads.ts';
-import type { ServerDefinition } from './servers/catalog.ts';
-import { ServerProcess } from './servers/server-process.ts';
+import { runC10k } from '../scenarios/c10k.ts';
+import { runSteps } from '../scenarios/stepped.ts';
+import { broadcast, chatRooms, meanFanOut } from '../scenarios/workloads.ts';
+import type { ServerDefinition } from '../servers/catalog.ts';
+import { ServerProcess } from '../servers/server-process.ts';
 
 export type MeasurePlan = Pick<Plan, 'stepped' | 'idleMs' | 'timeoutMs'>;
 

@@ -1,6 +1,6 @@
 // Top self-time functions of V8 .cpuprofile files (from --cpu-prof), as shares of the time the
 // process was busy (idle samples left out), e.g.
-//   node --import=tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile
+//   node --import=tsx bench/orchestration/profile-summary.ts /tmp/prof/CPU.*.cpuprofile
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { Transport } from './loadgen/protocol.ts';
-import type { SteppedOptions } from './scenarios/stepped.ts';
-import { SERVERS, type ServerName } from './servers/catalog.ts';
+import type { Transport } from '../loadgen/protocol.ts';
+import type { SteppedOptions } from '../scenarios/stepped.ts';
+import { SERVERS, type ServerName } from '../servers/catalog.ts';
 
 export type ScenarioName = 'reference' | 'fanout' | 'c10k';
 
@@ -49,7 +49,7 @@ export function parsePlan(argv: string[]): Plan {
       size: { type: 'string' },
       server: { type: 'string', default: 'ours,faye,cometd,raw-ws,raw-http' },
       quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: new URL('./RESULTS.md', import.meta.url).pathname },
+      out: { type: 'string', default: new URL('../RESULTS.md', import.meta.url).pathname },
     },
   });
   const quick = values.quick;

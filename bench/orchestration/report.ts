@@ -1,12 +1,12 @@
 // Renders bench/RESULTS.md: per scenario, every server side by side, then the per-step details.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
-import type { CoreLayout } from './cpu-pinning.ts';
+import type { CoreLayout } from '../os/cpu-pinning.ts';
 import type { Case, Plan } from './plan.ts';
-import type { C10kResult } from './scenarios/c10k.ts';
-import { LATENCY_BOUND_MS, type StepResult } from './scenarios/stepped.ts';
-import { chatRooms } from './scenarios/workloads.ts';
-import { SERVERS, type ServerName } from './servers/catalog.ts';
+import type { C10kResult } from '../scenarios/c10k.ts';
+import { LATENCY_BOUND_MS, type StepResult } from '../scenarios/stepped.ts';
+import { chatRooms } from '../scenarios/workloads.ts';
+import { SERVERS, type ServerName } from '../servers/catalog.ts';
 
 export interface RunRecord extends Case {
   server: ServerName;

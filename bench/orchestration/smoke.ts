@@ -3,7 +3,7 @@
 import type { Test } from 'tap';
 import { measureCase, type MeasurePlan } from './measure.ts';
 import type { Case } from './plan.ts';
-import { SERVERS, type ServerName } from './servers/catalog.ts';
+import { SERVERS, type ServerName } from '../servers/catalog.ts';
 
 const SMOKE_PLAN: MeasurePlan = {
   stepped: { targets: [400], stepMs: 300, drainMs: 10_000, payloadBytes: 50, warmUpMs: 0 },
