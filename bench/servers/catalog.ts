@@ -15,7 +15,6 @@ export interface ServerDefinition {
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const OUR_BIN = `${REPO}bin/bayeux-server`;
 /**
  * Another build of this server, to measure an optimisation before and after in one run:
  * BENCH_BASELINE=<checkout of the older commit, with dist/ built> (e.g. a git worktree).
