@@ -1,0 +1,30 @@
+// One style for lib/, spec/, conformance/, bench/ and bin/: neostandard (standard's successor,
+// as used by fastify and undici) with its TypeScript support. `npm run lint` runs it.
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({
+    ts: true,
+    // The two CLI scripts have no extension, so ESLint would not pick them up by itself.
+    files: ['bin/bayeux-server', 'bin/bayeux-conformance'],
+    // Installed, built, recorded or generated: nothing here is written by hand.
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'coverage/**',
+      '.tap/**',
+      '**/.tmp/**',
+      'conformance/traces/**',
+    ],
+  }),
+  {
+    name: 'bayeux-server/tuning',
+    rules: {
+      // `void promise` as a statement is this code base's mark for a promise that is left to run
+      // on its own on purpose (the convention typescript-eslint's no-floating-promises knows), and
+      // `void object.getter` evaluates a getter for its effect. `void` inside an expression (e.g.
+      // `return void f()`) stays an error.
+      'no-void': ['error', { allowAsStatement: true }],
+    },
+  },
+]
