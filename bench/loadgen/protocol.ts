@@ -1,9 +1,9 @@
 // Messages between the controller (bench/run.ts) and its load-generating agent processes.
-import type { ClientProblems } from './bayeux-client.ts';
-import type { DeliveryCounts } from './delivery-tracker.ts';
-import type { HistogramSnapshot } from './histogram.ts';
+import type { ClientProblems } from './bayeux-client.ts'
+import type { DeliveryCounts } from './delivery-tracker.ts'
+import type { HistogramSnapshot } from './histogram.ts'
 
-export type Transport = 'ws' | 'lp';
+export type Transport = 'ws' | 'lp'
 
 export interface OpenCommand {
   kind: 'open';
@@ -33,7 +33,7 @@ export interface CloseCommand {
   kind: 'close';
 }
 
-export type Command = OpenCommand | PublishCommand | CollectCommand | CloseCommand;
+export type Command = OpenCommand | PublishCommand | CollectCommand | CloseCommand
 
 export interface OpenResult {
   opened: number;
@@ -42,7 +42,7 @@ export interface OpenResult {
 }
 
 /** Messages published per channel during one publish command. */
-export type PublishResult = Record<string, number>;
+export type PublishResult = Record<string, number>
 
 export interface CollectResult {
   counts: DeliveryCounts;

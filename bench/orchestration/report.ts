@@ -1,12 +1,12 @@
 // Renders bench/RESULTS.md: per scenario, every server side by side, then the per-step details.
-import { execFileSync } from 'node:child_process';
-import { cpus, loadavg, release } from 'node:os';
-import type { CoreLayout } from '../os/cpu-pinning.ts';
-import type { Case, Plan } from './plan.ts';
-import type { C10kResult } from '../scenarios/c10k.ts';
-import { LATENCY_BOUND_MS, type StepResult } from '../scenarios/stepped.ts';
-import { chatRooms } from '../scenarios/workloads.ts';
-import { SERVERS, type ServerName } from '../servers/catalog.ts';
+import { execFileSync } from 'node:child_process'
+import { cpus, loadavg, release } from 'node:os'
+import type { CoreLayout } from '../os/cpu-pinning.ts'
+import type { Case, Plan } from './plan.ts'
+import type { C10kResult } from '../scenarios/c10k.ts'
+import { LATENCY_BOUND_MS, type StepResult } from '../scenarios/stepped.ts'
+import { chatRooms } from '../scenarios/workloads.ts'
+import { SERVERS, type ServerName } from '../servers/catalog.ts'
 
 export interface RunRecord extends Case {
   server: ServerName;
@@ -28,38 +28,38 @@ export interface ReportInput {
 }
 
 /** A generator above this share of its core may be what limits a step, not the server. */
-const GENERATOR_SATURATED_PERCENT = 90;
+const GENERATOR_SATURATED_PERCENT = 90
 
-const integer = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
-const fixed = (value: number | undefined, digits = 1): string => (value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '—');
+const integer = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—')
+const fixed = (value: number | undefined, digits = 1): string => (value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '—')
 const ratio = (value: number | undefined, reference: number | undefined): string =>
-  value !== undefined && reference !== undefined && Number.isFinite(value) && Number.isFinite(reference) && reference > 0 ? `${(value / reference).toFixed(2)}×` : '—';
+  value !== undefined && reference !== undefined && Number.isFinite(value) && Number.isFinite(reference) && reference > 0 ? `${(value / reference).toFixed(2)}×` : '—'
 
-function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+function table (header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
 }
 
 /** The highest-throughput step that kept p99 within bounds with nothing lost. */
-function capacity(steps: StepResult[] | undefined): StepResult | undefined {
-  return steps?.filter((step) => step.withinBounds).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+function capacity (steps: StepResult[] | undefined): StepResult | undefined {
+  return steps?.filter((step) => step.withinBounds).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0]
 }
 
 /**
  * The highest offered load every measured server delivered completely (latency aside): CPU per
  * delivery is compared there, so that every row did the same work.
  */
-function commonTarget(records: RunRecord[]): number | undefined {
-  const measured = records.filter((record) => record.steps !== undefined);
-  const passed = measured.map((record) => new Set(record.steps!.filter((step) => step.lost === 0).map((step) => step.offeredPerSecond)));
-  const candidates = measured[0]?.steps?.map((step) => step.offeredPerSecond) ?? [];
-  return candidates.filter((target) => passed.every((set) => set.has(target))).at(-1);
+function commonTarget (records: RunRecord[]): number | undefined {
+  const measured = records.filter((record) => record.steps !== undefined)
+  const passed = measured.map((record) => new Set(record.steps!.filter((step) => step.lost === 0).map((step) => step.offeredPerSecond)))
+  const candidates = measured[0]?.steps?.map((step) => step.offeredPerSecond) ?? []
+  return candidates.filter((target) => passed.every((set) => set.has(target))).at(-1)
 }
 
 /** Why the last step is out of bounds, if it is (earlier breaks may be noise; the last one ended the run). */
-function lastBreak(steps: StepResult[] | undefined): string {
-  const broken = steps?.at(-1);
-  if (broken?.withinBounds) return 'none (no higher step)';
-  if (broken === undefined) return 'none';
+function lastBreak (steps: StepResult[] | undefined): string {
+  const broken = steps?.at(-1)
+  if (broken?.withinBounds) return 'none (no higher step)'
+  if (broken === undefined) return 'none'
   const reasons = [
     broken.p99Ms > LATENCY_BOUND_MS ? `p99 ${fixed(broken.p99Ms)} ms` : '',
     broken.deliveredPerSecond < 0.9 * broken.offeredPerSecond ? `only ${integer(broken.deliveredPerSecond)}/s delivered` : '',
@@ -67,27 +67,27 @@ function lastBreak(steps: StepResult[] | undefined): string {
     broken.duplicates > 0 ? `${broken.duplicates} dup` : '',
     broken.outOfOrder > 0 ? `${broken.outOfOrder} out of order` : '',
     broken.errors > 0 ? `${broken.errors} errors` : '',
-  ].filter((reason) => reason !== '');
-  return `${integer(broken.offeredPerSecond)}/s: ${reasons.join(', ')}`;
+  ].filter((reason) => reason !== '')
+  return `${integer(broken.offeredPerSecond)}/s: ${reasons.join(', ')}`
 }
 
-function unmeasured(record: RunRecord): string | undefined {
-  return record.skipped !== undefined ? `skipped: ${record.skipped}` : record.failed !== undefined ? `failed: ${record.failed}` : undefined;
+function unmeasured (record: RunRecord): string | undefined {
+  return record.skipped !== undefined ? `skipped: ${record.skipped}` : record.failed !== undefined ? `failed: ${record.failed}` : undefined
 }
 
 /** The practical limit of each transport: a bare server of the same transport that does only the writes. */
-const LIMITS: Record<Case['transport'], ServerName> = { ws: 'raw-ws', lp: 'raw-http' };
+const LIMITS: Record<Case['transport'], ServerName> = { ws: 'raw-ws', lp: 'raw-http' }
 
-function steppedSection(records: RunRecord[], transport: Case['transport']): string {
-  const target = commonTarget(records);
-  const cpuAt = (record: RunRecord | undefined): number | undefined => record?.steps?.find((step) => step.offeredPerSecond === target)?.serverCpuMicrosPerDelivery;
-  const faye = records.find((record) => record.server === 'faye');
-  const limit = records.find((record) => record.server === LIMITS[transport]);
+function steppedSection (records: RunRecord[], transport: Case['transport']): string {
+  const target = commonTarget(records)
+  const cpuAt = (record: RunRecord | undefined): number | undefined => record?.steps?.find((step) => step.offeredPerSecond === target)?.serverCpuMicrosPerDelivery
+  const faye = records.find((record) => record.server === 'faye')
+  const limit = records.find((record) => record.server === LIMITS[transport])
   const summary = records.map((record) => {
-    const best = capacity(record.steps);
-    const note = unmeasured(record);
-    if (note !== undefined) return [SERVERS[record.server].label, note, '', '', '', '', '', '', '', ''];
-    const saturated = best !== undefined && best.generatorCpuPercent >= GENERATOR_SATURATED_PERCENT ? ' ⚠' : '';
+    const best = capacity(record.steps)
+    const note = unmeasured(record)
+    if (note !== undefined) return [SERVERS[record.server].label, note, '', '', '', '', '', '', '', '']
+    const saturated = best !== undefined && best.generatorCpuPercent >= GENERATOR_SATURATED_PERCENT ? ' ⚠' : ''
     return [
       SERVERS[record.server].label,
       best === undefined ? 'below first step' : integer(best.deliveredPerSecond),
@@ -99,8 +99,8 @@ function steppedSection(records: RunRecord[], transport: Case['transport']): str
       ratio(cpuAt(record), cpuAt(limit)),
       best === undefined ? '—' : `${fixed(best.generatorCpuPercent, 0)}%${saturated}`,
       lastBreak(record.steps),
-    ];
-  });
+    ]
+  })
   const details = records
     .filter((record) => record.steps !== undefined)
     .map((record) =>
@@ -122,11 +122,11 @@ function steppedSection(records: RunRecord[], transport: Case['transport']): str
             fixed(step.serverRssMiB, 0),
             `${fixed(step.generatorCpuPercent, 0)}%`,
             step.errors === 0 ? '0' : `${step.errors} (${step.lastError.replaceAll('|', '/')})`,
-          ]),
+          ])
         ),
         '\n</details>',
-      ].join('\n'),
-    );
+      ].join('\n')
+    )
   return [
     table(
       [
@@ -141,21 +141,21 @@ function steppedSection(records: RunRecord[], transport: Case['transport']): str
         'generator CPU there',
         'last step (what ended the run)',
       ],
-      summary,
+      summary
     ),
     ...details,
-  ].join('\n\n');
+  ].join('\n\n')
 }
 
-function c10kSection(records: RunRecord[], transport: Case['transport']): string {
-  const faye = records.find((record) => record.server === 'faye')?.c10k;
-  const limit = records.find((record) => record.server === LIMITS[transport])?.c10k;
+function c10kSection (records: RunRecord[], transport: Case['transport']): string {
+  const faye = records.find((record) => record.server === 'faye')?.c10k
+  const limit = records.find((record) => record.server === LIMITS[transport])?.c10k
   return table(
     ['server', 'sessions open', 'connect time s', 'server RSS MiB', 'RSS per session KiB', '×Faye', '×limit', 'idle server CPU', 'one broadcast reaches half / all, ms', 'received'],
     records.map((record) => {
-      const note = unmeasured(record);
-      const result = record.c10k;
-      if (note !== undefined || result === undefined) return [SERVERS[record.server].label, note ?? '', '', '', '', '', '', '', '', ''];
+      const note = unmeasured(record)
+      const result = record.c10k
+      if (note !== undefined || result === undefined) return [SERVERS[record.server].label, note ?? '', '', '', '', '', '', '', '', '']
       return [
         SERVERS[record.server].label,
         `${integer(result.opened)} / ${integer(result.sessions)}${result.failed > 0 ? ` (${result.lastError})` : ''}`,
@@ -167,30 +167,30 @@ function c10kSection(records: RunRecord[], transport: Case['transport']): string
         `${fixed(result.idleCpuPercent)}%`,
         `${fixed(result.broadcastHalfMs, 0)} / ${fixed(result.broadcastMs, 0)}`,
         integer(result.broadcastDelivered),
-      ];
-    }),
-  );
+      ]
+    })
+  )
 }
 
 const TITLES = {
   reference: (size: number) => `CometD reference scenario: ${integer(size)} clients, ${chatRooms(size).channels.length} rooms, 10 rooms each, 50-byte messages`,
   fanout: (size: number) => `Broadcast fan-out: ${integer(size)} subscribers on one channel`,
   c10k: (size: number) => `c10k: ${integer(size)} idle sessions`,
-};
+}
 
 /** The commit measured: ours runs from dist/, built from this tree. */
-function revision(): string {
+function revision (): string {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()
   } catch {
-    return 'unknown';
+    return 'unknown'
   }
 }
 
-function machine(input: ReportInput): string {
-  const model = cpus()[0]?.model ?? 'unknown';
-  const [one, five] = input.loadAtStart;
-  const [oneAtEnd] = loadavg();
+function machine (input: ReportInput): string {
+  const model = cpus()[0]?.model ?? 'unknown'
+  const [one, five] = input.loadAtStart
+  const [oneAtEnd] = loadavg()
   return [
     `- CPU: ${cpus().length} × ${model}; Linux ${release()}; Node ${process.version}; bayeux-server at \`${revision()}\``,
     input.cores === undefined
@@ -198,20 +198,20 @@ function machine(input: ReportInput): string {
       : `- Server pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
     `- Load average at the start: ${fixed(one, 2)} (1 min), ${fixed(five, 2)} (5 min); at the end: ${fixed(oneAtEnd, 2)}. ` +
       'Anything near or above the core count means other work competed for the cores and latencies are inflated.',
-  ].join('\n');
+  ].join('\n')
 }
 
-export function renderReport(input: ReportInput): string {
-  const minutes = (input.finished.getTime() - input.started.getTime()) / 60_000;
-  const sections: string[] = [];
-  const keys = [...new Set(input.records.map((record) => `${record.scenario}|${record.size}|${record.transport}`))];
+export function renderReport (input: ReportInput): string {
+  const minutes = (input.finished.getTime() - input.started.getTime()) / 60_000
+  const sections: string[] = []
+  const keys = [...new Set(input.records.map((record) => `${record.scenario}|${record.size}|${record.transport}`))]
   for (const key of keys) {
-    const [scenario, size, transport] = key.split('|') as [Case['scenario'], string, Case['transport']];
-    const records = input.records.filter((record) => `${record.scenario}|${record.size}|${record.transport}` === key);
-    const heading = `## ${TITLES[scenario](Number(size))} — ${transport === 'ws' ? 'WebSocket' : 'long-polling'}`;
-    sections.push(`${heading}\n\n${scenario === 'c10k' ? c10kSection(records, transport) : steppedSection(records, transport)}`);
+    const [scenario, size, transport] = key.split('|') as [Case['scenario'], string, Case['transport']]
+    const records = input.records.filter((record) => `${record.scenario}|${record.size}|${record.transport}` === key)
+    const heading = `## ${TITLES[scenario](Number(size))} — ${transport === 'ws' ? 'WebSocket' : 'long-polling'}`
+    sections.push(`${heading}\n\n${scenario === 'c10k' ? c10kSection(records, transport) : steppedSection(records, transport)}`)
   }
-  const mode = input.plan.quick ? 'quick' : 'full';
+  const mode = input.plan.quick ? 'quick' : 'full'
   return [
     '# Benchmark results',
     '',
@@ -221,5 +221,5 @@ export function renderReport(input: ReportInput): string {
     `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers; servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
     '',
     ...sections.flatMap((section) => [section, '']),
-  ].join('\n');
+  ].join('\n')
 }

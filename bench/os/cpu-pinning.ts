@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { execFileSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 
 /**
  * Which cores the server and the load generator get. With two or more cores they are kept
@@ -10,23 +10,23 @@ export interface CoreLayout {
   generator: string;
 }
 
-function hasTaskset(): boolean {
+function hasTaskset (): boolean {
   try {
-    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
-    return true;
+    execFileSync('taskset', ['--version'], { stdio: 'ignore' })
+    return true
   } catch {
-    return false;
+    return false
   }
 }
 
-export function coreLayout(): CoreLayout | undefined {
-  const cores = availableParallelism();
-  if (cores < 2 || !hasTaskset()) return undefined;
-  const serverCores = Math.max(1, Math.floor(cores / 2));
-  return { server: `0-${serverCores - 1}`, generator: `${serverCores}-${cores - 1}` };
+export function coreLayout (): CoreLayout | undefined {
+  const cores = availableParallelism()
+  if (cores < 2 || !hasTaskset()) return undefined
+  const serverCores = Math.max(1, Math.floor(cores / 2))
+  return { server: `0-${serverCores - 1}`, generator: `${serverCores}-${cores - 1}` }
 }
 
 /** Pins every thread of a running process (-a) to the given cores. */
-export function pin(pid: number, cores: string | undefined): void {
-  if (cores !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+export function pin (pid: number, cores: string | undefined): void {
+  if (cores !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' })
 }

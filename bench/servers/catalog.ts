@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Transport } from '../loadgen/protocol.ts';
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Transport } from '../loadgen/protocol.ts'
 
-export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws' | 'raw-http';
+export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws' | 'raw-http'
 
 export interface ServerDefinition {
   name: ServerName;
@@ -14,20 +14,20 @@ export interface ServerDefinition {
   nodeArgs(timeoutMs: number): string[];
 }
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /**
  * Another build of this server, to measure an optimisation before and after in one run:
  * BENCH_BASELINE=<checkout of the older commit, with dist/ built> (e.g. a git worktree).
  */
-const BASELINE = process.env.BENCH_BASELINE;
+const BASELINE = process.env.BENCH_BASELINE
 
-function script(name: string): string {
-  return fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+function script (name: string): string {
+  return fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
 }
 
 /** bin/bayeux-server of the checkout at `root`, run from its built dist/. */
-function ourServer(name: ServerName, label: string, root: string | undefined): ServerDefinition {
-  const bin = `${root}/bin/bayeux-server`;
+function ourServer (name: ServerName, label: string, root: string | undefined): ServerDefinition {
+  const bin = `${root}/bin/bayeux-server`
   return {
     name,
     label,
@@ -35,17 +35,17 @@ function ourServer(name: ServerName, label: string, root: string | undefined): S
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
     nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn'],
-  };
+  }
 }
 
-function referenceServer(name: ServerName, label: string, transports: Transport[]): ServerDefinition {
+function referenceServer (name: ServerName, label: string, transports: Transport[]): ServerDefinition {
   return {
     name,
     label,
     transports,
     unavailable: () => undefined,
     nodeArgs: (timeoutMs) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs)],
-  };
+  }
 }
 
 export const SERVERS: Record<ServerName, ServerDefinition> = {
@@ -55,4 +55,4 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
   'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp']),
-};
+}
