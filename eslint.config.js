@@ -27,4 +27,20 @@ export default [
       'no-void': ['error', { allowAsStatement: true }],
     },
   },
+  {
+    name: 'bayeux-server/typescript-style',
+    files: ['**/*.ts'],
+    rules: {
+      // neostandard's `ts` option parses TypeScript but leaves its own syntax unstyled. These are
+      // the TypeScript counterparts of standard's semi, comma and spacing rules, in the form
+      // lib/, spec/ and conformance/ already follow everywhere: interface and type-literal
+      // members end with a newline, or a comma on one line; `a: T` and `Map<K, V>` spaced alike.
+      '@stylistic/member-delimiter-style': ['error', {
+        multiline: { delimiter: 'none' },
+        singleline: { delimiter: 'comma', requireLast: false },
+      }],
+      '@stylistic/type-annotation-spacing': 'error',
+      '@stylistic/type-generic-spacing': 'error',
+    },
+  },
 ]

@@ -10,7 +10,7 @@ const AGENT_SCRIPT = fileURLToPath(new URL('./agent.ts', import.meta.url))
 export class Agent {
   readonly process: ChildProcess
   #nextId = 0
-  #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  #waiting = new Map<number, { resolve: (value: unknown) => void, reject: (error: Error) => void }>()
 
   constructor (cores: string | undefined) {
     this.process = fork(AGENT_SCRIPT, { execArgv: ['--import=tsx', ...extraNodeArgs('agent')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })

@@ -13,7 +13,7 @@ const PUBLISH_TICK_MS = 1
 const tracker = new DeliveryTracker()
 const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '' }
 const sessions: BayeuxClient[] = []
-const publishers: Array<{ client: BayeuxClient; publisherId: number; sequences: Map<string, number> }> = []
+const publishers: Array<{ client: BayeuxClient, publisherId: number, sequences: Map<string, number> }> = []
 const pools: Pool[] = []
 
 function linkFactories (command: OpenCommand): LinkFactory[] {
@@ -76,7 +76,7 @@ function publish (command: PublishCommand): Promise<PublishResult> {
     const tick = (): void => {
       const elapsed = Math.min(performance.now() - start, command.durationMs)
       const due = Math.floor((elapsed * command.rate) / 1000) - sent
-      const batches = publishers.map(() => [] as Array<{ channel: string; data: unknown }>)
+      const batches = publishers.map(() => [] as Array<{ channel: string, data: unknown }>)
       for (let i = 0; i < due; i++) {
         const channel = command.channels[channelCursor++ % command.channels.length]!
         const index = publisherCursor++ % publishers.length
@@ -131,7 +131,7 @@ async function execute (command: Command): Promise<unknown> {
   }
 }
 
-process.on('message', (request: { id: number; command: Command }) => {
+process.on('message', (request: { id: number, command: Command }) => {
   // Exiting by ourselves after 'close' (rather than being killed) lets --cpu-prof write its profile.
   const then = (): void => {
     if (request.command.kind === 'close') process.exit(0)

@@ -3,36 +3,36 @@
 // thousands of them fit in one process and the generator spends its time on the wire.
 
 export interface Message {
-  channel: string;
-  id?: string;
-  clientId?: string;
-  successful?: boolean;
-  data?: unknown;
-  error?: string;
-  advice?: { reconnect?: string; timeout?: number };
-  [field: string]: unknown;
+  channel: string
+  id?: string
+  clientId?: string
+  successful?: boolean
+  data?: unknown
+  error?: string
+  advice?: { reconnect?: string, timeout?: number }
+  [field: string]: unknown
 }
 
 /** One transport flavour (websocket frames or long-polling POSTs) carrying batches of messages. */
 export interface Link {
-  readonly connectionType: 'websocket' | 'long-polling';
-  send(messages: Message[]): void;
-  close(): void;
+  readonly connectionType: 'websocket' | 'long-polling'
+  send(messages: Message[]): void
+  close(): void
 }
 
 /** Callbacks a link reports to; `fail` hands back the batch a transport error swallowed. */
 export interface LinkListener {
-  receive(messages: Message[]): void;
-  fail(messages: Message[], error: Error): void;
+  receive(messages: Message[]): void
+  fail(messages: Message[], error: Error): void
 }
 
 export type LinkFactory = (listener: LinkListener) => Promise<Link>
 
 /** Problems counted per process rather than thrown, so a misbehaving server cannot stop a run. */
 export interface ClientProblems {
-  failedReplies: number;
-  transportErrors: number;
-  lastError: string;
+  failedReplies: number
+  transportErrors: number
+  lastError: string
 }
 
 const CONNECT_RETRY_MS = 1000
@@ -87,7 +87,7 @@ export class BayeuxClient implements LinkListener {
   }
 
   /** Sends one batch of publishes; acknowledgements are only checked for failures. */
-  publish (batch: Array<{ channel: string; data: unknown }>): void {
+  publish (batch: Array<{ channel: string, data: unknown }>): void {
     const messages = batch.map(({ channel, data }) => {
       const message: Message = { channel, data, clientId: this.#clientId, id: this.#newId() }
       this.#pending.set(message.id!, this.#acknowledge)

@@ -4,15 +4,15 @@ import type { Payload } from './payload.ts'
 
 /** What one receiving process observed since the last reset. */
 export interface DeliveryCounts {
-  unique: number;
-  duplicates: number;
-  outOfOrder: number;
-  gaps: number;
+  unique: number
+  duplicates: number
+  outOfOrder: number
+  gaps: number
 }
 
 interface Stream {
-  last: number;
-  missing: Set<number> | undefined;
+  last: number
+  missing: Set<number> | undefined
 }
 
 /**

@@ -16,10 +16,10 @@ const MIN_PUBLISHER_SESSIONS = 4
 
 /** Everything the agents saw between two resets, merged. */
 export interface Observation {
-  counts: DeliveryCounts;
-  latency: Histogram;
-  problems: ClientProblems;
-  generatorCpuMicros: number;
+  counts: DeliveryCounts
+  latency: Histogram
+  problems: ClientProblems
+  generatorCpuMicros: number
 }
 
 /**
@@ -44,7 +44,7 @@ export class LoadGenerator {
    * Opens and subscribes the sessions (agent i uses source address 127.0.0.(i+2)), plus enough
    * publishing sessions for `maxPublishRate` publishes per second.
    */
-  async open (sessions: string[][], maxPublishRate: number): Promise<{ opened: number; failed: number; lastError: string }> {
+  async open (sessions: string[][], maxPublishRate: number): Promise<{ opened: number, failed: number, lastError: string }> {
     const publishers = Math.max(MIN_PUBLISHER_SESSIONS, Math.ceil(maxPublishRate / PUBLISHES_PER_SESSION))
     const share = Math.ceil(sessions.length / this.#subscribers.length)
     const results = await Promise.all([

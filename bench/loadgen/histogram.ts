@@ -22,8 +22,8 @@ function lowerBoundOf (bucket: number): number {
 
 /** Sparse form sent over IPC: [bucket, count] pairs plus the exact maximum. */
 export interface HistogramSnapshot {
-  buckets: Array<[number, number]>;
-  max: number;
+  buckets: Array<[number, number]>
+  max: number
 }
 
 export class Histogram {

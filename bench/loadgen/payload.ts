@@ -2,10 +2,10 @@ import { monotonicMicros } from './clock.ts'
 
 /** The `data` of every benchmark message: publisher id, per-(publisher, channel) sequence, send time. */
 export interface Payload {
-  p: number;
-  s: number;
-  t: number;
-  x?: string;
+  p: number
+  s: number
+  t: number
+  x?: string
 }
 
 /** Builds payloads whose JSON form is about `targetBytes` long, as the reference scenario asks. */

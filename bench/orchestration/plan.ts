@@ -7,19 +7,19 @@ export type ScenarioName = 'reference' | 'fanout' | 'c10k'
 
 /** One measurement: a scenario at one size over one transport, repeated for every server. */
 export interface Case {
-  scenario: ScenarioName;
-  transport: Transport;
-  size: number;
+  scenario: ScenarioName
+  transport: Transport
+  size: number
 }
 
 export interface Plan {
-  cases: Case[];
-  servers: ServerName[];
-  quick: boolean;
-  stepped: SteppedOptions;
-  idleMs: number;
-  timeoutMs: number;
-  out: string;
+  cases: Case[]
+  servers: ServerName[]
+  quick: boolean
+  stepped: SteppedOptions
+  idleMs: number
+  timeoutMs: number
+  out: string
 }
 
 const FULL_TARGETS = [5_000, 10_000, 20_000, 35_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000]

@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 
 interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  id: number
+  callFrame: { functionName: string, url: string, lineNumber: number }
 }
 
 interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
 }
 
 const TOP = Number(process.env.TOP ?? 25)

@@ -9,22 +9,22 @@ import { chatRooms } from '../scenarios/workloads.ts'
 import { SERVERS, type ServerName } from '../servers/catalog.ts'
 
 export interface RunRecord extends Case {
-  server: ServerName;
-  steps?: StepResult[];
-  c10k?: C10kResult;
-  skipped?: string;
-  failed?: string;
+  server: ServerName
+  steps?: StepResult[]
+  c10k?: C10kResult
+  skipped?: string
+  failed?: string
 }
 
 export interface ReportInput {
-  plan: Plan;
-  records: RunRecord[];
-  started: Date;
-  finished: Date;
-  cores: CoreLayout | undefined;
-  argv: string[];
+  plan: Plan
+  records: RunRecord[]
+  started: Date
+  finished: Date
+  cores: CoreLayout | undefined
+  argv: string[]
   /** os.loadavg() when the run started. */
-  loadAtStart: number[];
+  loadAtStart: number[]
 }
 
 /** A generator above this share of its core may be what limits a step, not the server. */

@@ -6,8 +6,8 @@ import { availableParallelism } from 'node:os'
  * apart so that a busy generator does not steal the server's core (and vice versa).
  */
 export interface CoreLayout {
-  server: string;
-  generator: string;
+  server: string
+  generator: string
 }
 
 function hasTaskset (): boolean {

@@ -4,8 +4,8 @@ const TICKS_PER_SECOND = 100 // USER_HZ; Linux reports 100 on every mainstream a
 
 /** CPU time (user + system) and resident memory of a process, read from /proc. */
 export interface ProcessSample {
-  cpuMicros: number;
-  rssBytes: number;
+  cpuMicros: number
+  rssBytes: number
 }
 
 export function sampleProcess (pid: number): ProcessSample {

@@ -7,18 +7,18 @@ const BROADCAST_TIMEOUT_MS = 30_000
 const POLL_MS = 10
 
 export interface C10kResult {
-  sessions: number;
-  opened: number;
-  failed: number;
-  lastError: string;
-  connectSeconds: number;
-  serverRssMiB: number;
-  rssPerSessionKiB: number;
-  idleCpuPercent: number;
+  sessions: number
+  opened: number
+  failed: number
+  lastError: string
+  connectSeconds: number
+  serverRssMiB: number
+  rssPerSessionKiB: number
+  idleCpuPercent: number
   /** When half, and when all, of the copies of one broadcast had arrived. */
-  broadcastHalfMs: number;
-  broadcastMs: number;
-  broadcastDelivered: number;
+  broadcastHalfMs: number
+  broadcastMs: number
+  broadcastDelivered: number
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

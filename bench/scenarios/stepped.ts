@@ -12,34 +12,34 @@ const MAX_DRAIN_MS = 15_000
 
 export interface SteppedOptions {
   /** Offered deliveries per second, one step each, in increasing order. */
-  targets: number[];
-  stepMs: number;
+  targets: number[]
+  stepMs: number
   /** How long to wait after the last publish without any new delivery before counting the rest as lost. */
-  drainMs: number;
-  payloadBytes: number;
+  drainMs: number
+  payloadBytes: number
   /** A discarded first step at the lowest load: JIT, pools and caches warm up before measuring. */
-  warmUpMs: number;
+  warmUpMs: number
 }
 
 export interface StepResult {
-  offeredPerSecond: number;
-  publishesPerSecond: number;
-  expected: number;
-  delivered: number;
-  deliveredPerSecond: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  serverCpuMicrosPerDelivery: number;
-  serverCpuPercent: number;
-  serverRssMiB: number;
-  generatorCpuPercent: number;
-  errors: number;
-  lastError: string;
-  withinBounds: boolean;
+  offeredPerSecond: number
+  publishesPerSecond: number
+  expected: number
+  delivered: number
+  deliveredPerSecond: number
+  lost: number
+  duplicates: number
+  outOfOrder: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  serverCpuMicrosPerDelivery: number
+  serverCpuPercent: number
+  serverRssMiB: number
+  generatorCpuPercent: number
+  errors: number
+  lastError: string
+  withinBounds: boolean
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -3,10 +3,10 @@
 
 export interface Workload {
   /** Channels of each subscribing session. */
-  sessions: string[][];
+  sessions: string[][]
   /** Channels the publishers cycle through. */
-  channels: string[];
-  subscribersOf: Map<string, number>;
+  channels: string[]
+  subscribersOf: Map<string, number>
 }
 
 function workload (sessions: string[][], channels: string[]): Workload {

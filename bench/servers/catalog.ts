@@ -5,13 +5,13 @@ import type { Transport } from '../loadgen/protocol.ts'
 export type ServerName = 'ours' | 'baseline' | 'faye' | 'cometd' | 'raw-ws' | 'raw-http'
 
 export interface ServerDefinition {
-  name: ServerName;
-  label: string;
-  transports: Transport[];
+  name: ServerName
+  label: string
+  transports: Transport[]
   /** Why it cannot run here, or undefined when it can. */
-  unavailable(): string | undefined;
+  unavailable(): string | undefined
   /** Node arguments that start it on an OS-chosen loopback port. */
-  nodeArgs(timeoutMs: number): string[];
+  nodeArgs(timeoutMs: number): string[]
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))

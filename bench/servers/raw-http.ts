@@ -7,19 +7,19 @@ import { createServer, type ServerResponse } from 'node:http'
 import { announce, serverArgs } from './server-args.ts'
 
 interface Message {
-  channel: string;
-  id?: string;
-  clientId?: string;
-  data?: unknown;
-  subscription?: string | string[];
-  advice?: { timeout?: number };
+  channel: string
+  id?: string
+  clientId?: string
+  data?: unknown
+  subscription?: string | string[]
+  advice?: { timeout?: number }
 }
 
 interface Session {
   /** Serialized events not yet sent. */
-  queue: string[];
+  queue: string[]
   /** The held connect: its response and its serialized reply. */
-  held: { response: ServerResponse; reply: string; timer: NodeJS.Timeout } | undefined;
+  held: { response: ServerResponse, reply: string, timer: NodeJS.Timeout } | undefined
 }
 
 const { host, port, timeoutMs } = serverArgs()

@@ -6,11 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { announce, serverArgs } from './server-args.ts'
 
 interface Message {
-  channel: string;
-  id?: string;
-  data?: unknown;
-  subscription?: string | string[];
-  advice?: { timeout?: number };
+  channel: string
+  id?: string
+  data?: unknown
+  subscription?: string | string[]
+  advice?: { timeout?: number }
 }
 
 const { host, port } = serverArgs()

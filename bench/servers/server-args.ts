@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 
 /** The command line every reference server entry point accepts (the same flags as bin/bayeux-server). */
-export function serverArgs (): { host: string; port: number; timeoutMs: number } {
+export function serverArgs (): { host: string, port: number, timeoutMs: number } {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },

@@ -1,7 +1,7 @@
 declare module 'faye' {
   import type { Server } from 'node:http'
   export class NodeAdapter {
-    constructor (options: { mount: string; timeout: number })
+    constructor (options: { mount: string, timeout: number })
     attach (server: Server): void
   }
   const faye: { NodeAdapter: typeof NodeAdapter }
