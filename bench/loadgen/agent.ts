@@ -25,7 +25,7 @@ function linkFactories (command: OpenCommand): LinkFactory[] {
     // connection is never reused at the moment the server closes it.
     const pool = new Pool(url.origin, {
       pipelining: 1,
-      connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback),
+      connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback)
     })
     pools.push(pool)
     return longPollingLink(pool, url.pathname)
@@ -103,7 +103,7 @@ function collect (reset: boolean): CollectResult {
     counts: tracker.counts,
     latency: tracker.latency.snapshot(),
     problems: { ...problems },
-    cpuMicros: usage.user + usage.system,
+    cpuMicros: usage.user + usage.system
   }
   if (reset) {
     tracker.reset()

@@ -69,7 +69,7 @@ export class BayeuxClient implements LinkListener {
     const reply = await this.#request({
       channel: '/meta/handshake',
       version: '1.0',
-      supportedConnectionTypes: [this.#link.connectionType],
+      supportedConnectionTypes: [this.#link.connectionType]
     })
     if (!reply.successful || typeof reply.clientId !== 'string') {
       throw new Error(`handshake failed: ${reply.error ?? 'no clientId'}`)
@@ -135,7 +135,7 @@ export class BayeuxClient implements LinkListener {
       channel: '/meta/connect',
       clientId: this.#clientId,
       connectionType: this.#link!.connectionType,
-      ...extra,
+      ...extra
     }
   }
 

@@ -54,7 +54,7 @@ export class LoadGenerator {
           transport: this.#transport,
           localAddresses: [`127.0.0.${index + 2}`],
           sessions: sessions.slice(index * share, (index + 1) * share),
-          concurrency: OPEN_CONCURRENCY,
+          concurrency: OPEN_CONCURRENCY
         })
       ),
       this.#publisher.open({
@@ -62,13 +62,13 @@ export class LoadGenerator {
         transport: this.#transport,
         localAddresses: ['127.0.0.1'],
         sessions: Array.from({ length: publishers }, () => []),
-        concurrency: OPEN_CONCURRENCY,
-      }),
+        concurrency: OPEN_CONCURRENCY
+      })
     ])
     return {
       opened: results.slice(0, -1).reduce((sum, result) => sum + result.opened, 0),
       failed: results.reduce((sum, result) => sum + result.failed, 0),
-      lastError: results.map((result) => result.lastError).find((error) => error !== '') ?? '',
+      lastError: results.map((result) => result.lastError).find((error) => error !== '') ?? ''
     }
   }
 
@@ -84,7 +84,7 @@ export class LoadGenerator {
       counts: { unique: 0, duplicates: 0, outOfOrder: 0, gaps: 0 },
       latency,
       problems: { failedReplies: 0, transportErrors: 0, lastError: '' },
-      generatorCpuMicros: 0,
+      generatorCpuMicros: 0
     }
     for (const result of results) {
       latency.merge(result.latency)

@@ -32,7 +32,7 @@ export function webSocketLink (url: string, source: SourceAddress): LinkFactory 
       },
       close () {
         socket.close()
-      },
+      }
     }
     return link
   }

@@ -49,8 +49,8 @@ export function parsePlan (argv: string[]): Plan {
       size: { type: 'string' },
       server: { type: 'string', default: 'ours,faye,cometd,raw-ws,raw-http' },
       quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: new URL('../RESULTS.md', import.meta.url).pathname },
-    },
+      out: { type: 'string', default: new URL('../RESULTS.md', import.meta.url).pathname }
+    }
   })
   const quick = values.quick
   const scenarios = list(values.scenario, ['reference', 'fanout', 'c10k'] as const, 'scenario')
@@ -69,10 +69,10 @@ export function parsePlan (argv: string[]): Plan {
       stepMs: quick ? 1000 : 3000,
       drainMs: quick ? 1000 : 2000,
       payloadBytes: 50,
-      warmUpMs: quick ? 500 : 1000,
+      warmUpMs: quick ? 500 : 1000
     },
     idleMs: quick ? 1000 : 5000,
     timeoutMs: 30_000,
-    out: values.out,
+    out: values.out
   }
 }

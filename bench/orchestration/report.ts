@@ -66,7 +66,7 @@ function lastBreak (steps: StepResult[] | undefined): string {
     broken.lost > 0 ? `${integer(broken.lost)} lost` : '',
     broken.duplicates > 0 ? `${broken.duplicates} dup` : '',
     broken.outOfOrder > 0 ? `${broken.outOfOrder} out of order` : '',
-    broken.errors > 0 ? `${broken.errors} errors` : '',
+    broken.errors > 0 ? `${broken.errors} errors` : ''
   ].filter((reason) => reason !== '')
   return `${integer(broken.offeredPerSecond)}/s: ${reasons.join(', ')}`
 }
@@ -98,7 +98,7 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
       ratio(cpuAt(record), cpuAt(faye)),
       ratio(cpuAt(record), cpuAt(limit)),
       best === undefined ? '—' : `${fixed(best.generatorCpuPercent, 0)}%${saturated}`,
-      lastBreak(record.steps),
+      lastBreak(record.steps)
     ]
   })
   const details = records
@@ -121,10 +121,10 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
             fixed(step.serverCpuMicrosPerDelivery, 2),
             fixed(step.serverRssMiB, 0),
             `${fixed(step.generatorCpuPercent, 0)}%`,
-            step.errors === 0 ? '0' : `${step.errors} (${step.lastError.replaceAll('|', '/')})`,
+            step.errors === 0 ? '0' : `${step.errors} (${step.lastError.replaceAll('|', '/')})`
           ])
         ),
-        '\n</details>',
+        '\n</details>'
       ].join('\n')
     )
   return [
@@ -139,11 +139,11 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
         '×Faye',
         '×limit',
         'generator CPU there',
-        'last step (what ended the run)',
+        'last step (what ended the run)'
       ],
       summary
     ),
-    ...details,
+    ...details
   ].join('\n\n')
 }
 
@@ -166,7 +166,7 @@ function c10kSection (records: RunRecord[], transport: Case['transport']): strin
         ratio(result.rssPerSessionKiB, limit?.rssPerSessionKiB),
         `${fixed(result.idleCpuPercent)}%`,
         `${fixed(result.broadcastHalfMs, 0)} / ${fixed(result.broadcastMs, 0)}`,
-        integer(result.broadcastDelivered),
+        integer(result.broadcastDelivered)
       ]
     })
   )
@@ -175,7 +175,7 @@ function c10kSection (records: RunRecord[], transport: Case['transport']): strin
 const TITLES = {
   reference: (size: number) => `CometD reference scenario: ${integer(size)} clients, ${chatRooms(size).channels.length} rooms, 10 rooms each, 50-byte messages`,
   fanout: (size: number) => `Broadcast fan-out: ${integer(size)} subscribers on one channel`,
-  c10k: (size: number) => `c10k: ${integer(size)} idle sessions`,
+  c10k: (size: number) => `c10k: ${integer(size)} idle sessions`
 }
 
 /** The commit measured: ours runs from dist/, built from this tree. */
@@ -197,7 +197,7 @@ function machine (input: ReportInput): string {
       ? '- No pinning (taskset missing or a single core): server and generator share the cores.'
       : `- Server pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
     `- Load average at the start: ${fixed(one, 2)} (1 min), ${fixed(five, 2)} (5 min); at the end: ${fixed(oneAtEnd, 2)}. ` +
-      'Anything near or above the core count means other work competed for the cores and latencies are inflated.',
+      'Anything near or above the core count means other work competed for the cores and latencies are inflated.'
   ].join('\n')
 }
 
@@ -220,6 +220,6 @@ export function renderReport (input: ReportInput): string {
     machine(input),
     `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers; servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
     '',
-    ...sections.flatMap((section) => [section, '']),
+    ...sections.flatMap((section) => [section, ''])
   ].join('\n')
 }

@@ -8,7 +8,7 @@ import { SERVERS, type ServerName } from '../servers/catalog.ts'
 const SMOKE_PLAN: MeasurePlan = {
   stepped: { targets: [400], stepMs: 300, drainMs: 10_000, payloadBytes: 50, warmUpMs: 0 },
   idleMs: 100,
-  timeoutMs: 30_000,
+  timeoutMs: 30_000
 }
 
 const CASES: Case[] = (['reference', 'fanout', 'c10k'] as const).flatMap((scenario) =>

@@ -54,6 +54,6 @@ export async function runC10k (server: ServerProcess, generator: LoadGenerator, 
     idleCpuPercent: (idleEnd.cpuMicros - idleStart.cpuMicros) / idleMs / 10,
     broadcastHalfMs: seen.latency.percentile(0.5) / 1000,
     broadcastMs: seen.latency.max / 1000,
-    broadcastDelivered: seen.counts.unique,
+    broadcastDelivered: seen.counts.unique
   }
 }

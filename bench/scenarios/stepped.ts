@@ -85,7 +85,7 @@ async function runStep (server: ServerProcess, generator: LoadGenerator, load: W
     generatorCpuPercent: (seen.generatorCpuMicros - baseline.generatorCpuMicros) / seconds / 1e4,
     errors,
     lastError: seen.problems.lastError,
-    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0,
+    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0
   }
 }
 

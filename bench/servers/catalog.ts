@@ -34,7 +34,7 @@ function ourServer (name: ServerName, label: string, root: string | undefined): 
     transports: ['ws', 'lp'],
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
-    nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn'],
+    nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn']
   }
 }
 
@@ -44,7 +44,7 @@ function referenceServer (name: ServerName, label: string, transports: Transport
     label,
     transports,
     unavailable: () => undefined,
-    nodeArgs: (timeoutMs) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs)],
+    nodeArgs: (timeoutMs) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs)]
   }
 }
 
@@ -54,5 +54,5 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
-  'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp']),
+  'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp'])
 }

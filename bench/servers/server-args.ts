@@ -8,8 +8,8 @@ export function serverArgs (): { host: string, port: number, timeoutMs: number }
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
-      timeout: { type: 'string', default: '30000' },
-    },
+      timeout: { type: 'string', default: '30000' }
+    }
   })
   return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout) }
 }
