@@ -1,5 +1,5 @@
 import t from 'tap';
-import { smokeTest } from '../bench/smoke.ts';
+import { smokeTest } from '../bench/orchestration/smoke.ts';
 
 // Faye is the reference every bench table is compared with, the raw servers the limit of each
 // transport; ours has spec/bench-ours.test.ts.

@@ -1,59 +1,59 @@
 // Messages between the controller (bench/run.ts) and its load-generating agent processes.
-import type { ClientProblems } from './bayeux-client.ts';
-import type { DeliveryCounts } from './delivery-tracker.ts';
-import type { HistogramSnapshot } from './histogram.ts';
+import type { ClientProblems } from './bayeux-client.ts'
+import type { DeliveryCounts } from './delivery-tracker.ts'
+import type { HistogramSnapshot } from './histogram.ts'
 
-export type Transport = 'ws' | 'lp';
+export type Transport = 'ws' | 'lp'
 
 export interface OpenCommand {
-  kind: 'open';
-  url: string;
-  transport: Transport;
-  localAddresses: string[];
+  kind: 'open'
+  url: string
+  transport: Transport
+  localAddresses: string[]
   /** Channels each new session subscribes to; an empty list makes a publisher-only session. */
-  sessions: string[][];
-  concurrency: number;
+  sessions: string[][]
+  concurrency: number
 }
 
 export interface PublishCommand {
-  kind: 'publish';
+  kind: 'publish'
   /** Messages per second over all of this agent's sessions. */
-  rate: number;
-  durationMs: number;
-  channels: string[];
-  payloadBytes: number;
+  rate: number
+  durationMs: number
+  channels: string[]
+  payloadBytes: number
 }
 
 export interface CollectCommand {
-  kind: 'collect';
-  reset: boolean;
+  kind: 'collect'
+  reset: boolean
 }
 
 export interface CloseCommand {
-  kind: 'close';
+  kind: 'close'
 }
 
-export type Command = OpenCommand | PublishCommand | CollectCommand | CloseCommand;
+export type Command = OpenCommand | PublishCommand | CollectCommand | CloseCommand
 
 export interface OpenResult {
-  opened: number;
-  failed: number;
-  lastError: string;
+  opened: number
+  failed: number
+  lastError: string
 }
 
 /** Messages published per channel during one publish command. */
-export type PublishResult = Record<string, number>;
+export type PublishResult = Record<string, number>
 
 export interface CollectResult {
-  counts: DeliveryCounts;
-  latency: HistogramSnapshot;
-  problems: ClientProblems;
+  counts: DeliveryCounts
+  latency: HistogramSnapshot
+  problems: ClientProblems
   /** Cumulative user + system CPU of the agent process, in microseconds. */
-  cpuMicros: number;
+  cpuMicros: number
 }
 
 export interface Reply {
-  id: number;
-  result?: unknown;
-  error?: string;
+  id: number
+  result?: unknown
+  error?: string
 }

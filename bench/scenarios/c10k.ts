@@ -1,47 +1,47 @@
-import type { LoadGenerator } from '../loadgen/generator.ts';
-import type { ServerProcess } from '../servers/server-process.ts';
-import { broadcast } from './workloads.ts';
+import type { LoadGenerator } from '../loadgen/generator.ts'
+import type { ServerProcess } from '../servers/server-process.ts'
+import { broadcast } from './workloads.ts'
 
-const SETTLE_MS = 1000;
-const BROADCAST_TIMEOUT_MS = 30_000;
-const POLL_MS = 10;
+const SETTLE_MS = 1000
+const BROADCAST_TIMEOUT_MS = 30_000
+const POLL_MS = 10
 
 export interface C10kResult {
-  sessions: number;
-  opened: number;
-  failed: number;
-  lastError: string;
-  connectSeconds: number;
-  serverRssMiB: number;
-  rssPerSessionKiB: number;
-  idleCpuPercent: number;
+  sessions: number
+  opened: number
+  failed: number
+  lastError: string
+  connectSeconds: number
+  serverRssMiB: number
+  rssPerSessionKiB: number
+  idleCpuPercent: number
   /** When half, and when all, of the copies of one broadcast had arrived. */
-  broadcastHalfMs: number;
-  broadcastMs: number;
-  broadcastDelivered: number;
+  broadcastHalfMs: number
+  broadcastMs: number
+  broadcastDelivered: number
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Many idle sessions on one channel: what they cost the server at rest, and one broadcast to all. */
-export async function runC10k(server: ServerProcess, generator: LoadGenerator, sessions: number, idleMs: number): Promise<C10kResult> {
-  const load = broadcast(sessions);
-  const empty = server.sample();
-  const start = performance.now();
-  const opening = await generator.open(load.sessions, 1);
-  const connectSeconds = (performance.now() - start) / 1000;
-  await sleep(SETTLE_MS);
-  const idleStart = server.sample();
-  await sleep(idleMs);
-  const idleEnd = server.sample();
+export async function runC10k (server: ServerProcess, generator: LoadGenerator, sessions: number, idleMs: number): Promise<C10kResult> {
+  const load = broadcast(sessions)
+  const empty = server.sample()
+  const start = performance.now()
+  const opening = await generator.open(load.sessions, 1)
+  const connectSeconds = (performance.now() - start) / 1000
+  await sleep(SETTLE_MS)
+  const idleStart = server.sample()
+  await sleep(idleMs)
+  const idleEnd = server.sample()
 
-  await generator.observe(true);
-  await generator.publish(1000, 1, load.channels, 50); // exactly one message
-  const deadline = performance.now() + BROADCAST_TIMEOUT_MS;
-  let seen = await generator.observe(false);
+  await generator.observe(true)
+  await generator.publish(1000, 1, load.channels, 50) // exactly one message
+  const deadline = performance.now() + BROADCAST_TIMEOUT_MS
+  let seen = await generator.observe(false)
   while (seen.counts.unique < opening.opened && performance.now() < deadline) {
-    await sleep(POLL_MS);
-    seen = await generator.observe(false);
+    await sleep(POLL_MS)
+    seen = await generator.observe(false)
   }
   return {
     sessions,
@@ -54,6 +54,6 @@ export async function runC10k(server: ServerProcess, generator: LoadGenerator, s
     idleCpuPercent: (idleEnd.cpuMicros - idleStart.cpuMicros) / idleMs / 10,
     broadcastHalfMs: seen.latency.percentile(0.5) / 1000,
     broadcastMs: seen.latency.max / 1000,
-    broadcastDelivered: seen.counts.unique,
-  };
+    broadcastDelivered: seen.counts.unique
+  }
 }

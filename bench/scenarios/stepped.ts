@@ -1,72 +1,72 @@
-import type { LoadGenerator } from '../loadgen/generator.ts';
-import type { ServerProcess } from '../servers/server-process.ts';
-import { meanFanOut, type Workload } from './workloads.ts';
+import type { LoadGenerator } from '../loadgen/generator.ts'
+import type { ServerProcess } from '../servers/server-process.ts'
+import { meanFanOut, type Workload } from './workloads.ts'
 
-export const LATENCY_BOUND_MS = 50;
-const POLL_MS = 20;
+export const LATENCY_BOUND_MS = 50
+const POLL_MS = 20
 /** Beyond the 50 ms bound, stepping goes on (for CPU and throughput figures) until one of these. */
-const GIVE_UP_P99_MS = 1000;
-const GIVE_UP_DELIVERED_SHARE = 0.9;
+const GIVE_UP_P99_MS = 1000
+const GIVE_UP_DELIVERED_SHARE = 0.9
 /** Deliveries still trickling in are waited for this long at most, so that "lost" means lost. */
-const MAX_DRAIN_MS = 15_000;
+const MAX_DRAIN_MS = 15_000
 
 export interface SteppedOptions {
   /** Offered deliveries per second, one step each, in increasing order. */
-  targets: number[];
-  stepMs: number;
+  targets: number[]
+  stepMs: number
   /** How long to wait after the last publish without any new delivery before counting the rest as lost. */
-  drainMs: number;
-  payloadBytes: number;
+  drainMs: number
+  payloadBytes: number
   /** A discarded first step at the lowest load: JIT, pools and caches warm up before measuring. */
-  warmUpMs: number;
+  warmUpMs: number
 }
 
 export interface StepResult {
-  offeredPerSecond: number;
-  publishesPerSecond: number;
-  expected: number;
-  delivered: number;
-  deliveredPerSecond: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  serverCpuMicrosPerDelivery: number;
-  serverCpuPercent: number;
-  serverRssMiB: number;
-  generatorCpuPercent: number;
-  errors: number;
-  lastError: string;
-  withinBounds: boolean;
+  offeredPerSecond: number
+  publishesPerSecond: number
+  expected: number
+  delivered: number
+  deliveredPerSecond: number
+  lost: number
+  duplicates: number
+  outOfOrder: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  serverCpuMicrosPerDelivery: number
+  serverCpuPercent: number
+  serverRssMiB: number
+  generatorCpuPercent: number
+  errors: number
+  lastError: string
+  withinBounds: boolean
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function runStep(server: ServerProcess, generator: LoadGenerator, load: Workload, target: number, options: SteppedOptions): Promise<StepResult> {
-  const publishesPerSecond = target / meanFanOut(load);
-  const baseline = await generator.observe(true);
-  const serverBefore = server.sample();
-  const start = performance.now();
-  const published = await generator.publish(publishesPerSecond, options.stepMs, load.channels, options.payloadBytes);
-  const expected = Object.entries(published).reduce((sum, [channel, count]) => sum + count * load.subscribersOf.get(channel)!, 0);
-  const hardDeadline = performance.now() + MAX_DRAIN_MS;
-  let deadline = performance.now() + options.drainMs;
-  let seen = await generator.observe(false);
+async function runStep (server: ServerProcess, generator: LoadGenerator, load: Workload, target: number, options: SteppedOptions): Promise<StepResult> {
+  const publishesPerSecond = target / meanFanOut(load)
+  const baseline = await generator.observe(true)
+  const serverBefore = server.sample()
+  const start = performance.now()
+  const published = await generator.publish(publishesPerSecond, options.stepMs, load.channels, options.payloadBytes)
+  const expected = Object.entries(published).reduce((sum, [channel, count]) => sum + count * load.subscribersOf.get(channel)!, 0)
+  const hardDeadline = performance.now() + MAX_DRAIN_MS
+  let deadline = performance.now() + options.drainMs
+  let seen = await generator.observe(false)
   while (seen.counts.unique < expected && performance.now() < Math.min(deadline, hardDeadline)) {
-    await sleep(POLL_MS);
-    const before = seen.counts.unique;
-    seen = await generator.observe(false);
-    if (seen.counts.unique > before) deadline = performance.now() + options.drainMs;
+    await sleep(POLL_MS)
+    const before = seen.counts.unique
+    seen = await generator.observe(false)
+    if (seen.counts.unique > before) deadline = performance.now() + options.drainMs
   }
-  const seconds = (performance.now() - start) / 1000;
-  const serverAfter = server.sample();
-  const delivered = seen.counts.unique;
-  const lost = Math.max(0, expected - delivered);
-  const errors = seen.problems.failedReplies + seen.problems.transportErrors;
-  const p99Ms = seen.latency.percentile(0.99) / 1000;
-  const serverCpuMicros = serverAfter.cpuMicros - serverBefore.cpuMicros;
+  const seconds = (performance.now() - start) / 1000
+  const serverAfter = server.sample()
+  const delivered = seen.counts.unique
+  const lost = Math.max(0, expected - delivered)
+  const errors = seen.problems.failedReplies + seen.problems.transportErrors
+  const p99Ms = seen.latency.percentile(0.99) / 1000
+  const serverCpuMicros = serverAfter.cpuMicros - serverBefore.cpuMicros
   return {
     offeredPerSecond: target,
     publishesPerSecond,
@@ -85,11 +85,11 @@ async function runStep(server: ServerProcess, generator: LoadGenerator, load: Wo
     generatorCpuPercent: (seen.generatorCpuMicros - baseline.generatorCpuMicros) / seconds / 1e4,
     errors,
     lastError: seen.problems.lastError,
-    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0,
-  };
+    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0
+  }
 }
 
-function givesUp(step: StepResult): boolean {
+function givesUp (step: StepResult): boolean {
   return (
     step.lost > 0 ||
     step.errors > 0 ||
@@ -97,7 +97,7 @@ function givesUp(step: StepResult): boolean {
     step.outOfOrder > 0 ||
     step.p99Ms > GIVE_UP_P99_MS ||
     step.deliveredPerSecond < GIVE_UP_DELIVERED_SHARE * step.offeredPerSecond
-  );
+  )
 }
 
 /**
@@ -106,26 +106,26 @@ function givesUp(step: StepResult): boolean {
  * shared machine one burst of foreign work can cause it, until the server loses messages,
  * falls behind the offered rate, or p99 passes a second.
  */
-export async function runSteps(
+export async function runSteps (
   server: ServerProcess,
   generator: LoadGenerator,
   load: Workload,
   options: SteppedOptions,
-  log: (line: string) => void,
+  log: (line: string) => void
 ): Promise<StepResult[]> {
   if (options.targets.length > 0 && options.warmUpMs > 0) {
-    await runStep(server, generator, load, options.targets[0]!, { ...options, stepMs: options.warmUpMs });
+    await runStep(server, generator, load, options.targets[0]!, { ...options, stepMs: options.warmUpMs })
   }
-  const steps: StepResult[] = [];
+  const steps: StepResult[] = []
   for (const target of options.targets) {
-    const step = await runStep(server, generator, load, target, options);
-    steps.push(step);
+    const step = await runStep(server, generator, load, target, options)
+    steps.push(step)
     log(
       `  offered ${target}/s → ${Math.round(step.deliveredPerSecond)}/s p50 ${step.p50Ms.toFixed(1)} p99 ${step.p99Ms.toFixed(1)} max ${step.maxMs.toFixed(1)} ms, ` +
         `lost ${step.lost}, server ${step.serverCpuPercent.toFixed(0)}% CPU, generator ${step.generatorCpuPercent.toFixed(0)}%` +
-        (step.errors > 0 ? `, ${step.errors} errors (${step.lastError})` : ''),
-    );
-    if (givesUp(step)) break;
+        (step.errors > 0 ? `, ${step.errors} errors (${step.lastError})` : '')
+    )
+    if (givesUp(step)) break
   }
-  return steps;
+  return steps
 }

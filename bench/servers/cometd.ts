@@ -1,9 +1,9 @@
 // cometd-nodejs-server 1.2.1 (long-polling only) as its README deploys it.
-import { createServer } from 'node:http';
-import cometdServer from 'cometd-nodejs-server';
-import { announce, serverArgs } from './server-args.ts';
+import { createServer } from 'node:http'
+import cometdServer from 'cometd-nodejs-server'
+import { announce, serverArgs } from './server-args.ts'
 
-const { host, port, timeoutMs } = serverArgs();
-const cometd = cometdServer.createCometDServer({ timeout: timeoutMs });
-const server = createServer(cometd.handle);
-server.listen(port, host, () => announce(server));
+const { host, port, timeoutMs } = serverArgs()
+const cometd = cometdServer.createCometDServer({ timeout: timeoutMs })
+const server = createServer(cometd.handle)
+server.listen(port, host, () => announce(server))

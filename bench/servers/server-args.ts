@@ -1,23 +1,23 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { parseArgs } from 'node:util'
 
 /** The command line every reference server entry point accepts (the same flags as bin/bayeux-server). */
-export function serverArgs(): { host: string; port: number; timeoutMs: number } {
+export function serverArgs (): { host: string, port: number, timeoutMs: number } {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
-      timeout: { type: 'string', default: '30000' },
-    },
-  });
-  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout) };
+      timeout: { type: 'string', default: '30000' }
+    }
+  })
+  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout) }
 }
 
 /** Prints the line the runner waits for once the server accepts connections. */
-export function announce(server: Server): void {
+export function announce (server: Server): void {
   // A clean exit on SIGTERM lets --cpu-prof (BENCH_SERVER_NODE_ARGS) write its profile.
-  process.once('SIGTERM', () => process.exit(0));
-  const { address, port } = server.address() as AddressInfo;
-  console.log(`listening on http://${address}:${port}/cometd`);
+  process.once('SIGTERM', () => process.exit(0))
+  const { address, port } = server.address() as AddressInfo
+  console.log(`listening on http://${address}:${port}/cometd`)
 }

@@ -1,60 +1,60 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { pin } from '../cpu-pinning.ts';
-import { extraNodeArgs } from '../node-args.ts';
-import { sampleProcess, type ProcessSample } from '../proc-stats.ts';
-import type { ServerDefinition } from './catalog.ts';
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { pin } from '../os/cpu-pinning.ts'
+import { extraNodeArgs } from '../os/node-args.ts'
+import { sampleProcess, type ProcessSample } from '../os/proc-stats.ts'
+import type { ServerDefinition } from './catalog.ts'
 
-const STARTUP_TIMEOUT_MS = 20_000;
+const STARTUP_TIMEOUT_MS = 20_000
 
 /** A server under test running as its own process; it announces its URL on stdout. */
 export class ServerProcess {
-  readonly url: string;
-  readonly #child: ChildProcess;
-  #stopping = false;
+  readonly url: string
+  readonly #child: ChildProcess
+  #stopping = false
 
-  private constructor(child: ChildProcess, url: string) {
-    this.#child = child;
-    this.url = url;
+  private constructor (child: ChildProcess, url: string) {
+    this.#child = child
+    this.url = url
   }
 
-  static async start(definition: ServerDefinition, timeoutMs: number, cores: string | undefined): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined): Promise<ServerProcess> {
+    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] })
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS);
-      child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)));
+      const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS)
+      child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)))
       // Keep reading after the announcement so a chatty server never blocks on a full pipe.
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        const match = /https?:\/\/\S+/.exec(line);
+        const match = /https?:\/\/\S+/.exec(line)
         if (match !== null) {
-          clearTimeout(timer);
-          resolve(match[0]);
+          clearTimeout(timer)
+          resolve(match[0])
         }
-      });
-    });
-    pin(child.pid!, cores);
-    const server = new ServerProcess(child, url);
+      })
+    })
+    pin(child.pid!, cores)
+    const server = new ServerProcess(child, url)
     child.once('exit', (code, signal) => {
-      if (!server.#stopping) console.error(`${definition.name} exited unexpectedly (${signal ?? `code ${code}`})`);
-    });
-    return server;
+      if (!server.#stopping) console.error(`${definition.name} exited unexpectedly (${signal ?? `code ${code}`})`)
+    })
+    return server
   }
 
-  get pid(): number {
-    return this.#child.pid!;
+  get pid (): number {
+    return this.#child.pid!
   }
 
-  sample(): ProcessSample {
-    return sampleProcess(this.pid);
+  sample (): ProcessSample {
+    return sampleProcess(this.pid)
   }
 
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return;
-    this.#stopping = true;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+  async stop (): Promise<void> {
+    if (this.#child.exitCode !== null) return
+    this.#stopping = true
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve))
+    this.#child.kill('SIGTERM')
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(timer)
   }
 }

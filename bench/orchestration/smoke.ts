@@ -1,0 +1,42 @@
+// The benchmark at toy size, for spec/bench*.test.ts: every scenario and transport for one
+// server, checking only that what was published arrived (never how fast).
+import type { Test } from 'tap'
+import { measureCase, type MeasurePlan } from './measure.ts'
+import type { Case } from './plan.ts'
+import { SERVERS, type ServerName } from '../servers/catalog.ts'
+
+const SMOKE_PLAN: MeasurePlan = {
+  stepped: { targets: [400], stepMs: 300, drainMs: 10_000, payloadBytes: 50, warmUpMs: 0 },
+  idleMs: 100,
+  timeoutMs: 30_000
+}
+
+const CASES: Case[] = (['reference', 'fanout', 'c10k'] as const).flatMap((scenario) =>
+  (['ws', 'lp'] as const).map((transport) => ({ scenario, transport, size: 20 }))
+)
+
+export async function smokeTest (t: Test, name: ServerName): Promise<void> {
+  const definition = SERVERS[name]
+  const unavailable = definition.unavailable()
+  if (unavailable !== undefined) {
+    t.plan(0, `${definition.label}: ${unavailable}`)
+    return
+  }
+  for (const testCase of CASES) {
+    if (!definition.transports.includes(testCase.transport)) continue
+    await t.test(`${testCase.scenario} over ${testCase.transport}`, async (t) => {
+      const record = await measureCase(SMOKE_PLAN, testCase, definition, undefined, () => undefined)
+      t.equal(record.failed, undefined, 'ran')
+      if (testCase.scenario === 'c10k') {
+        t.equal(record.c10k?.opened, testCase.size, 'every session opened')
+        t.equal(record.c10k?.broadcastDelivered, testCase.size, 'the broadcast reached every session')
+        return
+      }
+      const step = record.steps?.[0]
+      t.ok(step !== undefined && step.delivered > 0, 'messages arrived')
+      t.equal(step?.delivered, step?.expected, 'every expected delivery arrived')
+      t.equal(step?.duplicates, 0, 'no duplicates')
+      t.equal(step?.outOfOrder, 0, 'nothing out of order')
+    })
+  }
+}

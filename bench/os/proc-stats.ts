@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs'
+
+const TICKS_PER_SECOND = 100 // USER_HZ; Linux reports 100 on every mainstream architecture
+
+/** CPU time (user + system) and resident memory of a process, read from /proc. */
+export interface ProcessSample {
+  cpuMicros: number
+  rssBytes: number
+}
+
+export function sampleProcess (pid: number): ProcessSample {
+  // The command name in parentheses may contain spaces, so fields are counted after its ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime and stime: fields 14 and 15
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return { cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, rssBytes: rssKiB * 1024 }
+}
