@@ -31,7 +31,7 @@ export async function bayeuxPlugin (fastify: FastifyInstance, options: BayeuxPlu
   const core = coreOf(bayeux)
   core.reporter.log = fastify.log
   await bayeux.start()
-  const context = { fastify, host: core, origins: new OriginPolicy(core.settings.allowedOrigins) }
+  const context = { fastify, host: core, origins: new OriginPolicy(core.options.allowedOrigins) }
   const stops = TRANSPORTS.map(transport => transport.mount(context))
   // Before the HTTP server stops: answer held connects and close sockets, so that
   // shutdown does not wait for connects to time out.

@@ -17,9 +17,18 @@ t.test('DEFAULTS are valid and are what an empty call resolves to', async t => {
 
 t.test('valid options override the defaults', async t => {
   const options = {
-    path: '/bayeux/v1', timeout: 0, interval: 500, maxInterval: 1, transports: ['long-polling' as const],
-    allowedOrigins: ['*'], maxSessionsPerBrowser: -1, queueOverflow: 'drop-oldest' as const, publishRate: 0,
-    browserCookieSameSite: 'None' as const, trustClientSession: true, ack: false
+    path: '/bayeux/v1',
+    timeout: 0,
+    interval: 500,
+    maxInterval: 1,
+    transports: ['long-polling' as const],
+    allowedOrigins: ['*'],
+    maxSessionsPerBrowser: -1,
+    queueOverflow: 'drop-oldest' as const,
+    publishRate: 0,
+    browserCookieSameSite: 'None' as const,
+    trustClientSession: true,
+    ack: false
   }
   t.match(resolveOptions(options), options)
 })
@@ -67,4 +76,3 @@ t.test('the error is a BayeuxServerError listing every problem at once', async t
   t.match(error.message, /timeout/)
   t.match(error.message, /maxQueue/)
 })
-

@@ -31,7 +31,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> {
 
   /** The options in force, defaults included; frozen. */
   get options (): ResolvedOptions {
-    return this.#core.settings
+    return this.#core.options
   }
 
   /** Live sessions of this server. */

@@ -39,7 +39,7 @@ export interface BayeuxOptions extends Partial<Options> {
  * see it as a TransportHost; applications see only the BayeuxServer façade.
  */
 export class ServerCore implements TransportHost {
-  readonly settings: ResolvedOptions
+  readonly options: ResolvedOptions
   readonly reporter: Reporter
   readonly channels: ChannelParser
   readonly engine: Engine
@@ -53,16 +53,16 @@ export class ServerCore implements TransportHost {
 
   constructor (options: BayeuxOptions, events: EventEmitter<BayeuxEvents>) {
     const { engine, policy = {}, extensions = [], ...plain } = options
-    this.settings = resolveOptions(plain)
+    this.options = resolveOptions(plain)
     this.reporter = new Reporter(events)
-    this.channels = new ChannelParser({ maxLength: this.settings.maxChannelLength, maxDepth: this.settings.maxChannelDepth })
+    this.channels = new ChannelParser({ maxLength: this.options.maxChannelLength, maxDepth: this.options.maxChannelDepth })
     this.engine = engine ?? new MemoryEngine()
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
     this.access = new AccessChain(policy, this.authorizers)
     this.publisher = new Publisher(this.engine, this.extensions, this.reporter)
-    this.registry = new SessionRegistry(this.settings, this.reporter, (session, reason) => this.#removed(session, reason))
+    this.registry = new SessionRegistry(this.options, this.reporter, (session, reason) => this.#removed(session, reason))
     const handlers = new MessageHandlers({
-      settings: this.settings,
+      options: this.options,
       registry: this.registry,
       engine: this.engine,
       access: this.access,
@@ -72,7 +72,7 @@ export class ServerCore implements TransportHost {
       reporter: this.reporter
     })
     this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter)
-    if (this.settings.timesync) this.addExtension(timesync)
+    if (this.options.timesync) this.addExtension(timesync)
     for (const extension of extensions) this.addExtension(extension)
   }
 

@@ -13,12 +13,12 @@ import type { SecurityPolicy } from './security.ts'
 import type { Session } from './session.ts'
 import type { SessionRegistry } from './session-registry.ts'
 
-export type HandlerSettings = Pick<ResolvedOptions,
+export type HandlerOptions = Pick<ResolvedOptions,
   'transports' | 'maxSessions' | 'maxSubscriptionsPerSession' | 'multiSessionInterval' | 'interval' | 'timeout' | 'ack'>
 
 /** The parts of the core the handlers work with. */
 export interface HandlerParts {
-  readonly settings: HandlerSettings
+  readonly options: HandlerOptions
   readonly registry: SessionRegistry
   readonly engine: Engine
   readonly access: AccessChain
@@ -39,22 +39,22 @@ export class MessageHandlers {
 
   constructor (parts: HandlerParts) {
     this.#parts = parts
-    this.#offered = new Set(parts.settings.transports)
+    this.#offered = new Set(parts.options.transports)
   }
 
   async handshake (message: Message, link: Link): Promise<Reply> {
-    const { settings, registry, policy, engine, reporter } = this.#parts
+    const { options, registry, policy, engine, reporter } = this.#parts
     const asked = message.supportedConnectionTypes
     if (asked !== undefined && !asked.some(type => this.#offered.has(type))) {
       // Nothing the client can speak is offered: retrying would fail the same way.
-      return { ...fail(message, errors.connectionTypesUnsupported(settings.transports)), supportedConnectionTypes: [...settings.transports], advice: { reconnect: 'none' } }
+      return { ...fail(message, errors.connectionTypesUnsupported(options.transports)), supportedConnectionTypes: [...options.transports], advice: { reconnect: 'none' } }
     }
-    if (registry.size >= settings.maxSessions) {
+    if (registry.size >= options.maxSessions) {
       reporter.log.warn({ sessions: registry.size }, 'handshake refused: too many sessions')
-      return { ...fail(message, errors.TOO_MANY_SESSIONS), advice: { reconnect: 'handshake', interval: settings.multiSessionInterval } }
+      return { ...fail(message, errors.TOO_MANY_SESSIONS), advice: { reconnect: 'handshake', interval: options.multiSessionInterval } }
     }
     if (link.kind === 'request' && link.browserId === undefined) link.assignBrowserId()
-    const ack = settings.ack && message.ext?.['ack'] === true
+    const ack = options.ack && message.ext?.['ack'] === true
     const session = registry.create(link, ack)
     if (policy.canHandshake !== undefined && !(await policy.canHandshake(session, message, link))) {
       return { ...fail(message, errors.HANDSHAKE_DENIED), advice: { reconnect: 'none' } }
@@ -70,8 +70,8 @@ export class MessageHandlers {
       clientId: session.id,
       version: '1.0',
       minimumVersion: '1.0',
-      supportedConnectionTypes: [...settings.transports],
-      advice: { reconnect: 'retry', interval: settings.interval, timeout: settings.timeout },
+      supportedConnectionTypes: [...options.transports],
+      advice: { reconnect: 'retry', interval: options.interval, timeout: options.timeout },
       ...(ack && { ext: { ack: true } })
     }
   }
@@ -99,7 +99,7 @@ export class MessageHandlers {
   }
 
   async #subscribe (message: Message, session: Session): Promise<Reply> {
-    const { settings, access, engine, reporter } = this.#parts
+    const { options, access, engine, reporter } = this.#parts
     const reply = withSubscription(message)
     const parsed = this.#subscriptionChannels(message)
     if (typeof parsed === 'string') return { ...reply, successful: false, error: parsed }
@@ -107,7 +107,7 @@ export class MessageHandlers {
       if (channel.kind === 'meta') return { ...reply, successful: false, error: errors.denied('subscribe_denied') }
       // Service channels: the client only wants its local listener to see direct replies (C44).
       if (channel.kind === 'service' || session.subscriptions.has(channel.name)) continue
-      if (session.subscriptions.size >= settings.maxSubscriptionsPerSession) {
+      if (session.subscriptions.size >= options.maxSubscriptionsPerSession) {
         return { ...reply, successful: false, error: errors.TOO_MANY_SUBSCRIPTIONS }
       }
       const refused = await access.check('subscribe', session, channel, message)
@@ -140,7 +140,7 @@ export class MessageHandlers {
     const subscription = message.subscription
     if (subscription === undefined) return errors.SUBSCRIPTION_MISSING
     const names = typeof subscription === 'string' ? [subscription] : subscription
-    if (names.length > this.#parts.settings.maxSubscriptionsPerSession) return errors.TOO_MANY_SUBSCRIPTIONS
+    if (names.length > this.#parts.options.maxSubscriptionsPerSession) return errors.TOO_MANY_SUBSCRIPTIONS
     const channels: ParsedChannel[] = []
     for (const name of names) {
       const channel = this.#parts.channels.parse(name)

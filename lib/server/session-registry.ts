@@ -9,7 +9,7 @@ import { TimerWheel } from './timer-wheel.ts'
 const HOLD_RESOLUTION = 100
 const EXPIRY_RESOLUTION = 250
 
-export type RegistrySettings = SessionHost['settings'] &
+export type RegistryOptions = SessionHost['options'] &
   Pick<ResolvedOptions, 'maxSessionsPerBrowser' | 'trustClientSession' | 'requireHandshakePerConnection'>
 
 /** Told when a session leaves the registry, to clean up after it elsewhere (engine, events). */
@@ -21,7 +21,7 @@ export type RemovalListener = (session: Session, reason: EndReason) => void
  * scheduling, and removal. The seam where a multi-node engine plugs in.
  */
 export class SessionRegistry implements SessionHost {
-  readonly settings: RegistrySettings
+  readonly options: RegistryOptions
   // Timer and flush callbacks run application code (listeners, extensions): shielded.
   readonly holds: TimerWheel<Session>
   readonly expiries: TimerWheel<Session>
@@ -33,8 +33,8 @@ export class SessionRegistry implements SessionHost {
   #flushScheduled = false
   #closing = false
 
-  constructor (settings: RegistrySettings, reporter: Reporter, removed: RemovalListener) {
-    this.settings = settings
+  constructor (options: RegistryOptions, reporter: Reporter, removed: RemovalListener) {
+    this.options = options
     this.#reporter = reporter
     this.#removed = removed
     this.holds = new TimerWheel(HOLD_RESOLUTION, session => reporter.shield('releasing a held connect', () => session.timedOut()))
@@ -68,7 +68,7 @@ export class SessionRegistry implements SessionHost {
     if (clientId === undefined) return undefined
     const session = this.#sessions.get(clientId)
     if (session === undefined) return undefined
-    const trusted = this.settings.trustClientSession
+    const trusted = this.options.trustClientSession
     if (link.kind === 'request') {
       // Over HTTP a clientId counts only with the cookie it was issued with (C100).
       return trusted || (session.browserId !== undefined && session.browserId === link.browserId) ? session : undefined
@@ -78,7 +78,7 @@ export class SessionRegistry implements SessionHost {
     // over one whose socket is open, nor an HTTP session when the upgrade carried another
     // browser's cookie. An upgrade without the cookie may resume: Faye's Node client opens
     // its socket while its HTTP handshake is in flight, before it has the cookie.
-    if (this.settings.requireHandshakePerConnection) return undefined
+    if (this.options.requireHandshakePerConnection) return undefined
     if (!trusted && link.browserId !== undefined && session.browserId !== undefined && session.browserId !== link.browserId) return undefined
     if (session.socket !== undefined) return undefined
     session.bind(link)
@@ -104,7 +104,7 @@ export class SessionRegistry implements SessionHost {
   }
 
   acquireBrowserHold (browserId: string): boolean {
-    const max = this.settings.maxSessionsPerBrowser
+    const max = this.options.maxSessionsPerBrowser
     const held = this.#browserHolds.get(browserId) ?? 0
     if (max >= 0 && held >= max) return false
     this.#browserHolds.set(browserId, held + 1)

@@ -29,13 +29,13 @@ export interface ServerSession {
   disconnect (): void
 }
 
-export type SessionSettings = Pick<ResolvedOptions,
+export type SessionOptions = Pick<ResolvedOptions,
   'timeout' | 'interval' | 'maxInterval' | 'multiSessionInterval' | 'maxQueue' | 'maxQueueBytes' |
   'queueOverflow' | 'publishRate' | 'publishBurst'>
 
 /** What a session needs from the registry that owns it. */
 export interface SessionHost {
-  readonly settings: SessionSettings
+  readonly options: SessionOptions
   readonly holds: TimerWheel<Session>
   readonly expiries: TimerWheel<Session>
   /** Shutting down: no connect is held any more. */
@@ -94,14 +94,14 @@ export class Session implements ServerSession {
     this.id = id
     this.browserId = link.kind === 'request' ? link.browserId : undefined
     this.remoteAddress = link.remoteAddress
-    this.#interval = host.settings.interval
+    this.#interval = host.options.interval
     this.#ack = ack ? new AckLedger() : undefined
   }
 
   /** The handshake was accepted: bind a WebSocket, start the expiry clock. */
   open (link: Link): void {
     if (link.kind === 'push') this.bind(link)
-    this.#expireIn(this.#host.settings.maxInterval)
+    this.#expireIn(this.#host.options.maxInterval)
   }
 
   get attributes (): Map<string, unknown> {
@@ -143,26 +143,26 @@ export class Session implements ServerSession {
 
   /** Takes one publish token; false when the session publishes too fast. */
   mayPublish (): boolean {
-    const { publishRate, publishBurst } = this.#host.settings
+    const { publishRate, publishBurst } = this.#host.options
     if (publishRate === 0) return true
     return (this.#publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
   }
 
   /** A message other than a connect arrived: the session is alive (C77). */
   touch (): void {
-    if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.settings.maxInterval)
+    if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.options.maxInterval)
   }
 
   enqueue (event: OutgoingEvent): void {
     if (this.#ended) return
-    const settings = this.#host.settings
-    if (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)) {
-      if (settings.queueOverflow === 'disconnect') {
+    const options = this.#host.options
+    if (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
+      if (options.queueOverflow === 'disconnect') {
         this.#host.remove(this, 'overflow')
         return
       }
       let dropped = 0
-      while (this.#queue.isOver(settings, 1 + (this.#ack?.pending ?? 0), event.size)) {
+      while (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
         if (this.#queue.shift() === undefined && !this.#ack?.dropOldest()) break
         dropped++
       }
@@ -201,7 +201,7 @@ export class Session implements ServerSession {
    * until an event arrives, the timeout passes, or the session ends.
    */
   connect (message: Message, link: Link, respond: Respond, payload: ConnectPayload): void {
-    const settings = this.#host.settings
+    const options = this.#host.options
     const reply: Reply = { id: message.id, channel: META_CONNECT, successful: true }
     if (this.#hold !== undefined) this.#supersede(this.#hold)
     this.#host.expiries.cancel(this)
@@ -211,8 +211,8 @@ export class Session implements ServerSession {
 
     // A client's advice overrides the server's for this cycle, within the server's bounds (C40).
     const asked = message.advice
-    const timeout = clamp(asked?.timeout, settings.timeout)
-    this.#interval = clamp(asked?.interval, settings.maxInterval, settings.interval)
+    const timeout = clamp(asked?.timeout, options.timeout)
+    this.#interval = clamp(asked?.interval, options.maxInterval, options.interval)
     const moved = this.#transport !== undefined && this.#transport !== link.transport
     this.#transport = link.transport
     if (link.kind === 'push') this.bind(link)
@@ -224,7 +224,7 @@ export class Session implements ServerSession {
       !(this.#queue.length > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
     if (hold && link.kind === 'request' && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
-      reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: settings.multiSessionInterval }
+      reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: options.multiSessionInterval }
       hold = false
     }
     if (!hold) {
@@ -278,7 +278,7 @@ export class Session implements ServerSession {
    * on every held connect (CometD JS after 10 s, Faye after 1.2 × retry).
    */
   #advice (): Advice {
-    return { reconnect: 'retry', interval: this.#host.settings.interval, timeout: this.#host.settings.timeout }
+    return { reconnect: 'retry', interval: this.#host.options.interval, timeout: this.#host.options.timeout }
   }
 
   #answer (reply: Reply, respond: Respond, link: Link): void {
@@ -289,7 +289,7 @@ export class Session implements ServerSession {
       reply.ext = { ack: sent.batch }
     }
     respond(events, [reply])
-    this.#expireIn(this.#interval + this.#host.settings.maxInterval)
+    this.#expireIn(this.#interval + this.#host.options.maxInterval)
   }
 
   #release (hold: HeldConnect): void {
@@ -308,7 +308,7 @@ export class Session implements ServerSession {
     const hold = this.#hold
     if (hold === undefined || hold.link !== link) return
     this.#clearHold(hold)
-    this.#expireIn(this.#interval + this.#host.settings.maxInterval)
+    this.#expireIn(this.#interval + this.#host.options.maxInterval)
   }
 
   #clearHold (hold: HeldConnect): void {

@@ -25,16 +25,16 @@ export const callbackPolling = httpTransport({
   name: 'callback-polling',
   method: 'GET',
 
-  read (request, settings) {
+  read (request, options) {
     const query = request.query as Query
     const callback = query['jsonp']
     if (typeof callback !== 'string') return NO_CALLBACK
-    if (callback.length > settings.jsonpCallbackMaxLength || !CALLBACK.test(callback)) return BAD_CALLBACK
+    if (callback.length > options.jsonpCallbackMaxLength || !CALLBACK.test(callback)) return BAD_CALLBACK
     const raw = query['message']
     if (raw === undefined) return NO_MESSAGE
     const parts = typeof raw === 'string' ? [raw] : raw
-    if (parts.reduce((size, part) => size + part.length, 0) > settings.maxBodySize) return TOO_LARGE
-    return parseParts(parts, settings.maxMessagesPerBatch)
+    if (parts.reduce((size, part) => size + part.length, 0) > options.maxBodySize) return TOO_LARGE
+    return parseParts(parts, options.maxMessagesPerBatch)
   },
 
   write (reply, json, request) {

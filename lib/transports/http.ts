@@ -6,13 +6,13 @@ import { refusal } from './envelope.ts'
 import type { Envelope, Refusal } from './envelope.ts'
 import { basePath } from './paths.ts'
 import { TransportLink } from './transport-link.ts'
-import type { MountContext, Transport, TransportSettings } from './transport.ts'
+import type { MountContext, Transport, TransportOptions } from './transport.ts'
 
 /** What an HTTP transport is made of: reading a payload from a request and writing one back. */
 export interface HttpTransportSpec<Name extends string> {
   readonly name: Name
   readonly method: 'GET' | 'POST'
-  read (request: FastifyRequest, settings: TransportSettings): Envelope
+  read (request: FastifyRequest, options: TransportOptions): Envelope
   write (reply: FastifyReply, json: string, request: FastifyRequest): void
 }
 
@@ -59,7 +59,7 @@ export function httpTransport<const Name extends string> (spec: HttpTransportSpe
     mount (context) {
       prepare(context)
       const serve = handler(spec, context)
-      for (const url of urls(context.host.settings.path)) {
+      for (const url of urls(context.host.options.path)) {
         context.fastify.route({ method: spec.method, url, handler: serve, childLoggerFactory: noChildLogger })
       }
       return undefined
@@ -75,8 +75,8 @@ function urls (path: string): string[] {
 type Handler = (request: FastifyRequest, reply: FastifyReply) => void
 
 function handler<Name extends string> (spec: HttpTransportSpec<Name>, { host, origins }: MountContext): Handler {
-  const { settings } = host
-  const offered = settings.transports.includes(spec.name)
+  const { options } = host
+  const offered = options.transports.includes(spec.name)
 
   /** Bad input: logged once at warn and answered with the status and a plain-text reason. */
   const refuse = (request: FastifyRequest, reply: FastifyReply, { status, reason, message }: Refusal, detail?: object): void => {
@@ -97,16 +97,16 @@ function handler<Name extends string> (spec: HttpTransportSpec<Name>, { host, or
       refuse(request, reply, notOffered)
       return
     }
-    const envelope = spec.read(request, settings)
+    const envelope = spec.read(request, options)
     if (!envelope.ok) {
       refuse(request, reply, envelope)
       return
     }
-    const link = new HttpLink(spec.name, request, reply, settings.browserCookieName)
+    const link = new HttpLink(spec.name, request, reply, options.browserCookieName)
     const respond: Respond = (events, replies) => {
       if (link.closed || reply.sent) return
       if (link.assignedBrowserId !== undefined) {
-        reply.header('set-cookie', browserCookie(settings.browserCookieName, link.assignedBrowserId, settings.browserCookieSameSite))
+        reply.header('set-cookie', browserCookie(options.browserCookieName, link.assignedBrowserId, options.browserCookieSameSite))
       }
       spec.write(reply, serializeBatch(events, replies), request)
     }
@@ -121,14 +121,14 @@ function handler<Name extends string> (spec: HttpTransportSpec<Name>, { host, or
 function prepare ({ fastify, host, origins }: MountContext): void {
   if (prepared.has(fastify)) return
   prepared.add(fastify)
-  const { settings } = host
+  const { options } = host
 
   // Bodies are read as text whatever their content type (C80), within the size limit (C102).
   // The catch-all alone would make fastify parse the Content-Type header of every request;
   // naming the type clients send lets it find the parser in its cache.
   fastify.removeAllContentTypeParsers()
   for (const type of ['application/json', '*']) {
-    fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit: settings.maxBodySize }, (_request, body, done) => done(null, body))
+    fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit: options.maxBodySize }, (_request, body, done) => done(null, body))
   }
 
   fastify.setErrorHandler((error: Error & { statusCode?: number, code?: string }, request, reply) => {
@@ -150,7 +150,7 @@ function prepare ({ fastify, host, origins }: MountContext): void {
     }
     reply.code(200).send()
   }
-  for (const url of urls(settings.path)) {
+  for (const url of urls(options.path)) {
     fastify.route({ method: 'OPTIONS', url, handler: preflight, childLoggerFactory: noChildLogger })
   }
 }

@@ -15,15 +15,15 @@ export const longPolling = httpTransport({
   name: 'long-polling',
   method: 'POST',
 
-  read (request, settings) {
+  read (request, options) {
     const body = request.body
     if (typeof body !== 'string' || body.length === 0) return EMPTY_BODY
     // Some clients label a JSON body as a form: only a body that cannot be JSON is read as one.
     if (request.headers['content-type']?.startsWith(FORM) === true && !JSON_START.test(body)) {
       const parts = new URLSearchParams(body).getAll('message')
-      return parts.length === 0 ? NO_MESSAGE : parseParts(parts, settings.maxMessagesPerBatch)
+      return parts.length === 0 ? NO_MESSAGE : parseParts(parts, options.maxMessagesPerBatch)
     }
-    return parseEnvelope(body, settings.maxMessagesPerBatch)
+    return parseEnvelope(body, options.maxMessagesPerBatch)
   },
 
   write (reply, json) {

@@ -5,7 +5,7 @@ import type { Link, Respond } from '../server/link.ts'
 import type { OriginPolicy } from './origin.ts'
 
 /** The server options transports read; the core's resolved options are one. */
-export interface TransportSettings {
+export interface TransportOptions {
   /** The endpoint's path, without a register() prefix. */
   readonly path: string
   readonly transports: readonly string[]
@@ -19,7 +19,7 @@ export interface TransportSettings {
 
 /** What a transport needs from the protocol core: it hands over arrays of messages, nothing else. */
 export interface TransportHost {
-  readonly settings: TransportSettings
+  readonly options: TransportOptions
   readonly log: Logger
   /**
    * Handles one payload (parsed, non-empty). The answer goes through `respond`

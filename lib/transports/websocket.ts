@@ -109,17 +109,17 @@ function closeCodeOf (refusal: Refusal): number {
 export const websocket: Transport<'websocket'> = {
   name: 'websocket',
   mount (context) {
-    return context.host.settings.transports.includes('websocket') ? serveWebSockets(context) : undefined
+    return context.host.options.transports.includes('websocket') ? serveWebSockets(context) : undefined
   }
 }
 
 function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promise<void> {
-  const { settings } = host
+  const { options } = host
   const server = fastify.server
   // A register() prefix moves the HTTP routes: the socket is on the same URL (docs/protocol.md §8).
-  const base = basePath(fastify.prefix + settings.path)
+  const base = basePath(fastify.prefix + options.path)
   const paths = new Set([base || '/', `${base}/`])
-  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodySize, perMessageDeflate: false, WebSocket: BayeuxSocket })
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const query = request.url?.indexOf('?') ?? -1
@@ -136,7 +136,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, settings.browserCookieName, settings.websocketHighWaterMark)
+      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })
   }
@@ -149,7 +149,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       this.close(CLOSE_UNSUPPORTED_DATA, 'Binary frames are not supported')
       return
     }
-    const envelope = parseEnvelope(data.toString(), settings.maxMessagesPerBatch)
+    const envelope = parseEnvelope(data.toString(), options.maxMessagesPerBatch)
     if (!envelope.ok) {
       host.badInput(link, envelope.reason, envelope.message)
       // CometD closes on a frame it cannot parse (C94); the reason fits in a close frame.

@@ -57,9 +57,9 @@ async function cuttingServer (t: Test): Promise<{ server: RunningServer, proxy: 
  * every live connection every 50-150 ms, at most MAX_CUTS times.
  */
 async function publishWhileCutting (proxy: CuttingProxy, send: (data: number | string) => Promise<unknown>): Promise<void> {
-  let publishing = true
+  const publishing = new AbortController()
   const cutter = (async () => {
-    for (let i = 0; i < MAX_CUTS && publishing; i++) {
+    for (let i = 0; i < MAX_CUTS && !publishing.signal.aborted; i++) {
       await delay(50 + (i * 37) % 101)
       proxy.cut()
     }
@@ -68,7 +68,7 @@ async function publishWhileCutting (proxy: CuttingProxy, send: (data: number | s
     await send(n)
     if (n % BURST === BURST - 1) await delay(BURST_PAUSE)
   }
-  publishing = false
+  publishing.abort()
   await cutter
   await send(DONE)
 }

@@ -58,40 +58,52 @@ function compact (message: Json): Json {
 
 /** What well-behaved clients send (docs/protocol.md §1.3), with real clientIds. */
 export const validMessage: fc.Arbitrary<Json> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({
-    id,
-    ack: fc.boolean(),
-    types: fc.subarray(['websocket', 'long-polling', 'callback-polling'], { minLength: 1 }),
-    sync: fc.option(timesync, { nil: undefined })
-  }).map(({ id, ack, types, sync }) => compact({
-    id,
-    channel: '/meta/handshake',
-    version: '1.0',
-    minimumVersion: '1.0',
-    supportedConnectionTypes: types,
-    advice: { timeout: 60_000, interval: 0 },
-    ext: ack || sync !== undefined ? compact({ ack: ack || undefined, timesync: sync }) : undefined
-  })) },
-  { weight: 3, arbitrary: fc.record({
-    id,
-    clientId: clientRef,
-    connectionType,
-    advice: fc.option(fc.oneof(fc.constant({ timeout: 0 }), fc.record({ timeout: fc.nat(1_000), interval: fc.nat(100) })), { nil: undefined }),
-    ext: fc.option(fc.oneof(fc.record({ ack: fc.nat(20) }), fc.record({ timesync })), { nil: undefined })
-  }).map(fields => compact({ channel: '/meta/connect', ...fields })) },
-  { weight: 2, arbitrary: fc.record({
-    id,
-    channel: fc.constantFrom('/meta/subscribe', '/meta/unsubscribe'),
-    clientId: clientRef,
-    subscription: fc.oneof(fc.constantFrom(...PATTERNS), fc.array(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 3 }))
-  }) },
-  { weight: 4, arbitrary: fc.record({
-    id,
-    channel: ownChannel,
-    clientId: clientRef,
-    data: fc.jsonValue({ maxDepth: 3 }),
-    ext: fc.option(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { nil: undefined })
-  }).map(compact) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      id,
+      ack: fc.boolean(),
+      types: fc.subarray(['websocket', 'long-polling', 'callback-polling'], { minLength: 1 }),
+      sync: fc.option(timesync, { nil: undefined })
+    }).map(({ id, ack, types, sync }) => compact({
+      id,
+      channel: '/meta/handshake',
+      version: '1.0',
+      minimumVersion: '1.0',
+      supportedConnectionTypes: types,
+      advice: { timeout: 60_000, interval: 0 },
+      ext: ack || sync !== undefined ? compact({ ack: ack || undefined, timesync: sync }) : undefined
+    }))
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      id,
+      clientId: clientRef,
+      connectionType,
+      advice: fc.option(fc.oneof(fc.constant({ timeout: 0 }), fc.record({ timeout: fc.nat(1_000), interval: fc.nat(100) })), { nil: undefined }),
+      ext: fc.option(fc.oneof(fc.record({ ack: fc.nat(20) }), fc.record({ timesync })), { nil: undefined })
+    }).map(fields => compact({ channel: '/meta/connect', ...fields }))
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      id,
+      channel: fc.constantFrom('/meta/subscribe', '/meta/unsubscribe'),
+      clientId: clientRef,
+      subscription: fc.oneof(fc.constantFrom(...PATTERNS), fc.array(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 3 }))
+    })
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      id,
+      channel: ownChannel,
+      clientId: clientRef,
+      data: fc.jsonValue({ maxDepth: 3 }),
+      ext: fc.option(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { nil: undefined })
+    }).map(compact)
+  },
   fc.record({ id, channel: fc.constant('/meta/disconnect'), clientId: clientRef })
 )
 
@@ -162,14 +174,16 @@ function mutation (sizes: Sizes): fc.Arbitrary<Mutation> {
     { weight: 2, arbitrary: channel.map((name): Mutation => m => { m['channel'] = name }) },
     fc.oneof(channel, fc.array(fc.oneof(channel, hostile), { minLength: 0, maxLength: 4 }), fc.integer({ min: 1_001, max: 1_100 }).map(n => Array.from({ length: n }, (_, i) => `/many/${i}`)))
       .map((subscription): Mutation => m => { m['subscription'] = subscription }),
-    { weight: 2,
+    {
+      weight: 2,
       arbitrary: fc.tuple(fc.constantFrom('ext', 'advice', 'data'), fc.constantFrom(...PROTO_KEYS, 'ack', 'timesync', 'timeout', 'interval', 'reconnect'), hostile)
         .map(([field, key, value]): Mutation => m => {
           const current = m[field]
           const inner = typeof current === 'object' && current !== null && !Array.isArray(current) && !(current instanceof Raw) ? { ...current } : {}
           defineOwn(inner, key, value)
           m[field] = inner
-        }) }
+        })
+    }
   )
 }
 

@@ -77,7 +77,7 @@ t.test('prototype-polluting keys do not pollute Object.prototype', async t => {
   ]
   for (const json of hostile) checkMessage(JSON.parse(json))
   t.equal(({} as Record<string, unknown>)['polluted'], undefined, 'plain objects gain no property')
-  t.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
+  t.equal(Object.hasOwn(Object.prototype, 'polluted'), false)
 
   const checked = checkMessage(JSON.parse(hostile[0]!))
   t.ok(checked.ok, 'the message itself is still valid')

@@ -24,6 +24,8 @@ export class CuttingProxy {
   /** Listens on 127.0.0.1, a free port, in front of `targetUrl`; closed when `t` ends. */
   static async start (t: Teardown, targetUrl: string): Promise<CuttingProxy> {
     const target = new URL(targetUrl)
+    // Assigned once the server it is made from listens; the server's handler reads it.
+    // eslint-disable-next-line prefer-const
     let proxy: CuttingProxy | undefined
     const server = createServer(client => proxy!.#pipe(client, Number(target.port)))
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
