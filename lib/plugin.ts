@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { BayeuxServer } from './server/bayeux-server.ts'
-import type { BayeuxOptions } from './options.ts'
+import type { BayeuxOptions } from './server/bayeux-server.ts'
 import { registerHttp } from './transports/http.ts'
 import { OriginPolicy } from './transports/origin.ts'
 import { attachWebSocket } from './transports/websocket.ts'

@@ -1,7 +1,7 @@
 import Fastify, { LogController } from 'fastify'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { BayeuxServer } from './server/bayeux-server.ts'
-import type { BayeuxOptions } from './options.ts'
+import type { BayeuxOptions } from './server/bayeux-server.ts'
 import { bayeuxPlugin } from './plugin.ts'
 
 export interface ServerOptions extends BayeuxOptions {

@@ -13,7 +13,7 @@ import { MemoryEngine } from '../engines/memory.ts'
 import type { Engine } from '../engines/engine.ts'
 import { BayeuxServerError, ERR_INVALID_CHANNEL, ERR_INVALID_EXTENSION } from '../errors.ts'
 import { resolveOptions } from '../options.ts'
-import type { BayeuxOptions, ResolvedOptions } from '../options.ts'
+import type { Options, ResolvedOptions } from '../options.ts'
 import * as diagnostics from '../diagnostics.ts'
 import { ExtensionChain, HOOKS } from './extensions.ts'
 import type { Extension, Hooked } from './extensions.ts'
@@ -49,6 +49,14 @@ export interface BayeuxEvents {
   disconnect: [session: ServerSession, reason: EndReason]
   /** A session's queue was full and `dropped` events were discarded. */
   overflow: [session: ServerSession, dropped: number]
+}
+
+/** What embedders pass: any option, plus the pluggable parts. */
+export interface BayeuxOptions extends Partial<Options> {
+  /** Routing and session bookkeeping; default: a new MemoryEngine. */
+  engine?: Engine
+  policy?: SecurityPolicy
+  extensions?: Extension[]
 }
 
 /** Where bad input came from, for the log line. */
@@ -93,13 +101,14 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
 
   constructor (options: BayeuxOptions = {}) {
     super()
-    this.options = resolveOptions(options)
+    const { engine, policy, extensions, ...plain } = options
+    this.options = resolveOptions(plain)
     this.settings = this.options
     this.channels = new ChannelParser({ maxLength: this.options.maxChannelLength, maxDepth: this.options.maxChannelDepth })
-    this.#engine = this.options.engine ?? new MemoryEngine()
-    this.#policy = this.options.policy
+    this.#engine = engine ?? new MemoryEngine()
+    this.#policy = policy ?? {}
     if (this.options.timesync) this.addExtension(timesync)
-    for (const extension of this.options.extensions) this.addExtension(extension)
+    for (const extension of extensions ?? []) this.addExtension(extension)
   }
 
   /** Starts the engine; transports call it before serving. Idempotent. */
@@ -365,7 +374,7 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> implements SessionH
       clientId: session.id,
       version: '1.0',
       minimumVersion: '1.0',
-      supportedConnectionTypes: this.options.transports,
+      supportedConnectionTypes: [...this.options.transports],
       advice: { reconnect: 'retry', interval: this.options.interval, timeout: this.options.timeout },
       ...(ack && { ext: { ack: true } })
     }
