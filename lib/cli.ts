@@ -128,7 +128,7 @@ function valueText (schema: SettingSchema): string {
   }
 }
 
-/** One row per setting, as `--help` shows it. */
+/** One row per setting: what both `--help` and the README table show. */
 function rows (): Row[] {
   return Object.entries(SETTINGS).map(([name, setting]) => ({
     flag: isBoolean(setting) ? `--[no-]${flagOf(name)}` : `--${flagOf(name)}`,
@@ -160,6 +160,17 @@ export function usage (): string {
     '',
     ...lines,
     '  --help, -h'.padEnd(COLUMN) + 'this text',
+    ''
+  ].join('\n')
+}
+
+/** The README's table of flags, in Markdown. */
+export function markdownTable (): string {
+  const code = (text: string): string => text === '' ? 'none' : `\`${text}\``
+  return [
+    '| flag | environment | value | default | meaning |',
+    '|---|---|---|---|---|',
+    ...rows().map(row => `| ${code(row.flag)} | ${code(row.env)} | ${row.value} | ${code(row.fallback)} | ${row.description} |`),
     ''
   ].join('\n')
 }

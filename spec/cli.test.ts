@@ -1,14 +1,16 @@
 /**
- * lib/cli.ts: how flags and environment variables become options, and --help; then
- * bin/bayeux-server as a child process (issue 2): help, bad flags, flags and
- * environment variables, and graceful shutdown on SIGTERM and SIGINT.
+ * lib/cli.ts: how flags and environment variables become options, --help and the
+ * README table; then bin/bayeux-server as a child process (issue 2): help, bad
+ * flags, flags and environment variables, and graceful shutdown on SIGTERM and SIGINT.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { readOptions, usage } from '../lib/cli.ts'
+import { markdownTable, readOptions, usage } from '../lib/cli.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS } from '../lib/options.ts'
+import { withOptionsTable } from '../scripts/docs-options.ts'
 import { HttpPeer, WsPeer, delay } from './helpers.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -30,6 +32,13 @@ t.test('--help documents every setting: its flag, its environment variable and i
   t.same(flagAndEnv('maxQueue'), ['max-queue', 'BAYEUX_MAX_QUEUE'])
   t.match(help, /^ {2}--\[no-\]ack {2,}offer the acknowledge extension/m, 'a boolean shows its --no- form')
   t.match(help, /^ {2}--help, -h {2,}this text$/m)
+})
+
+t.test('the README table is the one the settings render (npm run docs:options rewrites it)', async t => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  t.equal(withOptionsTable(readme), readme)
+  t.ok(readme.includes(markdownTable()))
+  t.equal(markdownTable().split('\n').filter(line => line.startsWith('| `--')).length, Object.keys({ ...CLI_SETTINGS, ...OPTION_SETTINGS }).length, 'a row per setting')
 })
 
 t.test('readOptions: flags beat environment variables, which beat defaults', async t => {
