@@ -1,83 +1,178 @@
-import { parseArgs } from 'node:util'
 import { createServer } from './standalone.ts'
 import type { ServerOptions } from './standalone.ts'
-import { DEFAULTS, resolveOptions } from './options.ts'
+import { CLI_SETTINGS, OPTION_SETTINGS, settingProblems } from './options.ts'
+import type { Setting, SettingSchema } from './options.ts'
 
-/** Each flag, its environment variable, and how its text becomes an option. */
-const FLAGS = {
-  host: { env: 'BAYEUX_HOST', help: 'interface to listen on', fallback: 'localhost', parse: String },
-  port: { env: 'BAYEUX_PORT', help: 'port to listen on', fallback: '8080', parse: port },
-  path: { env: 'BAYEUX_PATH', help: 'path of the Bayeux endpoint', fallback: DEFAULTS.path, parse: String },
-  timeout: { env: 'BAYEUX_TIMEOUT', help: 'ms a connect is held', fallback: String(DEFAULTS.timeout), parse: integer },
-  interval: { env: 'BAYEUX_INTERVAL', help: 'ms clients wait between connects', fallback: String(DEFAULTS.interval), parse: integer },
-  'max-interval': { env: 'BAYEUX_MAX_INTERVAL', help: 'ms without a connect before a session expires', fallback: String(DEFAULTS.maxInterval), parse: integer },
-  'allowed-origins': { env: 'BAYEUX_ALLOWED_ORIGINS', help: 'comma-separated origins allowed cross-origin, or *', fallback: '', parse: list },
-  'log-level': { env: 'BAYEUX_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', fallback: 'info', parse: level }
-} as const
+/** Everything the CLI reads: its own settings, then every option of the Bayeux server. */
+const SETTINGS: Readonly<Record<string, Setting>> = { ...CLI_SETTINGS, ...OPTION_SETTINGS }
 
-type Flag = keyof typeof FLAGS
+/** `maxQueue` → `max-queue`. */
+function flagOf (name: string): string {
+  return name.replace(/[A-Z]/g, upper => `-${upper.toLowerCase()}`)
+}
 
-function integer (text: string): number {
-  if (!/^\d+$/.test(text)) throw new Error(`not a whole number: ${JSON.stringify(text)}`)
+/** `maxQueue` → `BAYEUX_MAX_QUEUE`. */
+function envOf (name: string): string {
+  return `BAYEUX_${flagOf(name).replaceAll('-', '_').toUpperCase()}`
+}
+
+function isBoolean (schema: SettingSchema): boolean {
+  return 'type' in schema && schema.type === 'boolean'
+}
+
+const NAME_OF_FLAG = new Map(Object.keys(SETTINGS).map(name => [flagOf(name), name]))
+
+/** Turns the text of a flag or environment variable into a value, for the schema to check. */
+function parse (schema: SettingSchema, text: string): unknown {
+  if ('enum' in schema) {
+    if (!schema.enum.includes(text)) throw new Error(`not one of ${schema.enum.join(', ')}: ${JSON.stringify(text)}`)
+    return text
+  }
+  switch (schema.type) {
+    case 'string':
+      return text
+    case 'boolean':
+      if (text !== 'true' && text !== 'false') throw new Error(`not true or false: ${JSON.stringify(text)}`)
+      return text === 'true'
+    case 'integer':
+    case 'number':
+      return numberOf(schema, text)
+    case 'array':
+      return text.split(',').map(item => item.trim()).filter(item => item.length > 0).map(item => parse(schema.items, item))
+  }
+}
+
+/**
+ * Plain decimal only. A sign is accepted only where the schema allows negative
+ * numbers, so that "-5" for a duration is "not a whole number", as it always was.
+ */
+function numberOf (schema: { readonly type: 'integer' | 'number', readonly minimum?: number }, text: string): number {
+  const unsigned = schema.minimum !== undefined && schema.minimum >= 0
+  const [digits, kind] = schema.type === 'number' ? ['\\d+(\\.\\d+)?', 'a number'] : ['\\d+', unsigned ? 'a whole number' : 'an integer']
+  if (!new RegExp(`^${unsigned ? '' : '-?'}${digits}$`).test(text)) throw new Error(`not ${kind}: ${JSON.stringify(text)}`)
   return Number(text)
 }
 
-function port (text: string): number {
-  const value = integer(text)
-  if (value > 65535) throw new Error(`not a port number: ${value}`)
-  return value
+/** The text of each flag given, by setting name (`true` or `false` for a boolean's bare or `--no-` form). */
+function readFlags (argv: readonly string[]): Map<string, string> | 'help' {
+  const texts = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--help' || arg === '-h') return 'help'
+    const [, flag, inline] = /^--([^=]+)(?:=(.*))?$/s.exec(arg) ?? []
+    if (flag === undefined) throw new Error(`unexpected argument: ${JSON.stringify(arg)}`)
+    const negated = flag.startsWith('no-') ? NAME_OF_FLAG.get(flag.slice(3)) : undefined
+    if (negated !== undefined && isBoolean(SETTINGS[negated]!) && inline === undefined) {
+      texts.set(negated, 'false')
+      continue
+    }
+    const name = NAME_OF_FLAG.get(flag)
+    if (name === undefined) throw new Error(`--${flag}: no such flag`)
+    if (isBoolean(SETTINGS[name]!)) {
+      texts.set(name, inline ?? 'true')
+      continue
+    }
+    const text = inline ?? argv[++i]
+    if (text === undefined || (inline === undefined && text.startsWith('--'))) throw new Error(`--${flag}: needs a value`)
+    texts.set(name, text)
+  }
+  return texts
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-function level (text: string): string {
-  if (!LEVELS.includes(text)) throw new Error(`not one of ${LEVELS.join(', ')}: ${JSON.stringify(text)}`)
-  return text
-}
-
-function list (text: string): string[] {
-  return text.split(',').map(item => item.trim()).filter(item => item.length > 0)
-}
-
-export function usage (): string {
-  const lines = Object.entries(FLAGS).map(([name, flag]) =>
-    `  --${name.padEnd(16)} ${flag.help} (env ${flag.env}, default ${flag.fallback === '' ? 'none' : flag.fallback})`)
-  return ['Usage: bayeux-server [options]', '', 'Serves Bayeux (CometD) over long-polling, callback-polling and WebSocket.', '', ...lines, '  --help             this text', ''].join('\n')
-}
-
-/** Flags, then environment variables, then defaults. Throws on a bad value. */
-export function readOptions (argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(FLAGS).map(name => [name, { type: 'string' as const }])),
-      help: { type: 'boolean', short: 'h' }
-    },
-    strict: true
-  })
-  if (values['help'] === true) return 'help'
-  const text = (name: Flag): string => ((values as Record<string, unknown>)[name] as string | undefined) ?? env[FLAGS[name].env] ?? FLAGS[name].fallback
-  const value = <T>(name: Flag): T => {
+/** Flags, then environment variables, then defaults. Throws on a bad value, naming its flag. */
+export function readOptions (argv: readonly string[], env: NodeJS.ProcessEnv): ServerOptions | 'help' {
+  const flags = readFlags(argv)
+  if (flags === 'help') return 'help'
+  const values: Record<string, unknown> = {}
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const text = flags.get(name) ?? env[envOf(name)]
+    if (text === undefined) continue
     try {
-      return FLAGS[name].parse(text(name)) as T
+      values[name] = parse(setting, text)
     } catch (error) {
-      throw new Error(`--${name}: ${(error as Error).message}`)
+      throw new Error(`--${flagOf(name)}: ${(error as Error).message}`)
     }
   }
-  const options: ServerOptions = {
-    host: value('host'),
-    port: value('port'),
-    path: value('path'),
-    timeout: value('timeout'),
-    interval: value('interval'),
-    maxInterval: value('max-interval'),
-    allowedOrigins: value('allowed-origins'),
-    logger: { level: value('log-level') }
-  }
   // Out-of-range values are usage errors too, reported before anything listens.
-  const { host, port, logger, ...bayeux } = options
-  resolveOptions(bayeux)
-  return options
+  const [problem] = settingProblems(values)
+  if (problem !== undefined) throw new Error(`--${flagOf(problem.setting)}: ${problem.message}`)
+  const { logLevel, ...options } = values as ServerOptions & { logLevel?: string }
+  return logLevel === undefined ? options : { ...options, logger: { level: logLevel } }
+}
+
+interface Row {
+  readonly flag: string
+  readonly env: string
+  readonly value: string
+  readonly fallback: string
+  readonly description: string
+}
+
+/** What a setting's text may be, from its schema. */
+function valueText (schema: SettingSchema): string {
+  if ('enum' in schema) return `one of ${schema.enum.join(', ')}`
+  switch (schema.type) {
+    case 'string':
+      return 'text'
+    case 'boolean':
+      return 'true or false'
+    case 'integer':
+    case 'number': {
+      const { minimum, maximum } = schema
+      if (minimum !== undefined && maximum !== undefined) return `${schema.type} from ${minimum} to ${maximum}`
+      if (minimum !== undefined) return `${schema.type} >= ${minimum}`
+      return maximum !== undefined ? `${schema.type} <= ${maximum}` : schema.type
+    }
+    case 'array':
+      return `comma-separated list${'enum' in schema.items ? ` of ${schema.items.enum.join(', ')}` : ''}`
+  }
+}
+
+/** One row per setting: what both `--help` and the README table show. */
+function rows (): Row[] {
+  return Object.entries(SETTINGS).map(([name, setting]) => ({
+    flag: isBoolean(setting) ? `--[no-]${flagOf(name)}` : `--${flagOf(name)}`,
+    env: envOf(name),
+    value: valueText(setting),
+    fallback: Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default),
+    description: setting.description
+  }))
+}
+
+const COLUMN = 30
+
+export function usage (): string {
+  const indent = ' '.repeat(COLUMN)
+  const lines = rows().flatMap(row => {
+    const about = [row.description, row.value, `env ${row.env}, default ${row.fallback === '' ? 'none' : row.fallback}`]
+    const head = `  ${row.flag}`
+    // A flag too long for its column gets a line of its own.
+    return head.length < COLUMN - 1
+      ? [head.padEnd(COLUMN) + about[0]!, ...about.slice(1).map(line => indent + line)]
+      : [head, ...about.map(line => indent + line)]
+  })
+  return [
+    'Usage: bayeux-server [options]',
+    '',
+    'Serves Bayeux (CometD) over long-polling, callback-polling and WebSocket.',
+    'Each flag can be set by its environment variable instead; the flag wins.',
+    'A boolean flag alone means true, and --no-<flag> false.',
+    '',
+    ...lines,
+    '  --help, -h'.padEnd(COLUMN) + 'this text',
+    ''
+  ].join('\n')
+}
+
+/** The README's table of flags, in Markdown. */
+export function markdownTable (): string {
+  const code = (text: string): string => text === '' ? 'none' : `\`${text}\``
+  return [
+    '| flag | environment | value | default | meaning |',
+    '|---|---|---|---|---|',
+    ...rows().map(row => `| ${code(row.flag)} | ${code(row.env)} | ${row.value} | ${code(row.fallback)} | ${row.description} |`),
+    ''
+  ].join('\n')
 }
 
 export async function main (argv: string[]): Promise<void> {

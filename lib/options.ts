@@ -1,133 +1,123 @@
 import { Ajv } from 'ajv'
+import type { ValidateFunction } from 'ajv'
 import { BayeuxServerError } from './errors.ts'
 import { TRANSPORT_NAMES } from './transports/registry.ts'
-import type { TransportName } from './transports/registry.ts'
 
-/** What to do when a session's queue is full. */
-export type QueueOverflow = 'drop-oldest' | 'disconnect'
+/** The JSON schemas settings use: what the CLI knows how to read from text. */
+export type SettingSchema =
+  | { readonly type: 'integer' | 'number', readonly minimum?: number, readonly maximum?: number }
+  | { readonly type: 'string', readonly pattern?: string, readonly minLength?: number }
+  | { readonly type: 'boolean' }
+  | { readonly enum: readonly string[] }
+  | { readonly type: 'array', readonly items: SettingSchema, readonly minItems?: number, readonly uniqueItems?: boolean }
 
-/** Every option of the Bayeux server, with its default. Durations are in milliseconds. */
-export const DEFAULTS = {
-  /** Base path of the Bayeux endpoint; `<path>/<anything>` is served too (C79). */
-  path: '/cometd',
-  /** How long a connect is held (A1); also the cap on a client's `advice.timeout`. */
-  timeout: 30_000,
-  /** Advised pause between connects. */
-  interval: 0,
-  /** A session with no connect for `interval + maxInterval` expires (C75); caps a client's `advice.interval`. */
-  maxInterval: 10_000,
-  /** Transports offered, in the order clients should prefer them. */
-  transports: [...TRANSPORT_NAMES] as TransportName[],
-  /** Origins allowed cross-origin (CORS and WebSocket upgrades); `['*']` allows any. Empty: same-origin and non-browser clients only. */
-  allowedOrigins: [] as string[],
-  /** Largest HTTP body, JSONP `message` or WebSocket message, in bytes (C102). */
-  maxBodySize: 1_048_576,
-  /** Most messages in one payload. */
-  maxMessagesPerBatch: 500,
-  /** Most channels one session may subscribe to. */
-  maxSubscriptionsPerSession: 1_000,
-  /** Most live sessions. */
-  maxSessions: 100_000,
-  /** Held connects per browser cookie over HTTP; more degrade to polling (C38). Negative: unlimited. */
-  maxSessionsPerBrowser: 1,
-  /** Polling interval advised to the extra sessions of a browser. */
-  multiSessionInterval: 2_000,
-  /** Most events waiting for one session. */
-  maxQueue: 10_000,
-  /** Most bytes of events waiting for one session. */
-  maxQueueBytes: 8_388_608,
-  /** A full queue drops its oldest event, or ends the session (`reconnect: "handshake"`). */
-  queueOverflow: 'disconnect' as QueueOverflow,
-  /** Publishes per second one session may make on average; 0: unlimited. */
-  publishRate: 1_000,
-  /** Publishes one session may make in a burst. */
-  publishBurst: 2_000,
-  /** Longest channel name, in characters. */
-  maxChannelLength: 512,
-  /** Most segments in a channel name. */
-  maxChannelDepth: 32,
-  /** Longest JSONP callback name (C85). */
-  jsonpCallbackMaxLength: 64,
-  /** Accept an HTTP clientId without the browser cookie it was issued with (C100). */
-  trustClientSession: false,
-  /** Refuse a clientId on a WebSocket it was not handshaken on (BAYEUX.md §5.4). */
-  requireHandshakePerConnection: false,
-  /** Offer the acknowledge extension (§6.2) to clients that ask for it. */
-  ack: true,
-  /** Answer the timesync extension (§6.3). */
-  timesync: true,
-  /** Name of the browser cookie (§5.7). */
-  browserCookieName: 'BAYEUX_BROWSER',
-  /** `SameSite` attribute of the browser cookie; `None` also sets `Secure` (cross-site deployments). */
-  browserCookieSameSite: 'Lax' as 'Strict' | 'Lax' | 'None',
-  /** Bytes buffered on a WebSocket before events wait in the session queue instead. */
-  websocketHighWaterMark: 1_048_576
+/** The values schema `S` admits. */
+type ValueOf<S> =
+  S extends { readonly enum: ReadonlyArray<infer E> } ? E
+    : S extends { readonly type: 'array', readonly items: infer I } ? Array<ValueOf<I>>
+      : S extends { readonly type: 'integer' | 'number' } ? number
+        : S extends { readonly type: 'string' } ? string
+          : S extends { readonly type: 'boolean' } ? boolean
+            : never
+
+/** A setting: its schema, annotated with its `default` and a one-line `description`. */
+export type Setting<S extends SettingSchema = SettingSchema> = S & { readonly default: ValueOf<S>, readonly description: string }
+
+/** Keeps `spec`'s literal type, and has the compiler check its default against its schema. */
+function setting<const S extends SettingSchema> (spec: Setting<S>): Setting<S> {
+  return spec
 }
 
-export type Options = typeof DEFAULTS
+const duration = { type: 'integer', minimum: 0, maximum: 3_600_000 } as const
+const count = { type: 'integer', minimum: 1 } as const
 
-const duration = { type: 'integer', minimum: 0, maximum: 3_600_000 }
-const count = { type: 'integer', minimum: 1 }
+/** Every option of the Bayeux server. Durations are in milliseconds. */
+export const OPTION_SETTINGS = {
+  path: setting({ type: 'string', pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*$', default: '/cometd', description: 'path of the Bayeux endpoint; `<path>/<anything>` is served too' }), // C79
+  timeout: setting({ ...duration, default: 30_000, description: 'ms a `/meta/connect` is held; also caps a client\'s `advice.timeout`' }), // A1
+  interval: setting({ ...duration, default: 0, description: 'ms clients are advised to wait between connects' }),
+  maxInterval: setting({ ...duration, minimum: 1, default: 10_000, description: 'ms without a connect before a session expires; also caps a client\'s `advice.interval`' }), // C75
+  transports: setting({ type: 'array', minItems: 1, uniqueItems: true, items: { enum: TRANSPORT_NAMES }, default: [...TRANSPORT_NAMES], description: 'transports offered, in the order clients should prefer them' }),
+  allowedOrigins: setting({ type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'origins allowed cross-origin (CORS and WebSocket), or `*` for any; none: same-origin and non-browser clients only' }), // C101
+  maxBodySize: setting({ ...count, default: 1_048_576, description: 'largest HTTP body, JSONP `message` or WebSocket message, in bytes' }), // C102
+  maxMessagesPerBatch: setting({ ...count, default: 500, description: 'most messages in one payload' }),
+  maxSubscriptionsPerSession: setting({ ...count, default: 1_000, description: 'most channels one session may subscribe to' }),
+  maxSessions: setting({ ...count, default: 100_000, description: 'most live sessions' }),
+  maxSessionsPerBrowser: setting({ type: 'integer', default: 1, description: 'held connects per browser cookie over HTTP, more degrade to polling; negative: unlimited' }), // C38
+  multiSessionInterval: setting({ ...duration, default: 2_000, description: 'ms between polls advised to the extra sessions of a browser' }),
+  maxQueue: setting({ ...count, default: 10_000, description: 'most events waiting for one session' }),
+  maxQueueBytes: setting({ ...count, default: 8_388_608, description: 'most bytes of events waiting for one session' }),
+  queueOverflow: setting({ enum: ['disconnect', 'drop-oldest'], default: 'disconnect', description: 'a full queue ends the session (`reconnect: handshake`) or drops its oldest event' }),
+  publishRate: setting({ type: 'number', minimum: 0, default: 1_000, description: 'publishes per second one session may make on average; 0: unlimited' }),
+  publishBurst: setting({ ...count, default: 2_000, description: 'publishes one session may make in a burst' }),
+  maxChannelLength: setting({ type: 'integer', minimum: 2, default: 512, description: 'longest channel name, in characters' }),
+  maxChannelDepth: setting({ ...count, default: 32, description: 'most segments in a channel name' }),
+  jsonpCallbackMaxLength: setting({ ...count, default: 64, description: 'longest JSONP callback name' }), // C85
+  trustClientSession: setting({ type: 'boolean', default: false, description: 'accept an HTTP clientId without the browser cookie it was issued with' }), // C100
+  requireHandshakePerConnection: setting({ type: 'boolean', default: false, description: 'refuse a clientId on a WebSocket it was not handshaken on' }), // docs/protocol.md §5.4
+  ack: setting({ type: 'boolean', default: true, description: 'offer the acknowledge extension to clients that ask for it' }), // §6.2
+  timesync: setting({ type: 'boolean', default: true, description: 'answer the timesync extension' }), // §6.3
+  browserCookieName: setting({ type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'BAYEUX_BROWSER', description: 'name of the browser cookie' }), // §5.7
+  browserCookieSameSite: setting({ enum: ['Strict', 'Lax', 'None'], default: 'Lax', description: '`SameSite` of the browser cookie; `None` also sets `Secure` (cross-site deployments)' }),
+  websocketHighWaterMark: setting({ ...count, default: 1_048_576, description: 'bytes buffered on a WebSocket before events wait in the session queue instead' })
+}
 
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    path: { type: 'string', pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*$' },
-    timeout: duration,
-    interval: duration,
-    maxInterval: { ...duration, minimum: 1 },
-    transports: {
-      type: 'array',
-      minItems: 1,
-      uniqueItems: true,
-      items: { enum: TRANSPORT_NAMES }
-    },
-    allowedOrigins: { type: 'array', items: { type: 'string', minLength: 1 } },
-    maxBodySize: count,
-    maxMessagesPerBatch: count,
-    maxSubscriptionsPerSession: count,
-    maxSessions: count,
-    maxSessionsPerBrowser: { type: 'integer' },
-    multiSessionInterval: duration,
-    maxQueue: count,
-    maxQueueBytes: count,
-    queueOverflow: { enum: ['drop-oldest', 'disconnect'] },
-    publishRate: { type: 'number', minimum: 0 },
-    publishBurst: count,
-    maxChannelLength: { type: 'integer', minimum: 2 },
-    maxChannelDepth: count,
-    jsonpCallbackMaxLength: count,
-    trustClientSession: { type: 'boolean' },
-    requireHandshakePerConnection: { type: 'boolean' },
-    ack: { type: 'boolean' },
-    timesync: { type: 'boolean' },
-    browserCookieName: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
-    browserCookieSameSite: { enum: ['Strict', 'Lax', 'None'] },
-    websocketHighWaterMark: count
-  }
-} as const
+/** Settings of bin/bayeux-server (and createServer) only: not options of the Bayeux server. */
+export const CLI_SETTINGS = {
+  host: setting({ type: 'string', minLength: 1, default: 'localhost', description: 'interface to listen on' }),
+  port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
+  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' })
+}
 
-const validateOptions = new Ajv({ allErrors: true, strict: true }).compile(schema)
+type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
 
-export type ResolvedOptions = Readonly<Options>
+export type Options = ValuesOf<typeof OPTION_SETTINGS>
+export type CliSettings = ValuesOf<typeof CLI_SETTINGS>
+export type ResolvedOptions = { readonly [K in keyof Options]: Options[K] extends Array<infer E> ? readonly E[] : Options[K] }
+export type QueueOverflow = Options['queueOverflow']
 
-/** Merges `plain` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
-export function resolveOptions (plain: Partial<Options> = {}): ResolvedOptions {
+/** `entries` as a frozen object, arrays copied and frozen too: nobody can change them afterwards. */
+function frozen (entries: Array<[string, unknown]>): object {
+  return Object.freeze(Object.fromEntries(entries.map(([name, value]) => [name, Array.isArray(value) ? Object.freeze([...value]) : value])))
+}
+
+export const DEFAULTS = frozen(Object.entries(OPTION_SETTINGS).map(([name, spec]) => [name, spec.default])) as ResolvedOptions
+
+/** What is wrong with one setting. */
+export interface Problem {
+  readonly setting: string
+  readonly message: string
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validator = (settings: object): ValidateFunction => ajv.compile({ type: 'object', additionalProperties: false, properties: settings })
+const validateOptions = validator(OPTION_SETTINGS)
+const validateSettings = validator({ ...CLI_SETTINGS, ...OPTION_SETTINGS })
+
+function problemsOf (validate: ValidateFunction, values: object): Problem[] {
+  if (validate(values)) return []
+  return validate.errors!.map(error => {
+    // ajv says neither which property is unknown nor which values an enum allows.
+    if (error.keyword === 'additionalProperties') return { setting: String(error.params['additionalProperty']), message: 'is not an option' }
+    const message = error.keyword === 'enum' ? `must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}` : error.message!
+    const [setting = '', ...item] = error.instancePath.slice(1).split('/')
+    return { setting, message: item.length === 0 ? message : `item ${item.join('/')} ${message}` }
+  })
+}
+
+/** What is wrong with `values`, some options and CLI settings. */
+export function settingProblems (values: Readonly<Record<string, unknown>>): Problem[] {
+  return problemsOf(validateSettings, values)
+}
+
+/** Merges `given` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
+export function resolveOptions (given: Partial<Options>): ResolvedOptions {
   // An option given as undefined (an unset flag passed along) keeps its default
   // rather than slipping past the schema, which only checks properties present.
-  const given = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined))
-  const merged: Options = { ...DEFAULTS, ...given }
-  if (!validateOptions(merged)) {
-    // ajv's additionalProperties message does not say which option is unknown: name it.
-    const unknown = (e: { params: Record<string, unknown> }): string => 'additionalProperty' in e.params ? `: ${String(e.params['additionalProperty'])}` : ''
-    const detail = validateOptions.errors!.map(e => `${e.instancePath.slice(1) || 'options'} ${e.message}${unknown(e)}`).join('; ')
-    throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${detail}`)
+  const merged = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) }
+  const problems = problemsOf(validateOptions, merged)
+  if (problems.length > 0) {
+    throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${problems.map(p => `${p.setting} ${p.message}`).join('; ')}`)
   }
-  // Arrays are copied so that no server can change another's defaults through them.
-  return Object.freeze({
-    ...merged,
-    transports: Object.freeze([...merged.transports]) as TransportName[],
-    allowedOrigins: Object.freeze([...merged.allowedOrigins]) as string[]
-  })
+  return frozen(Object.entries(merged)) as ResolvedOptions
 }

@@ -2,14 +2,15 @@ import Fastify, { LogController } from 'fastify'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { BayeuxServer } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
+import { CLI_SETTINGS } from './options.ts'
 import { bayeuxPlugin } from './plugin.ts'
 
 export interface ServerOptions extends BayeuxOptions {
-  /** Interface to listen on. Default `localhost`. */
+  /** Interface to listen on; default in CLI_SETTINGS. */
   host?: string
-  /** Port to listen on; 0 picks a free one. Default 8080. */
+  /** Port to listen on; 0 picks a free one. Default in CLI_SETTINGS. */
   port?: number
-  /** fastify's `logger` option (pino), or false. Default: info level. */
+  /** fastify's `logger` option (pino), or false. Default: the level in CLI_SETTINGS. */
   logger?: boolean | { level?: string } | FastifyBaseLogger
 }
 
@@ -23,7 +24,12 @@ export interface RunningServer {
 
 /** Creates a fastify server serving Bayeux and starts listening. */
 export async function createServer (options: ServerOptions = {}): Promise<RunningServer> {
-  const { host = 'localhost', port = 8080, logger = { level: 'info' }, ...bayeuxOptions } = options
+  const {
+    host = CLI_SETTINGS.host.default,
+    port = CLI_SETTINGS.port.default,
+    logger = { level: CLI_SETTINGS.logLevel.default },
+    ...bayeuxOptions
+  } = options
   const bayeux = new BayeuxServer(bayeuxOptions)
   const fastify = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),

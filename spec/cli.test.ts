@@ -1,14 +1,109 @@
 /**
- * bin/bayeux-server as a child process (lib/cli.ts, issue 2): help, bad flags, flags
- * and environment variables, and graceful shutdown on SIGTERM and SIGINT.
+ * lib/cli.ts: how flags and environment variables become options, --help and the
+ * README table; then bin/bayeux-server as a child process (issue 2): help, bad
+ * flags, flags and environment variables, and graceful shutdown on SIGTERM and SIGINT.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { markdownTable, readOptions, usage } from '../lib/cli.ts'
+import { CLI_SETTINGS, OPTION_SETTINGS } from '../lib/options.ts'
+import { withOptionsTable } from './support/readme-options.ts'
 import { HttpPeer, WsPeer, delay } from './helpers.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+/** `maxQueue` → [`max-queue`, `BAYEUX_MAX_QUEUE`]: the naming rule, written out again. */
+function flagAndEnv (name: string): [string, string] {
+  const flag = name.replace(/[A-Z]/g, upper => `-${upper.toLowerCase()}`)
+  return [flag, `BAYEUX_${flag.replaceAll('-', '_').toUpperCase()}`]
+}
+
+t.test('--help documents every setting: its flag, its environment variable and its default', async t => {
+  const help = usage()
+  for (const [name, spec] of Object.entries({ ...CLI_SETTINGS, ...OPTION_SETTINGS })) {
+    const [flag, env] = flagAndEnv(name)
+    t.match(help, new RegExp(`^  --(\\[no-\\])?${flag}( |\n)`, 'm'), `--${flag}`)
+    t.ok(help.includes(`env ${env}, default `), env)
+    t.ok(help.includes(spec.description), `the description of ${name}`)
+  }
+  t.same(flagAndEnv('maxQueue'), ['max-queue', 'BAYEUX_MAX_QUEUE'])
+  t.match(help, /^ {2}--\[no-\]ack {2,}offer the acknowledge extension/m, 'a boolean shows its --no- form')
+  t.match(help, /^ {2}--help, -h {2,}this text$/m)
+})
+
+t.test('the README table is the one the settings render (npm run docs:options rewrites it)', async t => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  t.equal(withOptionsTable(readme), readme)
+  t.ok(readme.includes(markdownTable()))
+  t.equal(markdownTable().split('\n').filter(line => line.startsWith('| `--')).length, Object.keys({ ...CLI_SETTINGS, ...OPTION_SETTINGS }).length, 'a row per setting')
+})
+
+t.test('readOptions: flags beat environment variables, which beat defaults', async t => {
+  const env = {
+    BAYEUX_TIMEOUT: '900', BAYEUX_INTERVAL: '25', BAYEUX_ACK: 'false', BAYEUX_QUEUE_OVERFLOW: 'drop-oldest',
+    BAYEUX_TRANSPORTS: 'websocket', BAYEUX_HOST: '0.0.0.0', BAYEUX_LOG_LEVEL: 'debug', BAYEUX_PUBLISH_RATE: '2.5'
+  }
+  t.same(readOptions(['--timeout', '700', '--ack', '--transports=long-polling,callback-polling', '--log-level', 'warn', '--port', '0'], env), {
+    timeout: 700, interval: 25, ack: true, queueOverflow: 'drop-oldest', transports: ['long-polling', 'callback-polling'],
+    host: '0.0.0.0', port: 0, publishRate: 2.5, logger: { level: 'warn' }
+  })
+  t.same(readOptions([], {}), {}, 'what is not set is left to the defaults of createServer and BayeuxServer')
+  t.same(readOptions(['--timeout', '1', '--timeout=2'], {}), { timeout: 2 }, 'the last flag wins')
+  t.equal(readOptions(['-h'], {}), 'help')
+  t.equal(readOptions(['--timeout', '1', '--help', '--bogus'], {}), 'help')
+})
+
+t.test('readOptions: a boolean flag alone means true, --no-<flag> false', async t => {
+  t.same(readOptions(['--no-ack', '--trust-client-session', '--timesync=false'], { BAYEUX_TRUST_CLIENT_SESSION: 'false', BAYEUX_ACK: 'true' }), {
+    ack: false, trustClientSession: true, timesync: false
+  })
+  t.same(readOptions(['--ack', '--no-ack'], {}), { ack: false })
+  t.same(readOptions(['--no-ack', '--ack'], {}), { ack: true })
+  t.same(readOptions([], { BAYEUX_REQUIRE_HANDSHAKE_PER_CONNECTION: 'true' }), { requireHandshakePerConnection: true })
+})
+
+t.test('readOptions: lists are comma-separated, their items trimmed, empty ones dropped', async t => {
+  t.same(readOptions(['--allowed-origins', ' https://a.example ,,https://b.example, '], {}), { allowedOrigins: ['https://a.example', 'https://b.example'] })
+  t.same(readOptions([], { BAYEUX_ALLOWED_ORIGINS: '' }), { allowedOrigins: [] })
+  t.same(readOptions([], { BAYEUX_TRANSPORTS: 'long-polling, websocket' }), { transports: ['long-polling', 'websocket'] })
+})
+
+t.test('readOptions: numbers are plain decimals, signed only where the schema allows negatives', async t => {
+  t.same(readOptions(['--max-sessions-per-browser=-1', '--publish-rate', '0.5', '--max-queue', '007'], {}), { maxSessionsPerBrowser: -1, publishRate: 0.5, maxQueue: 7 })
+})
+
+t.test('readOptions: each kind of bad value or flag is an error naming the flag', async t => {
+  const cases: Array<[string[], Record<string, string>, string | RegExp]> = [
+    [['--timeout', '1e3'], {}, '--timeout: not a whole number: "1e3"'],
+    [['--timeout', ' 5'], {}, '--timeout: not a whole number: " 5"'],
+    [['--timeout', '0x10'], {}, '--timeout: not a whole number: "0x10"'],
+    [['--max-sessions-per-browser', '1.5'], {}, '--max-sessions-per-browser: not an integer: "1.5"'],
+    [['--publish-rate', '1e3'], {}, '--publish-rate: not a number: "1e3"'],
+    [['--publish-rate=-1'], {}, '--publish-rate: not a number: "-1"'],
+    [['--ack=yes'], {}, '--ack: not true or false: "yes"'],
+    [[], { BAYEUX_ACK: '1' }, '--ack: not true or false: "1"'],
+    [['--queue-overflow', 'drop-newest'], {}, '--queue-overflow: not one of disconnect, drop-oldest: "drop-newest"'],
+    [['--transports', 'websocket,flash'], {}, '--transports: not one of websocket, long-polling, callback-polling: "flash"'],
+    [['--transports', 'websocket,websocket'], {}, /^--transports: must NOT have duplicate items/],
+    [['--transports', ','], {}, '--transports: must NOT have fewer than 1 items'],
+    [['--path', 'cometd'], {}, /^--path: must match pattern/],
+    [[], { BAYEUX_MAX_INTERVAL: '0' }, '--max-interval: must be >= 1'],
+    [['--port', '65536'], {}, '--port: must be <= 65535'],
+    [['--host='], {}, '--host: must NOT have fewer than 1 characters'],
+    [['--no-timeout'], {}, '--no-timeout: no such flag'],
+    [['--no-ack=true'], {}, '--no-ack: no such flag'],
+    [['--bogus'], {}, '--bogus: no such flag'],
+    [['--timeout'], {}, '--timeout: needs a value'],
+    [['--path', '--timeout', '5'], {}, '--path: needs a value'],
+    [['cometd'], {}, 'unexpected argument: "cometd"']
+  ]
+  for (const [args, env, message] of cases) {
+    t.throws(() => readOptions(args, env), { message }, `${JSON.stringify(args)} ${JSON.stringify(env)}`)
+  }
+})
 
 interface Run {
   readonly child: ChildProcess
@@ -58,6 +153,7 @@ t.test('--help prints the usage and exits 0', async t => {
     t.ok(help.stdout().includes(flag), `documents ${flag}`)
   }
   t.match(help.stdout(), /BAYEUX_MAX_INTERVAL/, 'names the environment variables')
+  t.equal(help.stdout(), usage(), 'the usage of the built CLI is the one of lib/')
   t.equal(help.stderr(), '')
 })
 
@@ -65,11 +161,11 @@ t.test('a bad flag or value exits 2 with a message and the usage', async t => {
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
     [['--port', 'eighty'], {}, /--port: not a whole number: "eighty"/],
     [['--timeout=-5'], {}, /--timeout: not a whole number: "-5"/],
-    [['--timeout', '99999999'], {}, /timeout must be <= 3600000/],
-    [['--port', '65536'], {}, /--port: not a port number: 65536/],
+    [['--timeout', '99999999'], {}, /--timeout: must be <= 3600000/],
+    [['--port', '65536'], {}, /--port: must be <= 65535/],
     [['--log-level', 'loud'], {}, /--log-level: not one of fatal, .*: "loud"/],
     [[], { BAYEUX_INTERVAL: '1.5' }, /--interval: not a whole number: "1\.5"/],
-    [['--bogus'], {}, /--bogus/]
+    [['--bogus'], {}, /--bogus: no such flag/]
   ]
   const runs = cases.map(([args, env]) => run(args, env))
   for (const [i, [args, env, message]] of cases.entries()) {
@@ -86,13 +182,15 @@ t.test('flags beat environment variables, which beat defaults', async t => {
     BAYEUX_PATH: '/from-env',
     BAYEUX_TIMEOUT: '900',
     BAYEUX_INTERVAL: '25',
-    BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example'
+    BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+    BAYEUX_TRANSPORTS: 'long-polling,callback-polling'
   })
   const url = await server.url
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/from-flag$/, 'prints the URL it serves')
   const peer = new HttpPeer(url)
   const hello = await peer.handshake()
   t.match(hello, { successful: true, advice: { reconnect: 'retry', timeout: 700, interval: 25 } }, 'timeout from the flag, interval from the environment')
+  t.same(hello['supportedConnectionTypes'], ['long-polling', 'callback-polling'], 'an option that had no flag before')
 
   const allowed = await new HttpPeer(url).post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { headers: { origin: 'https://b.example' } })
   t.equal(allowed.headers['access-control-allow-origin'], 'https://b.example', 'an origin of BAYEUX_ALLOWED_ORIGINS is allowed (C101)')

@@ -72,8 +72,8 @@ t.test('invalid options throw BAYEUX_ERR_INVALID_OPTIONS before anything listens
     ['zero maxInterval', { maxInterval: 0 }, /maxInterval must be >= 1/],
     ['path without a leading slash', { path: 'cometd' }, /path must match pattern/],
     ['no transports', { transports: [] }, /transports must NOT have fewer than 1 items/],
-    ['unknown transport', { transports: ['flash'] }, /transports\/0 must be equal to one of the allowed values/],
-    ['unknown option', { timeoutt: 5 }, /must NOT have additional properties: timeoutt/]
+    ['unknown transport', { transports: ['flash'] }, /transports item 0 must be one of websocket, long-polling, callback-polling/],
+    ['unknown option', { timeoutt: 5 }, /timeoutt is not an option/]
   ]
   for (const [name, options, message] of cases) {
     await t.rejects(createServer({ host: '127.0.0.1', port: 0, logger: false, ...options } as ServerOptions), { name: 'BayeuxServerError', code: 'BAYEUX_ERR_INVALID_OPTIONS', message }, name)
