@@ -43,12 +43,25 @@ t.test('the README table is the one the settings render (npm run docs:options re
 
 t.test('readOptions: flags beat environment variables, which beat defaults', async t => {
   const env = {
-    BAYEUX_TIMEOUT: '900', BAYEUX_INTERVAL: '25', BAYEUX_ACK: 'false', BAYEUX_QUEUE_OVERFLOW: 'drop-oldest',
-    BAYEUX_TRANSPORTS: 'websocket', BAYEUX_HOST: '0.0.0.0', BAYEUX_LOG_LEVEL: 'debug', BAYEUX_PUBLISH_RATE: '2.5'
+    BAYEUX_TIMEOUT: '900',
+    BAYEUX_INTERVAL: '25',
+    BAYEUX_ACK: 'false',
+    BAYEUX_QUEUE_OVERFLOW: 'drop-oldest',
+    BAYEUX_TRANSPORTS: 'websocket',
+    BAYEUX_HOST: '0.0.0.0',
+    BAYEUX_LOG_LEVEL: 'debug',
+    BAYEUX_PUBLISH_RATE: '2.5'
   }
   t.same(readOptions(['--timeout', '700', '--ack', '--transports=long-polling,callback-polling', '--log-level', 'warn', '--port', '0'], env), {
-    timeout: 700, interval: 25, ack: true, queueOverflow: 'drop-oldest', transports: ['long-polling', 'callback-polling'],
-    host: '0.0.0.0', port: 0, publishRate: 2.5, logger: { level: 'warn' }
+    timeout: 700,
+    interval: 25,
+    ack: true,
+    queueOverflow: 'drop-oldest',
+    transports: ['long-polling', 'callback-polling'],
+    host: '0.0.0.0',
+    port: 0,
+    publishRate: 2.5,
+    logger: { level: 'warn' }
   })
   t.same(readOptions([], {}), {}, 'what is not set is left to the defaults of createServer and BayeuxServer')
   t.same(readOptions(['--timeout', '1', '--timeout=2'], {}), { timeout: 2 }, 'the last flag wins')

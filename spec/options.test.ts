@@ -33,9 +33,18 @@ t.test('DEFAULTS are valid and are what an empty call resolves to', async t => {
 
 t.test('valid options override the defaults', async t => {
   const options = {
-    path: '/bayeux/v1', timeout: 0, interval: 500, maxInterval: 1, transports: ['long-polling' as const],
-    allowedOrigins: ['*'], maxSessionsPerBrowser: -1, queueOverflow: 'drop-oldest' as const, publishRate: 0.5,
-    browserCookieSameSite: 'None' as const, trustClientSession: true, ack: false
+    path: '/bayeux/v1',
+    timeout: 0,
+    interval: 500,
+    maxInterval: 1,
+    transports: ['long-polling' as const],
+    allowedOrigins: ['*'],
+    maxSessionsPerBrowser: -1,
+    queueOverflow: 'drop-oldest' as const,
+    publishRate: 0.5,
+    browserCookieSameSite: 'None' as const,
+    trustClientSession: true,
+    ack: false
   }
   t.same(resolveOptions(options), { ...DEFAULTS, ...options })
 })
