@@ -1,4 +1,4 @@
-// The benchmark at toy size, for spec/bench*.test.ts: every scenario and transport for one
+// The benchmark at toy size, for spec/e2e/bench*.test.ts: every scenario and transport for one
 // server, checking only that what was published arrived (never how fast).
 import type { Test } from 'tap'
 import { measureCase, type MeasurePlan } from './measure.ts'

@@ -49,7 +49,7 @@ t.test('parseParts joins several texts (JSONP or form message parameters) into o
 t.test('nesting deeper than MAX_NESTING is HTTP 400: JSON.parse takes it, serializing the event later overflowed the stack (C102)', async t => {
   const arrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
   const publish = (data: string) => `[{"channel":"/a","clientId":"x","data":${data}}]`
-  // Found by spec/fuzz.test.ts: data 6,000 arrays deep was accepted, then JSON.stringify threw in a handler.
+  // Found by spec/e2e/fuzz.test.ts: data 6,000 arrays deep was accepted, then JSON.stringify threw in a handler.
   t.same(parseEnvelope(publish(arrays(6_000)), 10), TOO_DEEP)
   t.same(parseEnvelope(publish('{"a":'.repeat(MAX_NESTING) + '0' + '}'.repeat(MAX_NESTING)), 10), TOO_DEEP, 'objects count too')
   t.match(parseEnvelope(publish(arrays(MAX_NESTING - 2)), 10), { ok: true }, 'the limit itself is fine (the batch and the message are two levels)')

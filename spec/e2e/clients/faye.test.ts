@@ -6,9 +6,9 @@
  */
 import t from 'tap'
 import faye from 'faye'
-import { WsPeer, delay, expireSession, startServer } from '../helpers.ts'
-import type { Session } from '../../lib/server/session.ts'
-import type { RunningServer } from '../../lib/index.ts'
+import { WsPeer, delay, expireSession, startServer } from '../../helpers.ts'
+import type { Session } from '../../../lib/server/session.ts'
+import type { RunningServer } from '../../../lib/index.ts'
 import { Inbox } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 

@@ -4,9 +4,9 @@
  */
 import t from 'tap'
 import { request } from 'undici'
-import { createServer } from '../lib/index.ts'
-import type { ServerOptions } from '../lib/index.ts'
-import { HttpPeer, RecordingLogger, WsPeer, startServer } from './helpers.ts'
+import { createServer } from '../../lib/index.ts'
+import type { ServerOptions } from '../../lib/index.ts'
+import { HttpPeer, RecordingLogger, WsPeer, startServer } from '../helpers.ts'
 
 /** The port the server really listens on. */
 function portOf (server: Awaited<ReturnType<typeof createServer>>): number {

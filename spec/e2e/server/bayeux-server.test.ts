@@ -3,8 +3,8 @@
  * operations, their replies and their errors, item by item of docs/protocol.md §9.
  */
 import t from 'tap'
-import { HttpPeer, RecordingLogger, delay, startServer } from '../helpers.ts'
-import type { Json } from '../helpers.ts'
+import { HttpPeer, RecordingLogger, delay, startServer } from '../../helpers.ts'
+import type { Json } from '../../helpers.ts'
 
 t.test('envelope and message fields', async t => {
   const server = await startServer(t, { timeout: 300 })

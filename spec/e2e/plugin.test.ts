@@ -6,9 +6,9 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { request } from 'undici'
-import { BayeuxServer, bayeuxPlugin } from '../lib/index.ts'
-import type { EventMessage, Extension, Message, Reply, SecurityPolicy } from '../lib/index.ts'
-import { HttpPeer, WsPeer, delay } from './helpers.ts'
+import { BayeuxServer, bayeuxPlugin } from '../../lib/index.ts'
+import type { EventMessage, Extension, Message, Reply, SecurityPolicy } from '../../lib/index.ts'
+import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 
 /** An app with a JSON route, Bayeux registered on it (under `prefix`); listening on a free port. */
 async function startApp (t: { teardown (fn: () => unknown): void }, bayeux: BayeuxServer, prefix?: string): Promise<string> {

@@ -3,11 +3,11 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { formatResult, loadTraces, replayAll, summary } from '../conformance/replay/runner.ts'
-import type { TraceResult } from '../conformance/replay/replayer.ts'
-import { isPublishAck, startTamperingProxy, type Tamper } from '../conformance/selftest/tampering-proxy.ts'
-import { launchBayeuxServer } from '../conformance/servers/bayeux-server.ts'
-import { OPTIONS } from '../conformance/servers/profile.ts'
+import { formatResult, loadTraces, replayAll, summary } from '../../conformance/replay/runner.ts'
+import type { TraceResult } from '../../conformance/replay/replayer.ts'
+import { isPublishAck, startTamperingProxy, type Tamper } from '../../conformance/selftest/tampering-proxy.ts'
+import { launchBayeuxServer } from '../../conformance/servers/bayeux-server.ts'
+import { OPTIONS } from '../../conformance/servers/profile.ts'
 
 const server = await launchBayeuxServer(OPTIONS)
 t.teardown(() => server.close())
@@ -55,7 +55,7 @@ t.test('a server that puts data in publish acks fails, citing C54', async t => {
 })
 
 t.test('the CLI prints a line per trace and the summary, and sets the exit code', async t => {
-  const cli = fileURLToPath(new URL('../bin/bayeux-conformance', import.meta.url))
+  const cli = fileURLToPath(new URL('../../bin/bayeux-conformance', import.meta.url))
   const run = (url: string): Promise<{ code: number | null, output: string }> => new Promise(resolve => {
     // tap's loaders (NODE_OPTIONS) must not leak into the CLI, which loads tsx itself.
     const env = { ...process.env, NODE_OPTIONS: '' }

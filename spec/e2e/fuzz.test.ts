@@ -4,7 +4,7 @@
  * array of replies and events, or a 4xx with a reason; never a 5xx or a hang), every
  * WebSocket frame gets a reply or a 1xxx close, no handler throws (no error log),
  * Object.prototype stays clean, and real CometD clients running alongside receive
- * every message, in order (C70). A longer run: spec/fuzz/long-run.ts.
+ * every message, in order (C70). A longer run: spec/e2e/fuzz/long-run.ts.
  */
 import t from 'tap'
 import { runCampaign } from './fuzz/campaign.ts'

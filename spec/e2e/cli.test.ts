@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { markdownTable, readOptions, usage } from '../lib/cli.ts'
-import { CLI_SETTINGS, OPTION_SETTINGS } from '../lib/options.ts'
-import { withOptionsTable } from './support/readme-options.ts'
-import { HttpPeer, WsPeer, delay } from './helpers.ts'
+import { markdownTable, readOptions, usage } from '../../lib/cli.ts'
+import { CLI_SETTINGS, OPTION_SETTINGS } from '../../lib/options.ts'
+import { withOptionsTable } from '../support/readme-options.ts'
+import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 
 /** `maxQueue` → [`max-queue`, `BAYEUX_MAX_QUEUE`]: the naming rule, written out again. */
 function flagAndEnv (name: string): [string, string] {
@@ -35,7 +35,7 @@ t.test('--help documents every setting: its flag, its environment variable and i
 })
 
 t.test('the README table is the one the settings render (npm run docs:options rewrites it)', async t => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
   t.equal(withOptionsTable(readme), readme)
   t.ok(readme.includes(markdownTable()))
   t.equal(markdownTable().split('\n').filter(line => line.startsWith('| `--')).length, Object.keys({ ...CLI_SETTINGS, ...OPTION_SETTINGS }).length, 'a row per setting')

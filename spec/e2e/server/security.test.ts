@@ -3,7 +3,7 @@
  * channel is used, by subscribe or publish (docs/protocol.md §7.4, C49, C69).
  */
 import t from 'tap'
-import { HttpPeer, startServer } from '../helpers.ts'
+import { HttpPeer, startServer } from '../../helpers.ts'
 
 t.test('canCreate gates the first use of a channel only', async t => {
   const asked: string[] = []

@@ -4,8 +4,8 @@
  * §5.5-§5.8, §6.2).
  */
 import t from 'tap'
-import { HttpPeer, WsPeer, delay, expireSession, startServer } from '../helpers.ts'
-import type { Json } from '../helpers.ts'
+import { HttpPeer, WsPeer, delay, expireSession, startServer } from '../../helpers.ts'
+import type { Json } from '../../helpers.ts'
 
 const connect = (peer: HttpPeer, extra: Json = {}): Promise<Json[]> =>
   peer.send({ channel: '/meta/connect', connectionType: 'long-polling', ...extra })

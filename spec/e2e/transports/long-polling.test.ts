@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { request } from 'undici'
-import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
+import { HttpPeer, RecordingLogger, startServer } from '../../helpers.ts'
 
 const handshakeBody = JSON.stringify([{ id: '1', channel: '/meta/handshake', version: '1.0' }])
 

@@ -7,10 +7,10 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import { delay, startServer } from '../helpers.ts'
-import { CuttingProxy } from '../support/cutting-proxy.ts'
-import { launchChromium, serveCometdPage } from '../support/browser.ts'
-import type { RunningServer, ServerSession } from '../../lib/index.ts'
+import { delay, startServer } from '../../helpers.ts'
+import { CuttingProxy } from '../../support/cutting-proxy.ts'
+import { launchChromium, serveCometdPage } from '../../support/browser.ts'
+import type { RunningServer, ServerSession } from '../../../lib/index.ts'
 import { Inbox, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 

@@ -3,12 +3,12 @@
  * alongside (canary.ts), and generated payloads sent at long-polling, callback-polling
  * and WebSocket, `concurrency` at a time. After every group of payloads: no error was
  * logged (an error log means a handler threw) and Object.prototype is untouched.
- * Shared by spec/fuzz.test.ts (bounded) and spec/fuzz/long-run.ts.
+ * Shared by spec/e2e/fuzz.test.ts (bounded) and spec/e2e/fuzz/long-run.ts.
  */
 import fc from 'fast-check'
 import type { FastifyBaseLogger } from 'fastify'
-import type { RunningServer, ServerOptions } from '../../lib/index.ts'
-import { startServer } from '../helpers.ts'
+import type { RunningServer, ServerOptions } from '../../../lib/index.ts'
+import { startServer } from '../../helpers.ts'
 import { preview } from './body.ts'
 import { Canary } from './canary.ts'
 import { FuzzFailure, HttpSlots, callbackPollingDriver, longPollingDriver, webSocketDriver } from './drivers.ts'

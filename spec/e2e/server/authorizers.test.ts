@@ -4,8 +4,8 @@
  * around them (the CVE-2020-11020 class).
  */
 import t from 'tap'
-import { HttpPeer, startServer } from '../helpers.ts'
-import type { Json } from '../helpers.ts'
+import { HttpPeer, startServer } from '../../helpers.ts'
+import type { Json } from '../../helpers.ts'
 
 const connect = (peer: HttpPeer): Promise<Json[]> => peer.send({ channel: '/meta/connect', connectionType: 'long-polling' })
 const data = (messages: Json[]): unknown[] => messages.filter(m => 'data' in m).map(m => m['data'])

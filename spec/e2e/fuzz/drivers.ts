@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check'
 import { request } from 'undici'
-import type { RunningServer } from '../../lib/index.ts'
-import { HttpPeer, WsPeer } from '../helpers.ts'
-import type { Json } from '../helpers.ts'
+import type { RunningServer } from '../../../lib/index.ts'
+import { HttpPeer, WsPeer } from '../../helpers.ts'
+import type { Json } from '../../helpers.ts'
 import { callbackName, payload } from './arbitraries.ts'
 import { materialize, preview } from './body.ts'
 import type { Body, ClientIds } from './body.ts'

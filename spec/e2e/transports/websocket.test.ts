@@ -3,7 +3,7 @@
  * codes, origin checks and session binding (docs/protocol.md §5.4, C88-C94).
  */
 import t from 'tap'
-import { HttpPeer, WsPeer, delay, startServer } from '../helpers.ts'
+import { HttpPeer, WsPeer, delay, startServer } from '../../helpers.ts'
 
 t.test('upgrade and framing', async t => {
   const server = await startServer(t, { timeout: 500 })

@@ -1,7 +1,7 @@
 /** diagnostics_channel events (lib/diagnostics.ts). */
 import t from 'tap'
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { HttpPeer, startServer } from './helpers.ts'
+import { HttpPeer, startServer } from '../helpers.ts'
 
 t.test('session, publish and bad-input events reach subscribers', async t => {
   const seen: Array<[string, any]> = []

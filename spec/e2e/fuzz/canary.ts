@@ -6,7 +6,7 @@
  * subscriber are two tabs of one browser: one of them polls instead of holding its
  * connect (C38), which delays messages but must not lose them.
  */
-import { delay } from '../helpers.ts'
+import { delay } from '../../helpers.ts'
 import { Inbox, disconnect, handshake, newClient, publish, subscribe } from '../clients/cometd.ts'
 import type { Transport } from '../clients/cometd.ts'
 import type { CometD } from 'cometd'

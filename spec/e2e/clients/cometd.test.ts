@@ -3,7 +3,7 @@
  * WebSocket (issue 2). Checklist items of docs/protocol.md §9 are cited where they apply.
  */
 import t from 'tap'
-import { expireSession, startServer } from '../helpers.ts'
+import { expireSession, startServer } from '../../helpers.ts'
 import { Inbox, deliversBetween, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 

@@ -1,6 +1,6 @@
 /**
  * The long fuzz run, outside the test suite:
- *   node --import=tsx spec/fuzz/long-run.ts --runs 200000 --seed 42 [--concurrency 16] [--parallel] [--shrink]
+ *   node --import=tsx spec/e2e/fuzz/long-run.ts --runs 200000 --seed 42 [--concurrency 16] [--parallel] [--shrink]
  *     [--server '{"queueOverflow":"drop-oldest","maxQueue":50}']
  * Exits 1 with the failing input on the first failure.
  */

@@ -1,6 +1,6 @@
 /** The timesync extension (lib/server/timesync.ts, docs/protocol.md §6.3, C98). */
 import t from 'tap'
-import { HttpPeer, startServer } from '../helpers.ts'
+import { HttpPeer, startServer } from '../../helpers.ts'
 
 t.test('C98 meta replies carry ext.timesync when the client estimate is poor', async t => {
   const server = await startServer(t, { timeout: 300 })

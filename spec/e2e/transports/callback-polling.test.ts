@@ -4,10 +4,10 @@
  * Chromium loading responses as scripts from another origin.
  */
 import t from 'tap'
-import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
-import { launchChromium, serveCometdPage } from '../support/browser.ts'
-import type { Json } from '../helpers.ts'
-import type { ServerSession } from '../../lib/index.ts'
+import { HttpPeer, RecordingLogger, startServer } from '../../helpers.ts'
+import { launchChromium, serveCometdPage } from '../../support/browser.ts'
+import type { Json } from '../../helpers.ts'
+import type { ServerSession } from '../../../lib/index.ts'
 
 const jsonp = (callback: string, messages: unknown): string =>
   `?jsonp=${encodeURIComponent(callback)}&message=${encodeURIComponent(JSON.stringify(messages))}`
