@@ -55,7 +55,7 @@ export class MessageHandlers {
     }
     if (link.kind === 'request' && link.browserId === undefined) link.assignBrowserId()
     const ack = options.ack && message.ext?.['ack'] === true
-    const session = registry.create(link, ack)
+    const session = registry.create(link, { ack })
     if (policy.canHandshake !== undefined && !(await policy.canHandshake(session, message, link))) {
       return { ...fail(message, errors.HANDSHAKE_DENIED), advice: { reconnect: 'none' } }
     }

@@ -54,7 +54,7 @@ export class SessionRegistry implements SessionHost {
   }
 
   /** A new session for a handshake on `link`; it counts once `add`ed, after the policy said yes. */
-  create (link: Link, ack: boolean): Session {
+  create (link: Link, { ack }: { ack: boolean }): Session {
     return new Session(this, { id: randomBytes(20).toString('hex'), link, ack })
   }
 
