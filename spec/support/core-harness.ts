@@ -87,12 +87,18 @@ export class CoreHarness {
     return { responder, done: this.core.process(batch, link, responder.respond) }
   }
 
-  /** Sends a payload that must be answered exactly once by the time its processing ends. */
+  /**
+   * Sends a payload that is answered, not held, and returns its one answer. A connect
+   * answered at once may be written after its processing ends (an async outgoing
+   * extension): hence waiting for the answer too.
+   */
   async ask (link: Link, batch: unknown[]): Promise<Answer> {
     const { responder, done } = this.send(link, batch)
     await done
+    const answer = await responder.answered
+    await flushed()
     if (responder.answers.length !== 1) throw new Error(`${responder.answers.length} answers to one payload, expected 1`)
-    return responder.answers[0]!
+    return answer
   }
 
   /** The one reply to a payload of one message. */
