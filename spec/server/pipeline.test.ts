@@ -327,6 +327,18 @@ t.test('C98 the timesync extension is on unless the timesync option is off', asy
   const message: Message = { id: '1', channel: '/meta/handshake', version: '1.0', ext: { timesync: { tc: 1_000, l: 0, o: 0 } } }
   const on = await CoreHarness.start(t)
   t.match(await on.reply(new FakeRequestLink(), message), { ext: { timesync: { tc: 1_000, ts: Number, p: Number, a: Number } } })
+  t.match(await on.reply(new FakeRequestLink(), { ...message, ext: { timesync: { tc: 1_000 } } }), { ext: { timesync: { tc: 1_000, ts: Number, p: Number } } }, 'a first sync, without lag and offset')
+  t.notOk('ext' in await on.reply(new FakeRequestLink(), { ...message, ext: { timesync: 'no' } }), 'not a timesync request')
+  t.notOk('ext' in await on.reply(new FakeRequestLink(), { ...message, channel: '/a', ext: { timesync: { tc: 1_000 } } }), 'meta messages only')
+
+  // Frozen clock: the client's estimate (tc + o + l = ts) is good, so the server says nothing.
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  Date.now = () => 10_000
+  const synced = await on.reply(new FakeRequestLink(), { ...message, ext: { timesync: { tc: 9_980, l: 10, o: 10 } } })
+  Date.now = realNow
+  t.notOk('ext' in synced, 'accurate within 25 ms: no timesync in the reply')
+
   const off = await CoreHarness.start(t, { timesync: false })
   t.notOk('ext' in await off.reply(new FakeRequestLink(), message))
 })

@@ -256,10 +256,10 @@ t.test('§5.5 events arriving in one tick leave together, in one flush', async t
   const session = h.session(await h.connected(link))
   session.deliver('/a', 1)
   session.deliver('/a', 2)
-  session.deliver('/b', 3)
+  session.deliver('/b', 3, { note: 'with ext' })
   t.same(link.pushes, [], 'nothing is written synchronously')
   await flushed()
-  t.same(link.pushes, [[{ channel: '/a', data: 1 }, { channel: '/a', data: 2 }, { channel: '/b', data: 3 }]], 'one push, in order (C70)')
+  t.same(link.pushes, [[{ channel: '/a', data: 1 }, { channel: '/a', data: 2 }, { channel: '/b', data: 3, ext: { note: 'with ext' } }]], 'one push, in order (C70)')
 })
 
 t.test('a flush that throws is logged and the other sessions are still flushed', async t => {
