@@ -111,7 +111,7 @@ export function settingProblems (values: Readonly<Record<string, unknown>>): Pro
 }
 
 /** Merges `given` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */
-export function resolveOptions (given: Partial<Options>): ResolvedOptions {
+export function resolveOptions (given: Partial<Options> = {}): ResolvedOptions {
   // An option given as undefined (an unset flag passed along) keeps its default
   // rather than slipping past the schema, which only checks properties present.
   const merged = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) }

@@ -39,8 +39,12 @@ export class MessagePipeline {
    * payloads in order without waiting for held connects.
    */
   async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
-    if (batch.length === 1) {
-      const checked = checkMessage(batch[0])
+    // Clients never batch a handshake: one that is batched is answered alone and the
+    // rest ignored, before any of it runs (C12, A11).
+    const handshake = batch.length > 1 ? batch.find(isHandshake) : undefined
+    const alone = batch.length === 1 ? batch[0] : handshake
+    if (alone !== undefined) {
+      const checked = checkMessage(alone)
       if (checked.ok) return this.#processAlone(checked.message, link, respond)
     }
     const events: OutgoingEvent[] = []
@@ -61,15 +65,7 @@ export class MessagePipeline {
         slots[i] = [{ ...(checked.channel !== undefined && { channel: checked.channel }), id: checked.id, successful: false, error: checked.error } as Reply]
         continue
       }
-      const message = checked.message
-      if (message.channel === META_HANDSHAKE && batch.length > 1) {
-        // Clients never batch a handshake; answer it alone and ignore the rest (C12, A11).
-        slots.length = 0
-        events.length = 0
-        await this.#handle(message, link, collectInto(0), { connect: 'batched', pending })
-        break
-      }
-      await this.#handle(message, link, collectInto(i), { connect: 'batched', pending })
+      await this.#handle(checked.message, link, collectInto(i), { connect: 'batched', pending })
     }
     if (invalid > 0) this.#reporter.badInput(link, 'invalid_message', 'invalid message', { invalid, total: batch.length })
     if (pending.length > 0) await Promise.all(pending)
@@ -152,4 +148,8 @@ export class MessagePipeline {
     this.#reporter.log.error({ err: error }, 'an outgoing extension failed')
     respond(events, replies)
   }
+}
+
+function isHandshake (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === META_HANDSHAKE
 }

@@ -139,6 +139,8 @@ export class Session implements ServerSession {
       this.#socket = undefined
       this.#dropHold(link)
     })
+    // Events that queued while no socket was bound go out on this one (C78).
+    if (this.#queue.length > 0) this.#host.scheduleFlush(this)
   }
 
   /** Takes one publish token; false when the session publishes too fast. */

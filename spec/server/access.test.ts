@@ -27,7 +27,7 @@ function chain (policy: SecurityPolicy = {}): { access: AccessChain, authorizers
   const failures: unknown[] = []
   const authorizers = new Authorizers(error => failures.push(error))
   const registry = new SessionRegistry(resolveOptions(), new Reporter(new EventEmitter()), () => {})
-  const session = registry.create(new FakeRequestLink({ browserId: 'b' }), false)
+  const session = registry.create(new FakeRequestLink({ browserId: 'b' }), { ack: false })
   return { access: new AccessChain(policy, authorizers), authorizers, session, failures }
 }
 

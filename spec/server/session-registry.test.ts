@@ -126,7 +126,7 @@ t.test('§5.4 requireHandshakePerConnection: no socket resumes a session, its ow
 t.test('find: no clientId or an unknown one names no session', async t => {
   const { registry } = registryWith()
   const link = new FakeRequestLink({ browserId: 'b' })
-  const session = registry.create(link, false)
+  const session = registry.create(link, { ack: false })
   t.equal(registry.find(session.id, link), undefined, 'created but not added: not live yet')
   registry.add(session, link)
   t.equal(registry.find(session.id, link), session)
@@ -160,7 +160,7 @@ t.test('C38 §5.7 held connects are counted per browser up to maxSessionsPerBrow
 t.test('remove forgets and ends the session, and calls the listener once', async t => {
   const { registry, removals } = registryWith()
   const link = new FakeRequestLink({ browserId: 'b' })
-  const session = registry.create(link, false)
+  const session = registry.create(link, { ack: false })
   registry.add(session, link)
   t.equal(registry.size, 1)
   registry.remove(session, 'client')
@@ -170,7 +170,7 @@ t.test('remove forgets and ends the session, and calls the listener once', async
   t.equal(registry.size, 0)
   t.equal(registry.get(session.id), undefined)
 
-  const never = registry.create(link, false)
+  const never = registry.create(link, { ack: false })
   registry.remove(never, 'client')
   t.equal(removals.length, 1, 'a session never added is not reported')
   t.equal(never.ended, false)
