@@ -74,19 +74,15 @@ export class MessagePipeline {
 
   /** A lone valid message (most payloads: every held connect) answers straight through `respond`. */
   async #processAlone (message: Message, link: Link, respond: Respond): Promise<void> {
-    if (message.channel === META_CONNECT) {
-      // Its processing ends when the connect is held or answered, not when it is released.
-      await this.#handle(message, link, respond, { connect: 'alone', pending: undefined })
-      return
-    }
-    // Processing ends once the reply is written, even by an async outgoing extension:
-    // a socket's payloads stay in order.
+    // Processing ends once the reply is written, even by an async outgoing extension, so
+    // that a socket's payloads stay in order; a held connect ends it once held, since
+    // its reply is not pending until it is released.
     const pending: Pending = []
     await this.#handle(message, link, respond, { connect: 'alone', pending })
     if (pending.length > 0) await Promise.all(pending)
   }
 
-  async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending | undefined }): Promise<void> {
+  async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending }): Promise<void> {
     const session = message.channel === META_HANDSHAKE ? undefined : this.#registry.find(message.clientId, link)
     respond = this.#outgoingReplies(respond, message, session, pending)
     try {
@@ -121,7 +117,7 @@ export class MessagePipeline {
    * Runs outgoing extensions (when there are any) on replies before they are written.
    * Where the caller is collecting a batch's response, it waits on `pending`.
    */
-  #outgoingReplies (respond: Respond, request: Message, session: Session | undefined, pending: Pending | undefined): Respond {
+  #outgoingReplies (respond: Respond, request: Message, session: Session | undefined, pending: Pending): Respond {
     if (!this.#extensions.hasOutgoing) return respond
     return (events, replies) => {
       let out: Array<Hooked<Reply>>
@@ -139,7 +135,7 @@ export class MessagePipeline {
         resolved => respond(events, resolved.filter(reply => reply !== null)),
         error => this.#writeUnextended(error, respond, events, replies)
       )
-      pending?.push(written)
+      pending.push(written)
     }
   }
 

@@ -319,6 +319,22 @@ t.test('the lone-message path: one valid message is answered straight through re
   t.same(connect.responder.answers, [], 'a lone connect\'s processing ends when it is held, not when it is answered')
   h.session(clientId).deliver('/wake', 1)
   t.match(await connect.responder.answered, { events: [{ channel: '/wake' }], replies: [{ channel: '/meta/connect', successful: true }] })
+
+  let releaseConnect!: () => void
+  const connectGate = new Promise<void>(resolve => { releaseConnect = resolve })
+  h.core.addExtension({
+    async outgoing (message, _session, request) {
+      if (isReply(message) && request?.channel === '/meta/connect' && request.advice?.timeout === 0) await connectGate
+    }
+  })
+  const answeredAtOnce = h.send(link, [h.connect(clientId, { advice: { timeout: 0 } })])
+  let connectDone = false
+  void answeredAtOnce.done.then(() => { connectDone = true })
+  await flushed()
+  t.equal(connectDone, false, 'a connect answered at once, like any reply, is over only once an async extension has written it')
+  releaseConnect()
+  await answeredAtOnce.done
+  t.equal(answeredAtOnce.responder.answers.length, 1, 'then its reply is written (a socket\'s next payload cannot overtake it)')
 })
 
 t.test('C98 the timesync extension is on unless the timesync option is off', async t => {
