@@ -2,6 +2,7 @@ import { createServer } from './standalone.ts'
 import type { ServerOptions } from './standalone.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS, settingProblems } from './options.ts'
 import type { Setting, SettingSchema } from './options.ts'
+import { demoPathConflict } from './demo/paths.ts'
 
 /** Everything the CLI reads: its own settings, then every option of the Bayeux server. */
 const SETTINGS: Readonly<Record<string, Setting>> = { ...CLI_SETTINGS, ...OPTION_SETTINGS }
@@ -96,6 +97,9 @@ export function readOptions (argv: readonly string[], env: NodeJS.ProcessEnv): S
   // Out-of-range values are usage errors too, reported before anything listens.
   const [problem] = settingProblems(values)
   if (problem !== undefined) throw new Error(`--${flagOf(problem.setting)}: ${problem.message}`)
+  // The demo page (issue 12) needs `/` and `/demo/` left to it by the Bayeux path.
+  const demoConflict = values['demo'] === true ? demoPathConflict(String(values['path'] ?? OPTION_SETTINGS.path.default)) : undefined
+  if (demoConflict !== undefined) throw new Error(`--demo: ${demoConflict}`)
   const { logLevel, ...options } = values as ServerOptions & { logLevel?: string }
   return logLevel === undefined ? options : { ...options, logger: { level: logLevel } }
 }
@@ -190,6 +194,7 @@ export async function main (argv: string[]): Promise<void> {
   }
   const server = await createServer(options)
   process.stdout.write(`bayeux-server: serving ${server.url}\n`)
+  if (options.demo === true) process.stdout.write(`bayeux-server: demo page at ${new URL('/', server.url).href}\n`)
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

@@ -66,7 +66,9 @@ export const OPTION_SETTINGS = {
 export const CLI_SETTINGS = {
   host: setting({ type: 'string', minLength: 1, default: 'localhost', description: 'interface to listen on' }),
   port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
-  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' })
+  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' }),
+  // The demo page (issue 12, lib/demo/): off unless asked for; `npm start` asks.
+  demo: setting({ type: 'boolean', default: false, description: 'serve a demo page at `/`: a live chat and live figures over Bayeux (`npm start` turns it on)' })
 }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }

@@ -12,6 +12,8 @@ export interface ServerOptions extends BayeuxOptions {
   port?: number
   /** fastify's `logger` option (pino), or false. Default: the level in CLI_SETTINGS. */
   logger?: boolean | { level?: string } | FastifyBaseLogger
+  /** Serves the demo page at `/` (lib/demo/). Default in CLI_SETTINGS: off. */
+  demo?: boolean
 }
 
 export interface RunningServer {
@@ -28,6 +30,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     host = CLI_SETTINGS.host.default,
     port = CLI_SETTINGS.port.default,
     logger = { level: CLI_SETTINGS.logLevel.default },
+    demo = CLI_SETTINGS.demo.default,
     ...bayeuxOptions
   } = options
   const bayeux = new BayeuxServer(bayeuxOptions)
@@ -39,6 +42,11 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     forceCloseConnections: 'idle'
   })
   await fastify.register(bayeuxPlugin, { bayeux })
+  // The demo page (issue 12): loaded only when asked for, so that it costs nothing otherwise.
+  if (demo) {
+    const { demoPlugin } = await import('./demo/plugin.ts')
+    await fastify.register(demoPlugin, { bayeux })
+  }
   await fastify.listen({ host, port })
   const address = fastify.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port
