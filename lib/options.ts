@@ -66,7 +66,9 @@ export const OPTION_SETTINGS = {
 export const CLI_SETTINGS = {
   host: setting({ type: 'string', minLength: 1, default: 'localhost', description: 'interface to listen on' }),
   port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
-  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' })
+  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' }),
+  // Drain and shutdown (issue 12): how long SIGTERM/SIGINT (RunningServer.shutdown) drains before closing.
+  shutdownTimeout: setting({ ...duration, default: 10_000, description: 'ms the server drains on SIGTERM or SIGINT (clients told to come back later, queued events delivered) before it closes' })
 }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
