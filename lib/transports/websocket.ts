@@ -78,8 +78,7 @@ class WebSocketLink extends TransportLink implements PushLink {
       this.#socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
       this.gone()
     }
-    if (this.#queue === undefined) close()
-    else void this.#queue.then(close)
+    void Promise.resolve(this.#queue).then(close)
   }
 
   /** Closed by the peer, or let go by the server: for the core the link is gone. */

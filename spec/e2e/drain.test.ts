@@ -209,3 +209,29 @@ t.test('createServer: shutdown() drains then closes; a bad shutdownTimeout is re
   t.same(await shutdown, { complete: true, undelivered: { events: 0, sessions: 0 } })
   t.equal(server.fastify.server.listening, false, 'then closed')
 })
+
+t.test('a publish in progress on a WebSocket is answered before the socket\'s 1001 close', async t => {
+  let grant!: (yes: boolean) => void
+  let asked!: () => void
+  const publishAsked = new Promise<void>(resolve => { asked = resolve })
+  const canPublish = (): Promise<boolean> => new Promise(resolve => {
+    grant = resolve
+    asked()
+  })
+  const server = await createServer({ host: '127.0.0.1', port: 0, logger: false, policy: { canPublish } })
+  t.teardown(() => server.close())
+  const socket = await WsPeer.open(server.url)
+  await socket.connected()
+  const publishing = socket.send({ channel: '/slow', data: 1 })
+  await publishAsked
+
+  const shutdown = server.shutdown()
+  await delay(200)
+  t.equal(server.fastify.server.listening, true, 'still serving while the publish is in progress')
+  grant(true)
+  const reply = socket.until(m => m['id'] === publishing)
+  t.equal((await socket.closed).code, 1001, 'the socket is closed')
+  // Frames arrive before the close: an answer written before it has been read by now.
+  t.match(await Promise.race([reply, 'no answer']), { channel: '/slow', successful: true }, 'after the publish was answered')
+  t.same(await shutdown, { complete: true, undelivered: { events: 0, sessions: 0 } })
+})
