@@ -223,6 +223,20 @@ t.test('at its timeout the drain ends anyway, and what is still queued is logged
   t.equal(h.core.registry.size, 3, 'sessions are left to close()')
 })
 
+t.test('a session whose answer fails is logged and does not stop the drain of the others', async t => {
+  const h = await CoreHarness.start(t, { timeout: 60_000, timesync: false })
+  const broken = new FakeRequestLink({ browserId: 'a' })
+  const brokenId = await h.connected(broken)
+  await h.core.process([h.connect(brokenId)], broken, () => { throw new Error('cannot write') })
+  const request = new FakeRequestLink({ browserId: 'b' })
+  const held = await hold(t, h, request, await h.connected(request))
+
+  const result = await keepingAlive(h.core.drain(60_000))
+  t.equal(held.answers.length, 1, 'the other held connect is answered')
+  t.same(result, { complete: true, undelivered: { events: 0, sessions: 0 } })
+  t.match(h.log.at('error'), [{ object: { clientId: brokenId, err: { message: 'cannot write' } }, message: 'draining a session failed' }])
+})
+
 t.test('a second drain gets the first one\'s result; close() cuts a drain short', async t => {
   const h = await CoreHarness.start(t, { timeout: 60_000, timesync: false })
   const clientId = await h.connected(new FakeRequestLink({ browserId: 'a' }))
