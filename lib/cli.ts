@@ -200,7 +200,8 @@ export async function main (argv: string[]): Promise<void> {
     if (stopping) return
     stopping = true
     server.fastify.log.info({ signal }, 'shutting down')
-    server.close().then(() => process.exit(0), error => {
+    // Drain and shutdown (issue 12): drains for at most --shutdown-timeout, then closes.
+    server.shutdown().then(() => process.exit(0), error => {
       server.fastify.log.error({ err: error }, 'shutdown failed')
       process.exit(1)
     })

@@ -68,7 +68,9 @@ export const CLI_SETTINGS = {
   port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
   logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' }),
   // The demo page (issue 12, lib/demo/): off unless asked for; `npm start` asks.
-  demo: setting({ type: 'boolean', default: false, description: 'serve a demo page at `/`: a live chat and live figures over Bayeux (`npm start` turns it on)' })
+  demo: setting({ type: 'boolean', default: false, description: 'serve a demo page at `/`: a live chat and live figures over Bayeux (`npm start` turns it on)' }),
+  // Drain and shutdown (issue 12): how long SIGTERM/SIGINT (RunningServer.shutdown) drains before closing.
+  shutdownTimeout: setting({ ...duration, default: 10_000, description: 'ms the server drains on SIGTERM or SIGINT (clients told to come back later, queued events delivered) before it closes' })
 }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }

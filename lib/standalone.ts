@@ -1,8 +1,10 @@
 import Fastify, { LogController } from 'fastify'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { BayeuxServerError } from './errors.ts'
 import { BayeuxServer } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
-import { CLI_SETTINGS } from './options.ts'
+import type { DrainResult } from './server/drain.ts'
+import { CLI_SETTINGS, settingProblems } from './options.ts'
 import { bayeuxPlugin } from './plugin.ts'
 
 export interface ServerOptions extends BayeuxOptions {
@@ -14,6 +16,8 @@ export interface ServerOptions extends BayeuxOptions {
   logger?: boolean | { level?: string } | FastifyBaseLogger
   /** Serves the demo page at `/` (lib/demo/). Default in CLI_SETTINGS: off. */
   demo?: boolean
+  /** ms `shutdown()` drains before it closes. Default in CLI_SETTINGS. */
+  shutdownTimeout?: number
 }
 
 export interface RunningServer {
@@ -21,7 +25,13 @@ export interface RunningServer {
   readonly bayeux: BayeuxServer
   /** The Bayeux URL clients are given, e.g. `http://localhost:8080/cometd`. */
   readonly url: string
+  /** Closes at once: held connects are answered, WebSockets closed with 1001. */
   close (): Promise<void>
+  /**
+   * Drains (`bayeux.drain`) for at most `timeout` ms, default the `shutdownTimeout`
+   * option, then closes; what SIGTERM and SIGINT do to bin/bayeux-server.
+   */
+  shutdown (timeout?: number): Promise<DrainResult>
 }
 
 /** Creates a fastify server serving Bayeux and starts listening. */
@@ -31,8 +41,12 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     port = CLI_SETTINGS.port.default,
     logger = { level: CLI_SETTINGS.logLevel.default },
     demo = CLI_SETTINGS.demo.default,
+    shutdownTimeout = CLI_SETTINGS.shutdownTimeout.default,
     ...bayeuxOptions
   } = options
+  // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
+  const [problem] = settingProblems({ shutdownTimeout })
+  if (problem !== undefined) throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: shutdownTimeout ${problem.message}`)
   const bayeux = new BayeuxServer(bayeuxOptions)
   const fastify = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
@@ -55,7 +69,14 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     fastify,
     bayeux,
     url: `http://${shownHost}:${boundPort}${bayeux.options.path}`,
-    close: () => closeWithGrace(fastify)
+    close: () => closeWithGrace(fastify),
+    shutdown: async (timeout = shutdownTimeout) => {
+      fastify.log.info({ timeout }, 'draining')
+      const result = await bayeux.drain(timeout)
+      fastify.log.info(result, result.complete ? 'drained' : 'drain cut short by its timeout')
+      await closeWithGrace(fastify)
+      return result
+    }
   }
 }
 

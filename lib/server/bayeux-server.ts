@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { BayeuxServerError } from '../errors.ts'
+import { CLI_SETTINGS } from '../options.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Ext } from '../protocol/message.ts'
 import type { Authorizer } from './authorizers.ts'
 import { ServerCore } from './core.ts'
 import type { BayeuxOptions } from './core.ts'
+import type { DrainResult } from './drain.ts'
 import type { BayeuxEvents } from './events.ts'
 import type { Extension } from './extensions.ts'
 import type { ChannelListener } from './publisher.ts'
@@ -41,6 +43,26 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> {
 
   getSession (id: string): ServerSession | undefined {
     return this.#core.registry.get(id)
+  }
+
+  /** True from the moment `drain()` is called: a readiness probe should fail from then on. */
+  get draining (): boolean {
+    return this.#core.registry.draining
+  }
+
+  /**
+   * Prepares a shutdown, for at most `timeout` ms (README, "Drain and shutdown"): handshakes
+   * are refused with `503::server_draining`, held connects are answered and new ones are
+   * not held, each client told to come back after a random 0.5 to 3 s; WebSockets get
+   * their queued events, then close 1001; long-polling clients may collect theirs.
+   * Resolves when nothing is left to deliver and payloads in progress (publishes) are
+   * answered, or at the timeout. The server keeps serving in this mode until `close()`.
+   */
+  async drain (timeout: number = CLI_SETTINGS.shutdownTimeout.default): Promise<DrainResult> {
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > CLI_SETTINGS.shutdownTimeout.maximum) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `A drain timeout is a whole number of ms from 0 to ${CLI_SETTINGS.shutdownTimeout.maximum}, not ${String(timeout)}`)
+    }
+    return this.#core.drain(timeout)
   }
 
   /** Starts the engine; the plugin calls it before serving. Idempotent. */

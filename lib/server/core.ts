@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import * as diagnostics from '../diagnostics.ts'
 import type { BadInputReason, InputSource } from '../diagnostics.ts'
 import { MemoryEngine } from '../engines/memory.ts'
@@ -11,6 +12,7 @@ import { ChannelParser } from '../protocol/channel.ts'
 import type { TransportHost } from '../transports/transport.ts'
 import { AccessChain } from './access.ts'
 import { Authorizers } from './authorizers.ts'
+import type { DrainResult } from './drain.ts'
 import type { BayeuxEvents } from './events.ts'
 import { ExtensionChain } from './extensions.ts'
 import type { Extension } from './extensions.ts'
@@ -23,6 +25,9 @@ import type { SecurityPolicy } from './security.ts'
 import type { EndReason, Session } from './session.ts'
 import { SessionRegistry } from './session-registry.ts'
 import { timesync } from './timesync.ts'
+
+/** ms between the rounds of a drain: how soon it notices that everything went out. */
+const DRAIN_ROUND = 50
 
 /** What embedders pass: any option, plus the pluggable parts. */
 export interface BayeuxOptions extends Partial<Options> {
@@ -50,6 +55,10 @@ export class ServerCore implements TransportHost {
   readonly registry: SessionRegistry
   readonly pipeline: MessagePipeline
   #started: Promise<void> | undefined
+  /** Payloads being processed (held connects excluded): a drain lets them finish. */
+  #processing = 0
+  #drained: Promise<DrainResult> | undefined
+  #closed = false
 
   constructor (options: BayeuxOptions, events: EventEmitter<BayeuxEvents>) {
     const { engine, policy = {}, extensions = [], ...plain } = options
@@ -94,12 +103,40 @@ export class ServerCore implements TransportHost {
   }
 
   async close (): Promise<void> {
+    this.#closed = true
     this.registry.close()
     await this.engine.close()
   }
 
+  /** See BayeuxServer.drain; a second call gets the first one's result. */
+  drain (timeout: number): Promise<DrainResult> {
+    return (this.#drained ??= this.#drain(timeout))
+  }
+
+  async #drain (timeout: number): Promise<DrainResult> {
+    const deadline = performance.now() + timeout
+    for (;;) {
+      const left = this.registry.drain()
+      const complete = left.events === 0 && left.sockets === 0 && this.#processing === 0
+      const remaining = deadline - performance.now()
+      if (complete || remaining <= 0 || this.#closed) {
+        if (!complete) {
+          this.reporter.log.warn({ ...left, processing: this.#processing }, `drain cut short: ${left.events} queued events not delivered`)
+        }
+        return { complete, undelivered: { events: left.events, sessions: left.sessions } }
+      }
+      // Unref'd like the core's other timers: a drain never keeps a process alive by itself.
+      await sleep(Math.min(DRAIN_ROUND, remaining), undefined, { ref: false })
+    }
+  }
+
   process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
-    return this.pipeline.process(batch, link, respond)
+    this.#processing++
+    return this.pipeline.process(batch, link, respond).finally(this.#processed)
+  }
+
+  readonly #processed = (): void => {
+    this.#processing--
   }
 
   badInput (source: InputSource, reason: BadInputReason, message: string, detail?: object): void {

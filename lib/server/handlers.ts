@@ -6,6 +6,7 @@ import { META_CONNECT, META_DISCONNECT, META_HANDSHAKE, META_SUBSCRIBE, META_UNS
 import type { EventMessage, Message, Reply } from '../protocol/message.ts'
 import * as errors from '../protocol/wire-errors.ts'
 import type { AccessChain } from './access.ts'
+import { drainInterval } from './drain.ts'
 import type { Link } from './link.ts'
 import type { Publisher } from './publisher.ts'
 import type { Reporter } from './reporter.ts'
@@ -44,6 +45,10 @@ export class MessageHandlers {
 
   async handshake (message: Message, link: Link): Promise<Reply> {
     const { options, registry, policy, engine, reporter } = this.#parts
+    if (registry.draining) {
+      // Shutting down: handshake again later, each client after its own pause (lib/server/drain.ts).
+      return { ...fail(message, errors.SERVER_DRAINING), advice: { reconnect: 'handshake', interval: drainInterval() } }
+    }
     const asked = message.supportedConnectionTypes
     if (asked !== undefined && !asked.some(type => this.#offered.has(type))) {
       // Nothing the client can speak is offered: retrying would fail the same way.

@@ -38,6 +38,11 @@ export interface PushLink extends LinkBase {
   push (events: readonly OutgoingEvent[]): void
   /** Calls `listener` once, when a backlog has been written out. */
   onDrain (listener: () => void): void
+  /**
+   * The server is shutting down: once the payloads the link is processing are answered,
+   * it closes (WebSocket close 1001) and counts as closed from then on.
+   */
+  end (): void
 }
 
 /**

@@ -15,6 +15,15 @@ export type RegistryOptions = SessionHost['options'] &
 /** Told when a session leaves the registry, to clean up after it elsewhere (engine, events). */
 export type RemovalListener = (session: Session, reason: EndReason) => void
 
+/** What a round of a drain left to do. */
+export interface DrainLeft {
+  /** Events still queued, and the sessions they are for. */
+  readonly events: number
+  readonly sessions: number
+  /** Sessions whose WebSocket is still open. */
+  readonly sockets: number
+}
+
 /**
  * Every live session of this node: lookup by clientId with the binding rules of
  * docs/protocol.md §5.9, held-connect and expiry timers, per-browser hold counts, flush
@@ -32,6 +41,7 @@ export class SessionRegistry implements SessionHost {
   #dirty = new Set<Session>()
   #flushScheduled = false
   #closing = false
+  #draining = false
 
   constructor (options: RegistryOptions, reporter: Reporter, removed: RemovalListener) {
     this.options = options
@@ -46,7 +56,11 @@ export class SessionRegistry implements SessionHost {
   }
 
   get closing (): boolean {
-    return this.#closing
+    return this.#closing || this.#draining
+  }
+
+  get draining (): boolean {
+    return this.#draining
   }
 
   get (id: string): Session | undefined {
@@ -127,6 +141,30 @@ export class SessionRegistry implements SessionHost {
     for (const session of this.#sessions.values()) session.timedOut()
     this.holds.clear()
     this.expiries.clear()
+  }
+
+  /**
+   * One round of a drain for shutdown; the first one starts it. From then on no connect
+   * is held, and each round every session writes what it can (Session.drain).
+   */
+  drain (): DrainLeft {
+    this.#draining = true
+    let events = 0
+    let sessions = 0
+    let sockets = 0
+    for (const session of this.#sessions.values()) {
+      try {
+        session.drain()
+      } catch (error) {
+        this.#reporter.log.error({ err: error, clientId: session.id }, 'draining a session failed')
+      }
+      if (session.queued > 0) {
+        events += session.queued
+        sessions++
+      }
+      if (session.socket !== undefined) sockets++
+    }
+    return { events, sessions, sockets }
   }
 
   readonly #flushAll = (): void => {

@@ -4,6 +4,7 @@ import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/wire-errors.ts'
 import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
 import type { ResolvedOptions } from '../options.ts'
 import { AckLedger } from './ack.ts'
+import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
 import type { Link, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
@@ -40,6 +41,8 @@ export interface SessionHost {
   readonly expiries: TimerWheel<Session>
   /** Shutting down: no connect is held any more. */
   readonly closing: boolean
+  /** Draining for shutdown (closing too): connects are told to come back after a random pause. */
+  readonly draining: boolean
   /** Flushes the session once, at the end of this tick, however many events arrive in it. */
   scheduleFlush (session: Session): void
   /** May this browser hold one more connect (docs/protocol.md §5.7)? Counts it if so. */
@@ -114,6 +117,11 @@ export class Session implements ServerSession {
 
   get transport (): string | undefined {
     return this.#transport
+  }
+
+  /** Events waiting to be written. */
+  get queued (): number {
+    return this.#queue.length
   }
 
   /** The open WebSocket this session is bound to, if any. */
@@ -219,6 +227,7 @@ export class Session implements ServerSession {
     this.#transport = link.transport
     if (link.kind === 'push') this.bind(link)
     if (asked !== undefined || moved) reply.advice = this.#advice()
+    if (this.#host.draining) reply.advice = this.#drainAdvice()
 
     const wasConnected = this.#connected
     this.#connected = true
@@ -238,6 +247,22 @@ export class Session implements ServerSession {
     this.#hold = { reply, respond, link, onClose }
     link.onClose(onClose)
     this.#host.holds.schedule(this, timeout)
+  }
+
+  /**
+   * Draining for shutdown: queued events go where they can (a WebSocket, or a held
+   * connect's reply), a held connect is answered and told to come back after a random
+   * pause, and a WebSocket with nothing left to write is let go (closed with 1001).
+   * Called again until the drain ends: events that arrive meanwhile go out too.
+   */
+  drain (): void {
+    if (this.#ended) return
+    const hold = this.#hold
+    if (hold !== undefined) hold.reply.advice = this.#drainAdvice()
+    // Events first: over HTTP they release the hold themselves; over a WebSocket they go before its answer.
+    this.flush()
+    if (this.#hold !== undefined) this.#release(this.#hold)
+    if (this.#queue.length === 0) this.socket?.end()
   }
 
   /** The held connect's time is up (C30). */
@@ -281,6 +306,11 @@ export class Session implements ServerSession {
    */
   #advice (): Advice {
     return { reconnect: 'retry', interval: this.#host.options.interval, timeout: this.#host.options.timeout }
+  }
+
+  /** Come back later, each client after its own pause (lib/server/drain.ts). */
+  #drainAdvice (): Advice {
+    return { ...this.#advice(), interval: drainInterval() }
   }
 
   #answer (reply: Reply, respond: Respond, link: Link): void {

@@ -37,7 +37,7 @@ export abstract class TransportLink {
     if (index >= 0) this.#closeListeners!.splice(index, 1)
   }
 
-  /** The peer went away: every listener is called, once. */
+  /** The peer went away, or the server let the link go: every listener is called, once. */
   protected peerClosed (): void {
     if (this.#closed) return
     this.#closed = true

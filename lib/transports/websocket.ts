@@ -39,6 +39,7 @@ class WebSocketLink extends TransportLink implements PushLink {
   #onWritten: (() => void) | undefined
   /** Payloads of one socket are processed in order, so its publishes stay in order. */
   #queue: Promise<void> | undefined
+  #ending = false
 
   constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
     super(request.headers, request.socket.remoteAddress, cookieName)
@@ -68,7 +69,20 @@ class WebSocketLink extends TransportLink implements PushLink {
     this.#queue = this.#queue === undefined ? work() : this.#queue.then(work)
   }
 
-  closedByPeer (): void {
+  /** Drain and shutdown: closes with 1001 once the payloads in progress (publishes) are answered. */
+  end (): void {
+    if (this.#ending || this.closed) return
+    this.#ending = true
+    const close = (): void => {
+      // Frames go out in order: the events and replies written before come first.
+      this.#socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
+      this.gone()
+    }
+    void Promise.resolve(this.#queue).then(close)
+  }
+
+  /** Closed by the peer, or let go by the server: for the core the link is gone. */
+  gone (): void {
     this.#drainListeners = undefined
     this.peerClosed()
   }
@@ -168,7 +182,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
   }
 
   function onClose (this: WebSocket): void {
-    linkOf(this).closedByPeer()
+    linkOf(this).gone()
   }
 
   server.on('upgrade', onUpgrade)

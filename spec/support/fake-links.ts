@@ -83,6 +83,8 @@ export class FakePushLink extends FakeLink implements PushLink {
   readonly kind = 'push'
   backlogged = false
   readonly pushes: EventMessage[][] = []
+  /** How many pushes there had been when the core let the link go (a drain), if it did. */
+  endedAfter: number | undefined
   #drainListeners: Array<() => void> = []
 
   constructor (init: LinkInit = {}) {
@@ -105,6 +107,12 @@ export class FakePushLink extends FakeLink implements PushLink {
 
   onDrain (listener: () => void): void {
     this.#drainListeners.push(listener)
+  }
+
+  /** Like a WebSocket with no payload in progress: closes at once. */
+  end (): void {
+    this.endedAfter ??= this.pushes.length
+    this.close()
   }
 
   /** The backlog has been written out: drain listeners are called, once. */
