@@ -301,7 +301,7 @@ t.test('the session ends by itself when exp passes; ending otherwise cancels tha
   const h = await serverWith(t, { secret })
   const link = new FakeRequestLink()
   const ended = once(h.events, 'disconnect')
-  const clientId = (await withToken(h, await mint(secret, { exp: now() + 1 }), link)).clientId!
+  const clientId = (await withToken(h, await mint(secret, { exp: now() + 2 }), link)).clientId!
   const [session, reason] = await keepingAlive(ended)
   t.equal(session.id, clientId)
   t.equal(reason, 'token-expired')
