@@ -70,7 +70,15 @@ export const CLI_SETTINGS = {
   // The demo page (issue 12, lib/demo/): off unless asked for; `npm start` asks.
   demo: setting({ type: 'boolean', default: false, description: 'serve a demo page at `/`: a live chat and live figures over Bayeux (`npm start` turns it on)' }),
   // Drain and shutdown (issue 12): how long SIGTERM/SIGINT (RunningServer.shutdown) drains before closing.
-  shutdownTimeout: setting({ ...duration, default: 10_000, description: 'ms the server drains on SIGTERM or SIGINT (clients told to come back later, queued events delivered) before it closes' })
+  shutdownTimeout: setting({ ...duration, default: 10_000, description: 'ms the server drains on SIGTERM or SIGINT (clients told to come back later, queued events delivered) before it closes' }),
+  // TLS and token auth (issue 12). Paths: tlsCert, tlsKey, jwtPublicKey; a secret: jwtSecret.
+  tlsCert: setting({ type: 'string', minLength: 1, default: '', description: 'PEM certificate (chain) file: with `--tls-key`, serves HTTPS and WSS on the same port' }),
+  tlsKey: setting({ type: 'string', minLength: 1, default: '', description: 'PEM private key file of `--tls-cert`' }),
+  jwtSecret: setting({ type: 'string', minLength: 32, default: '', description: 'HS256 secret of the tokens handshakes must carry (see Token auth); at least 32 characters' }),
+  jwtPublicKey: setting({ type: 'string', minLength: 1, default: '', description: 'PEM public key file of the tokens handshakes must carry: RSA for RS256, P-256 for ES256' }),
+  jwtAudience: setting({ type: 'string', minLength: 1, default: '', description: 'the `aud` tokens must have' }),
+  jwtIssuer: setting({ type: 'string', minLength: 1, default: '', description: 'the `iss` tokens must have' }),
+  jwtClockTolerance: setting({ ...duration, default: 0, description: 'ms of clock skew allowed on a token\'s `exp` and `nbf`' })
 }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
@@ -111,7 +119,23 @@ function problemsOf (validate: ValidateFunction, values: object): Problem[] {
 
 /** What is wrong with `values`, some options and CLI settings. */
 export function settingProblems (values: Readonly<Record<string, unknown>>): Problem[] {
-  return problemsOf(validateSettings, values)
+  return [...problemsOf(validateSettings, values), ...tlsAndTokenProblems(values)]
+}
+
+/** TLS and token auth (issue 12): settings that go together, or not at all. */
+export function tlsAndTokenProblems (values: Readonly<Record<string, unknown>>): Problem[] {
+  const given = (name: string): boolean => values[name] !== undefined
+  const problems: Problem[] = []
+  if (given('tlsCert') !== given('tlsKey')) {
+    problems.push(given('tlsCert') ? { setting: 'tlsCert', message: 'needs tlsKey too' } : { setting: 'tlsKey', message: 'needs tlsCert too' })
+  }
+  if (given('jwtSecret') && given('jwtPublicKey')) problems.push({ setting: 'jwtSecret', message: 'cannot be given with jwtPublicKey: tokens are HS256 or signed by that key' })
+  if (!given('jwtSecret') && !given('jwtPublicKey')) {
+    for (const name of ['jwtAudience', 'jwtIssuer', 'jwtClockTolerance']) {
+      if (given(name)) problems.push({ setting: name, message: 'needs jwtSecret or jwtPublicKey' })
+    }
+  }
+  return problems
 }
 
 /** Merges `given` over DEFAULTS and validates the result; throws BAYEUX_ERR_INVALID_OPTIONS. */

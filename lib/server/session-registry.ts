@@ -34,6 +34,7 @@ export class SessionRegistry implements SessionHost {
   // Timer and flush callbacks run application code (listeners, extensions): shielded.
   readonly holds: TimerWheel<Session>
   readonly expiries: TimerWheel<Session>
+  readonly tokenExpiries: TimerWheel<Session>
   readonly #reporter: Reporter
   readonly #removed: RemovalListener
   readonly #sessions = new Map<string, Session>()
@@ -49,6 +50,7 @@ export class SessionRegistry implements SessionHost {
     this.#removed = removed
     this.holds = new TimerWheel(HOLD_RESOLUTION, session => reporter.shield('releasing a held connect', () => session.timedOut()))
     this.expiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('expiring a session', () => session.expired()))
+    this.tokenExpiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('ending a session whose token expired', () => session.tokenExpired()))
   }
 
   get size (): number {
@@ -141,6 +143,7 @@ export class SessionRegistry implements SessionHost {
     for (const session of this.#sessions.values()) session.timedOut()
     this.holds.clear()
     this.expiries.clear()
+    this.tokenExpiries.clear()
   }
 
   /**

@@ -10,8 +10,8 @@ import type { Link, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
-/** Why a session ended. */
-export type EndReason = 'client' | 'server' | 'expired' | 'overflow'
+/** Why a session ended; `token-expired`: the token it was admitted with expired (tokenAuth). */
+export type EndReason = 'client' | 'server' | 'expired' | 'overflow' | 'token-expired'
 
 /** A session as applications see it: in events, listeners, policies and `getSession`. */
 export interface ServerSession {
@@ -22,6 +22,8 @@ export interface ServerSession {
   /** The transport of the latest connect, once there was one. */
   readonly transport: string | undefined
   readonly remoteAddress: string | undefined
+  /** Who the client authenticated as: the `sub` of its token, with tokenAuth. */
+  readonly userId: string | undefined
   /** Channels and patterns this session is subscribed to. */
   readonly subscriptions: ReadonlySet<string>
   /** Sends `data` on `channel` to this session only. */
@@ -39,6 +41,8 @@ export interface SessionHost {
   readonly options: SessionOptions
   readonly holds: TimerWheel<Session>
   readonly expiries: TimerWheel<Session>
+  /** Sessions admitted with a token that expires (tokenAuth). */
+  readonly tokenExpiries: TimerWheel<Session>
   /** Shutting down: no connect is held any more. */
   readonly closing: boolean
   /** Draining for shutdown (closing too): connects are told to come back after a random pause. */
@@ -74,6 +78,10 @@ export class Session implements ServerSession {
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
   readonly subscriptions = new Set<string>()
+  /** Set by tokenAuth during the handshake. */
+  userId: string | undefined
+  /** When the token the session is admitted with expires, in ms since the epoch; set by tokenAuth during the handshake. */
+  tokenExpiresAt: number | undefined
 
   readonly #host: SessionHost
   readonly #queue = new SessionQueue()
@@ -105,6 +113,7 @@ export class Session implements ServerSession {
   open (link: Link): void {
     if (link.kind === 'push') this.bind(link)
     this.#expireIn(this.#host.options.maxInterval)
+    if (this.tokenExpiresAt !== undefined) this.#host.tokenExpiries.schedule(this, Math.max(0, this.tokenExpiresAt - Date.now()))
   }
 
   get attributes (): Map<string, unknown> {
@@ -278,6 +287,7 @@ export class Session implements ServerSession {
     if (this.#ended) return
     this.#ended = true
     this.#host.expiries.cancel(this)
+    this.#host.tokenExpiries.cancel(this)
     const hold = this.#hold
     const events = reason === 'server' ? [...this.#queue.drain(), new OutgoingEvent(SERVER_DISCONNECT)] : []
     if (hold !== undefined) {
@@ -287,6 +297,11 @@ export class Session implements ServerSession {
       this.socket?.push(events)
     }
     this.#queue.drain()
+  }
+
+  /** Its token expired: the client must handshake again, with a fresh one. */
+  tokenExpired (): void {
+    if (!this.#ended) this.#host.remove(this, 'token-expired')
   }
 
   /** Session expiry is due (C75). */
@@ -365,7 +380,7 @@ export class Session implements ServerSession {
 /**
  * What a held connect is told when its session ends: stop, when the client or the
  * server chose to end it (C36, C72, C74); start over with a handshake when the
- * session was lost (expired, overflowed), so the client does not give up.
+ * session was lost (expired, overflowed, its token expired), so the client does not give up.
  */
 function endReply (held: Reply, reason: EndReason): Reply {
   switch (reason) {
