@@ -20,8 +20,20 @@ type ValueOf<S> =
           : S extends { readonly type: 'boolean' } ? boolean
             : never
 
-/** A setting: its schema, annotated with its `default` and a one-line `description`. */
-export type Setting<S extends SettingSchema = SettingSchema> = S & { readonly default: ValueOf<S>, readonly description: string }
+/**
+ * Marks for what a setting's value is, read by the CLI and stripped from the schema
+ * (ajv's strict mode refuses keywords it does not know):
+ * - `path`: a file (or, for a list, files); a relative one is resolved against the
+ *   working directory, or against the directory of the config file that sets it.
+ * - `secret`: never shown; `print-config` prints `"***"` instead.
+ */
+export interface SettingMarks {
+  readonly path?: true
+  readonly secret?: true
+}
+
+/** A setting: its schema, annotated with its `default` and a one-line `description`, and marked. */
+export type Setting<S extends SettingSchema = SettingSchema> = S & SettingMarks & { readonly default: ValueOf<S>, readonly description: string }
 
 /** Keeps `spec`'s literal type, and has the compiler check its default against its schema. */
 function setting<const S extends SettingSchema> (spec: Setting<S>): Setting<S> {
@@ -66,8 +78,14 @@ export const OPTION_SETTINGS = {
 export const CLI_SETTINGS = {
   host: setting({ type: 'string', minLength: 1, default: 'localhost', description: 'interface to listen on' }),
   port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
-  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' })
+  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' }),
+  // Configuration (issue 12): a file of settings, and modules that set the server up.
+  config: setting({ type: 'string', path: true, default: '', description: 'file of settings by camelCase name: JSON, or YAML if named `*.yaml`/`*.yml`; flags and variables beat it' }),
+  require: setting({ type: 'array', items: { type: 'string', minLength: 1 }, path: true, default: [], description: 'ES or CommonJS modules whose default export `async (bayeux) => {}` sets the server up before it serves' })
 }
+
+/** Everything bin/bayeux-server reads: its own settings, then every option of the Bayeux server. */
+export const SETTINGS: Readonly<Record<string, Setting>> = { ...CLI_SETTINGS, ...OPTION_SETTINGS }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
 
@@ -89,10 +107,19 @@ export interface Problem {
   readonly message: string
 }
 
+/** A setting as JSON schema: without its marks, which only the CLI reads. */
+function schemaOf ({ path, secret, ...schema }: Setting): object {
+  return schema
+}
+
 const ajv = new Ajv({ allErrors: true, strict: true })
-const validator = (settings: object): ValidateFunction => ajv.compile({ type: 'object', additionalProperties: false, properties: settings })
+const validator = (settings: Readonly<Record<string, Setting>>): ValidateFunction => ajv.compile({
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(Object.entries(settings).map(([name, setting]) => [name, schemaOf(setting)]))
+})
 const validateOptions = validator(OPTION_SETTINGS)
-const validateSettings = validator({ ...CLI_SETTINGS, ...OPTION_SETTINGS })
+const validateSettings = validator(SETTINGS)
 
 function problemsOf (validate: ValidateFunction, values: object): Problem[] {
   if (validate(values)) return []
