@@ -4,6 +4,7 @@ import { BayeuxServer } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
 import { CLI_SETTINGS } from './options.ts'
 import { bayeuxPlugin } from './plugin.ts'
+import type { MaybePromise } from './types.ts'
 
 export interface ServerOptions extends BayeuxOptions {
   /** Interface to listen on; default in CLI_SETTINGS. */
@@ -12,6 +13,11 @@ export interface ServerOptions extends BayeuxOptions {
   port?: number
   /** fastify's `logger` option (pino), or false. Default: the level in CLI_SETTINGS. */
   logger?: boolean | { level?: string } | FastifyBaseLogger
+  /**
+   * Called with the new BayeuxServer before it serves, to add listeners, authorizers and
+   * extensions (bin/bayeux-server's `--require` modules); if it rejects, nothing listens.
+   */
+  setup?: (bayeux: BayeuxServer) => MaybePromise<void>
 }
 
 export interface RunningServer {
@@ -28,9 +34,11 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     host = CLI_SETTINGS.host.default,
     port = CLI_SETTINGS.port.default,
     logger = { level: CLI_SETTINGS.logLevel.default },
+    setup,
     ...bayeuxOptions
   } = options
   const bayeux = new BayeuxServer(bayeuxOptions)
+  await setup?.(bayeux)
   const fastify = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
     // Every connect is a request: per-request log lines would drown everything else.
