@@ -20,8 +20,20 @@ type ValueOf<S> =
           : S extends { readonly type: 'boolean' } ? boolean
             : never
 
-/** A setting: its schema, annotated with its `default` and a one-line `description`. */
-export type Setting<S extends SettingSchema = SettingSchema> = S & { readonly default: ValueOf<S>, readonly description: string }
+/**
+ * Marks for what a setting's value is, read by the CLI and stripped from the schema
+ * (ajv's strict mode refuses keywords it does not know):
+ * - `path`: a file (or, for a list, files); a relative one is resolved against the
+ *   working directory, or against the directory of the config file that sets it.
+ * - `secret`: never shown; `print-config` prints `"***"` instead.
+ */
+export interface SettingMarks {
+  readonly path?: true
+  readonly secret?: true
+}
+
+/** A setting: its schema, annotated with its `default` and a one-line `description`, and marked. */
+export type Setting<S extends SettingSchema = SettingSchema> = S & SettingMarks & { readonly default: ValueOf<S>, readonly description: string }
 
 /** Keeps `spec`'s literal type, and has the compiler check its default against its schema. */
 function setting<const S extends SettingSchema> (spec: Setting<S>): Setting<S> {
@@ -72,14 +84,20 @@ export const CLI_SETTINGS = {
   // Drain and shutdown (issue 12): how long SIGTERM/SIGINT (RunningServer.shutdown) drains before closing.
   shutdownTimeout: setting({ ...duration, default: 10_000, description: 'ms the server drains on SIGTERM or SIGINT (clients told to come back later, queued events delivered) before it closes' }),
   // TLS and token auth (issue 12). Paths: tlsCert, tlsKey, jwtPublicKey; a secret: jwtSecret.
-  tlsCert: setting({ type: 'string', minLength: 1, default: '', description: 'PEM certificate (chain) file: with `--tls-key`, serves HTTPS and WSS on the same port' }),
-  tlsKey: setting({ type: 'string', minLength: 1, default: '', description: 'PEM private key file of `--tls-cert`' }),
-  jwtSecret: setting({ type: 'string', minLength: 32, default: '', description: 'HS256 secret of the tokens handshakes must carry (see Token auth); at least 32 characters' }),
-  jwtPublicKey: setting({ type: 'string', minLength: 1, default: '', description: 'PEM public key file of the tokens handshakes must carry: RSA for RS256, P-256 for ES256' }),
+  tlsCert: setting({ type: 'string', minLength: 1, path: true, default: '', description: 'PEM certificate (chain) file: with `--tls-key`, serves HTTPS and WSS on the same port' }),
+  tlsKey: setting({ type: 'string', minLength: 1, path: true, default: '', description: 'PEM private key file of `--tls-cert`' }),
+  jwtSecret: setting({ type: 'string', minLength: 32, secret: true, default: '', description: 'HS256 secret of the tokens handshakes must carry (see Token auth); at least 32 characters' }),
+  jwtPublicKey: setting({ type: 'string', minLength: 1, path: true, default: '', description: 'PEM public key file of the tokens handshakes must carry: RSA for RS256, P-256 for ES256' }),
   jwtAudience: setting({ type: 'string', minLength: 1, default: '', description: 'the `aud` tokens must have' }),
   jwtIssuer: setting({ type: 'string', minLength: 1, default: '', description: 'the `iss` tokens must have' }),
-  jwtClockTolerance: setting({ ...duration, default: 0, description: 'ms of clock skew allowed on a token\'s `exp` and `nbf`' })
+  jwtClockTolerance: setting({ ...duration, default: 0, description: 'ms of clock skew allowed on a token\'s `exp` and `nbf`' }),
+  // Configuration (issue 12): a file of settings, and modules that set the server up.
+  config: setting({ type: 'string', path: true, default: '', description: 'file of settings by camelCase name: JSON, or YAML if named `*.yaml`/`*.yml`; flags and variables beat it' }),
+  require: setting({ type: 'array', items: { type: 'string', minLength: 1 }, path: true, default: [], description: 'ES or CommonJS modules whose default export `async (bayeux) => {}` sets the server up before it serves' })
 }
+
+/** Everything bin/bayeux-server reads: its own settings, then every option of the Bayeux server. */
+export const SETTINGS: Readonly<Record<string, Setting>> = { ...CLI_SETTINGS, ...OPTION_SETTINGS }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
 
@@ -101,10 +119,19 @@ export interface Problem {
   readonly message: string
 }
 
+/** A setting as JSON schema: without its marks, which only the CLI reads. */
+function schemaOf ({ path, secret, ...schema }: Setting): object {
+  return schema
+}
+
 const ajv = new Ajv({ allErrors: true, strict: true })
-const validator = (settings: object): ValidateFunction => ajv.compile({ type: 'object', additionalProperties: false, properties: settings })
+const validator = (settings: Readonly<Record<string, Setting>>): ValidateFunction => ajv.compile({
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(Object.entries(settings).map(([name, setting]) => [name, schemaOf(setting)]))
+})
 const validateOptions = validator(OPTION_SETTINGS)
-const validateSettings = validator({ ...CLI_SETTINGS, ...OPTION_SETTINGS })
+const validateSettings = validator(SETTINGS)
 
 function problemsOf (validate: ValidateFunction, values: object): Problem[] {
   if (validate(values)) return []

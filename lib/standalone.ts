@@ -11,6 +11,7 @@ import type { SecurityPolicy } from './server/security.ts'
 import { tokenAuth } from './server/token-auth.ts'
 import { CLI_SETTINGS, settingProblems, tlsAndTokenProblems } from './options.ts'
 import { bayeuxPlugin } from './plugin.ts'
+import type { MaybePromise } from './types.ts'
 
 export interface ServerOptions extends BayeuxOptions {
   /** Interface to listen on; default in CLI_SETTINGS. */
@@ -38,6 +39,11 @@ export interface ServerOptions extends BayeuxOptions {
   jwtIssuer?: string
   /** ms of clock skew allowed on a token's `exp` and `nbf`; default 0. */
   jwtClockTolerance?: number
+  /**
+   * Called with the new BayeuxServer before it serves, to add listeners, authorizers and
+   * extensions (bin/bayeux-server's `--require` modules); if it rejects, nothing listens.
+   */
+  setup?: (bayeux: BayeuxServer) => MaybePromise<void>
 }
 
 export interface RunningServer {
@@ -66,6 +72,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     demo = CLI_SETTINGS.demo.default,
     shutdownTimeout = CLI_SETTINGS.shutdownTimeout.default,
     tlsCert, tlsKey, jwtSecret, jwtPublicKey, jwtAudience, jwtIssuer, jwtClockTolerance,
+    setup,
     ...bayeuxOptions
   } = options
   // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
@@ -78,6 +85,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   const https = tlsCert !== undefined && tlsKey !== undefined ? await tlsOptions(tlsCert, tlsKey) : undefined
   const policy = await tokenPolicy(tlsAndToken, bayeuxOptions.policy, () => fastify.log)
   const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }) })
+  await setup?.(bayeux)
   const fastify = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
     ...(https !== undefined && { https }),

@@ -10,11 +10,18 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
-import { readOptions } from '../../lib/cli.ts'
+import { readSettings, serverOptionsOf } from '../../lib/cli.ts'
 import { WsPeer } from '../helpers.ts'
 import type { Json } from '../helpers.ts'
 import { selfSigned } from '../support/tls.ts'
 import { mint, newSecret, now, p256Keys } from '../support/tokens.ts'
+
+/** What the CLI would give createServer for these flags and variables. */
+function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
+  const settings = readSettings(argv, env)
+  if (settings === 'help') throw new Error('--help')
+  return serverOptionsOf(settings)
+}
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 

@@ -12,13 +12,20 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { Client, request } from 'undici'
-import { readOptions } from '../../lib/cli.ts'
+import { readSettings, serverOptionsOf } from '../../lib/cli.ts'
 import { CLI_SETTINGS } from '../../lib/options.ts'
 import { createServer } from '../../lib/standalone.ts'
 import type { RunningServer, ServerSession } from '../../lib/index.ts'
 import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
 import { launchChromium } from '../support/browser.ts'
 import { disconnect, handshake, newClient, publish, subscribe } from './clients/cometd.ts'
+
+/** What the CLI would give createServer for these flags and variables. */
+function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
+  const settings = readSettings(argv, env)
+  if (settings === 'help') throw new Error('--help')
+  return serverOptionsOf(settings)
+}
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const SCREENSHOTS = new URL('../../.tmp/', import.meta.url)
