@@ -15,6 +15,7 @@ import { WsPeer } from '../helpers.ts'
 import type { Json } from '../helpers.ts'
 import { selfSigned } from '../support/tls.ts'
 import { mint, newSecret, now, p256Keys } from '../support/tokens.ts'
+import { resolve } from 'node:path'
 
 /** What the CLI would give createServer for these flags and variables. */
 function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
@@ -63,7 +64,8 @@ function run (t: { teardown (fn: () => unknown): void }, args: string[], env: Re
 
 t.test('readOptions: the TLS and token settings, from flags and variables', async t => {
   t.same(readOptions(['--tls-cert', 'c.pem', '--jwt-clock-tolerance', '5000', '--jwt-audience=chat'], { BAYEUX_TLS_KEY: 'k.pem', BAYEUX_JWT_PUBLIC_KEY: 'jwt.pem', BAYEUX_JWT_ISSUER: 'https://id.example' }), {
-    tlsCert: 'c.pem', tlsKey: 'k.pem', jwtPublicKey: 'jwt.pem', jwtAudience: 'chat', jwtIssuer: 'https://id.example', jwtClockTolerance: 5000
+    // Files are paths: resolved against the working directory (or a config file's folder).
+    tlsCert: resolve('c.pem'), tlsKey: resolve('k.pem'), jwtPublicKey: resolve('jwt.pem'), jwtAudience: 'chat', jwtIssuer: 'https://id.example', jwtClockTolerance: 5000
   })
   const secret = newSecret()
   t.same(readOptions([], { BAYEUX_JWT_SECRET: secret }), { jwtSecret: secret })
