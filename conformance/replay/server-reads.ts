@@ -45,10 +45,10 @@ export function tcpTable (): Promise<TcpTable | null> {
   }))
 }
 
-async function readTables (): Promise<string[]> {
-  return await Promise.all(TABLES.map(path => readFile(path, 'latin1').catch((error: NodeJS.ErrnoException) => {
+async function readTables (): Promise<Buffer[]> {
+  return await Promise.all(TABLES.map(path => readFile(path).catch((error: NodeJS.ErrnoException) => {
     // A host without IPv6 has no tcp6 table; without the IPv4 one there is nothing to go on.
-    if (path.endsWith('6') && error.code === 'ENOENT') return ''
+    if (path.endsWith('6') && error.code === 'ENOENT') return Buffer.alloc(0)
     throw error
   })))
 }
@@ -58,10 +58,10 @@ async function readTables (): Promise<string[]> {
  * parsed, into `<local address>|<remote address>` keys (each address as `addressKey` makes it).
  */
 export class TcpTable {
-  #texts: string[]
+  #texts: Buffer[]
   #byPort = new Map<number, Map<string, Queues>>()
 
-  constructor (texts: string[]) {
+  constructor (texts: Buffer[]) {
     this.#texts = texts
   }
 
@@ -76,12 +76,14 @@ export class TcpTable {
   #parse (port: number): Map<string, Queues> {
     const sockets = new Map<string, Queues>()
     const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `
+    const NEWLINE = 0x0a
+    // Searched as bytes: a busy host's table is hundreds of kilobytes, and this runs often.
     for (const text of this.#texts) {
       for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
-        const start = text.lastIndexOf('\n', at) + 1
-        const end = text.indexOf('\n', at)
+        const start = text.lastIndexOf(NEWLINE, at) + 1
+        const end = text.indexOf(NEWLINE, at)
         // sl local_address rem_address st tx_queue:rx_queue ...
-        const fields = text.slice(start, end < 0 ? undefined : end).trim().split(/\s+/)
+        const fields = text.toString('latin1', start, end < 0 ? undefined : end).trim().split(/\s+/)
         const [local, remote, queues] = [fields[1], fields[2], fields[4]]
         if (local === undefined || remote === undefined || queues === undefined) continue
         const rx = parseInt(queues.split(':')[1] ?? '', 16)
