@@ -1,5 +1,6 @@
 // Sends one recorded HTTP request (long-polling POST or callback-polling GET) with undici.
 import diagnostics from 'node:diagnostics_channel'
+import type { Socket } from 'node:net'
 import { Agent, request as undiciRequest } from 'undici'
 import type { HttpStep, Message } from '../trace.ts'
 import { parseJsonp, parseMessages } from '../wire.ts'
@@ -16,21 +17,46 @@ export interface HttpAnswer {
   body: string
 }
 
+/** Told when a request has left and when the server has answered it, with the connection it used. */
+export interface WriteWatcher {
+  /** undici has written the request out on `socket` (unknown only if undici stops saying); returns a token for `answered`. */
+  written (socket: Socket | undefined): number
+  /** The response headers arrived: the server has read the request written with `token`. */
+  answered (socket: Socket, token: number): void
+}
+
+interface Tracked {
+  watcher: WriteWatcher
+  socket?: Socket
+  token?: number
+}
+
 // undici creates its Request object synchronously inside request(); the diagnostics channels let us
-// learn when that request has been written out, so later steps leave in the recorded order.
-const written = new WeakMap<object, () => void>()
-let nextRequestWritten: (() => void) | undefined
+// learn on which connection that request was written out and when, so that later steps leave in the
+// recorded order, and when the server answered it.
+const tracked = new WeakMap<object, Tracked>()
+let nextRequest: WriteWatcher | undefined
 diagnostics.subscribe('undici:request:create', message => {
-  if (nextRequestWritten === undefined) return
-  written.set((message as { request: object }).request, nextRequestWritten)
-  nextRequestWritten = undefined
+  if (nextRequest === undefined) return
+  tracked.set((message as { request: object }).request, { watcher: nextRequest })
+  nextRequest = undefined
+})
+diagnostics.subscribe('undici:client:sendHeaders', message => {
+  const { request, socket } = message as { request: object, socket: Socket }
+  const entry = tracked.get(request)
+  if (entry !== undefined) entry.socket = socket
 })
 diagnostics.subscribe('undici:request:bodySent', message => {
-  written.get((message as { request: object }).request)?.()
+  const entry = tracked.get((message as { request: object }).request)
+  if (entry !== undefined) entry.token = entry.watcher.written(entry.socket)
+})
+diagnostics.subscribe('undici:request:headers', message => {
+  const entry = tracked.get((message as { request: object }).request)
+  if (entry?.socket !== undefined && entry.token !== undefined) entry.watcher.answered(entry.socket, entry.token)
 })
 
 /** Sends `request` (messages already substituted) with the client's cookies. */
-export async function sendHttp (dispatcher: Agent, url: URL, request: HttpRequest, bindings: ClientBindings, limitMs: number, onWritten: () => void): Promise<HttpAnswer> {
+export async function sendHttp (dispatcher: Agent, url: URL, request: HttpRequest, bindings: ClientBindings, limitMs: number, watcher: WriteWatcher): Promise<HttpAnswer> {
   const { messages, method } = request
   const cookie = bindings.cookieHeader()
   const headers: Record<string, string> = cookie === undefined ? {} : { cookie }
@@ -42,9 +68,9 @@ export async function sendHttp (dispatcher: Agent, url: URL, request: HttpReques
     headers['content-type'] = 'application/json'
     body = JSON.stringify(messages)
   }
-  nextRequestWritten = onWritten
+  nextRequest = watcher
   const pending = undiciRequest(url, { method, headers, body, dispatcher, headersTimeout: limitMs, bodyTimeout: limitMs })
-  nextRequestWritten = undefined
+  nextRequest = undefined
   const response = await pending
   const text = await response.body.text()
   bindings.storeCookies(response.headers['set-cookie'])

@@ -1,7 +1,9 @@
 // Replays the client side of one trace against a server URL, keeping the recording's order and
 // concurrency: a step starts once every step that had finished before it started in the recording
 // has finished here, after the same pause (so a held connect stays outstanding while other requests
-// go on, and a deliberate wait such as a session expiry is reproduced).
+// go on, and a deliberate wait such as a session expiry is reproduced). A client action leaves only
+// once the server has read every earlier one (server-reads.ts), so the server sees them in the
+// recorded order even when they travel on different connections.
 import { performance } from 'node:perf_hooks'
 import { Agent } from 'undici'
 import { finishedAt, type HttpStep, type Message, type Trace, type TraceStep, type WsCloseStep, type WsOpenStep, type WsReceiveStep, type WsSendStep } from '../trace.ts'
@@ -10,9 +12,10 @@ import { ClientBindings } from './bindings.ts'
 import { compareReply, pairReplies, type Problem } from './compare.ts'
 import { EventStreams } from './event-streams.ts'
 import { isolate } from './isolate.ts'
-import { sendHttp, type HttpRequest } from './http-exchange.ts'
+import { sendHttp, type HttpRequest, type WriteWatcher } from './http-exchange.ts'
 import { ConnectPoller } from './poller.ts'
 import { ReplaySocket } from './replay-socket.ts'
+import { ServerReads, type ReadOracle } from './server-reads.ts'
 import { WarmConnector } from './warm-connector.ts'
 
 export interface Failure extends Problem {
@@ -44,9 +47,14 @@ export function traceName (trace: Trace): string {
   return `${trace.meta.transport}/${trace.scenario}`
 }
 
-export async function replayTrace (trace: Trace, target: string): Promise<TraceResult> {
+export interface ReplayOptions {
+  /** Tells what the server has read (a server in this process); otherwise /proc/net/tcp is asked. */
+  hasRead?: ReadOracle
+}
+
+export async function replayTrace (trace: Trace, target: string, options: ReplayOptions = {}): Promise<TraceResult> {
   const started = performance.now()
-  const replay = new TraceReplay(isolate(trace), new URL(target))
+  const replay = new TraceReplay(isolate(trace), new URL(target), options)
   try {
     await replay.run()
   } finally {
@@ -66,9 +74,12 @@ class TraceReplay {
   /** Per step: the client action has left (HTTP request written, frame sent), so later ones may go. */
   #dispatched: Dispatch[] = []
   #pollers = new Map<string, ConnectPoller>()
+  /** What was written on the replay's connections and may not have been read by the server yet. */
+  #reads: ServerReads
 
-  constructor (trace: Trace, base: URL) {
+  constructor (trace: Trace, base: URL, options: ReplayOptions) {
     this.#trace = trace
+    this.#reads = new ServerReads(options.hasRead)
     this.#base = base
     this.#limitMs = trace.meta.options.timeout + SLACK_MS
     this.#events = new EventStreams(trace.checklist)
@@ -89,7 +100,7 @@ class TraceReplay {
       const dispatch = new Dispatch()
       this.#dispatched.push(dispatch)
       finished.push(Promise.all(waitFor)
-        .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : this.#pause(step, latest, previous).then(() => this.#act(step)))
+        .then(() => step.kind === 'ws-receive' ? this.#wsReceive(step, step.at - latest) : this.#actInOrder(step, this.#pause(step, latest, previous)))
         .catch((error: unknown) => this.#fail(step, { rule: `replay error: ${(error as Error).message}`, checklist: '-' }))
         .finally(() => dispatch.done()))
     })
@@ -127,6 +138,18 @@ class TraceReplay {
     return client
   }
 
+  /** Records where a request went out (then calls `sent`) and when it was answered. */
+  #watch (sent: () => void): WriteWatcher {
+    return {
+      written: socket => {
+        const token = socket === undefined ? 0 : this.#reads.wrote(socket)
+        sent()
+        return token
+      },
+      answered: (socket, token) => this.#reads.answered(socket, token)
+    }
+  }
+
   /** Recorded paths are relative to the recorded base path; replay them under the target's. */
   #url (recorded: string): URL {
     const base = this.#trace.meta.options.path
@@ -151,6 +174,21 @@ class TraceReplay {
     await sleep(Math.max(step.at - latest, spacing))
   }
 
+  /**
+   * Performs a client action after `pause`, once the server has read the earlier ones: requests
+   * written on two connections may otherwise be read in the opposite order by a busy server (a
+   * disconnect before the connect the recording had it release). Finding out runs during the pause.
+   */
+  async #actInOrder (step: ClientAction, pause: Promise<void>): Promise<void> {
+    const next = step.kind === 'ws-send' || step.kind === 'ws-close' ? this.#sockets.get(step.connection)?.connection : undefined
+    const [, settled] = await Promise.all([pause, this.#reads.settle(this.#limitMs, next)])
+    // A synthetic connect may have gone out during the pause.
+    if (!settled || !await this.#reads.settle(this.#limitMs, next)) {
+      if (DEBUG) console.error(`[${traceName(this.#trace)}] step ${step.step}: the server has not read earlier requests after ${this.#limitMs} ms; going on`)
+    }
+    await this.#act(step)
+  }
+
   /** Performs a client action; a connect, handshake or disconnect ends the client's synthetic polling. */
   async #act (step: ClientAction): Promise<void> {
     const messages = step.kind === 'http' ? step.request.messages : step.kind === 'ws-send' ? step.messages : []
@@ -167,7 +205,7 @@ class TraceReplay {
     const client = this.#client(step.client)
     const sent = performance.now()
     const request = { ...step.request, messages: client.bindings.substitute(step.request.messages) }
-    const answer = await sendHttp(client.dispatcher, this.#url(step.request.path), request, client.bindings, this.#limitMs, () => this.#dispatched[step.step]?.done())
+    const answer = await sendHttp(client.dispatcher, this.#url(step.request.path), request, client.bindings, this.#limitMs, this.#watch(() => this.#dispatched[step.step]?.done()))
       .catch((error: Error) => error)
     const elapsed = performance.now() - sent
     if (DEBUG) console.error(`${(performance.now() % 100000).toFixed(1)} [${traceName(this.#trace)}] step ${step.step} ${step.client} ${step.request.path} ${Math.round(elapsed)} ms =>`, answer instanceof Error ? answer.message : answer.body)
@@ -236,7 +274,7 @@ class TraceReplay {
     this.#pollers.get(step.client)?.stop()
     this.#pollers.set(step.client, new ConnectPoller(
       async messages => {
-        const answer = await sendHttp(client.dispatcher, url, { ...request, messages }, client.bindings, this.#limitMs, () => {})
+        const answer = await sendHttp(client.dispatcher, url, { ...request, messages }, client.bindings, this.#limitMs, this.#watch(() => {}))
         if (DEBUG) console.error(`${(performance.now() % 100000).toFixed(1)} [${traceName(this.#trace)}] poll after step ${step.step} ${step.client} =>`, answer.body)
         return answer.messages
       },
@@ -298,6 +336,8 @@ class TraceReplay {
       return
     }
     socket.send(this.#client(step.client).bindings.substitute(step.messages))
+    const token = this.#reads.wrote(socket.connection)
+    socket.onReply(step.messages.flatMap(m => m.id === undefined ? [] : [m.id]), () => this.#reads.answered(socket.connection, token))
   }
 
   /** Waits (bounded) until what the server sent up to this step has arrived, then learns from it. */
@@ -336,6 +376,7 @@ class TraceReplay {
     if (socket === undefined) return
     if (step.by === 'client') {
       socket.close(step.code, step.reason)
+      this.#reads.wrote(socket.connection)
       return
     }
     if (!await socket.until(() => socket.closedBy !== null, this.#limitMs)) {

@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { TRANSPORTS, type Trace, type Transport } from '../trace.ts'
-import { replayTrace, traceName, type Failure, type TraceResult } from './replayer.ts'
+import { replayTrace, traceName, type Failure, type ReplayOptions, type TraceResult } from './replayer.ts'
 
 export const TRACE_DIRECTORY = join(dirname(new URL(import.meta.url).pathname), '..', 'traces')
 
@@ -34,11 +34,11 @@ function runsAlone (trace: Trace): boolean {
   })
 }
 
-export async function replayAll (traces: Trace[], url: string, concurrency: number, report: (result: TraceResult) => void): Promise<TraceResult[]> {
+export async function replayAll (traces: Trace[], url: string, concurrency: number, report: (result: TraceResult) => void, options: ReplayOptions = {}): Promise<TraceResult[]> {
   const results: TraceResult[] = []
   const running = new Set<Promise<void>>()
   const start = (trace: Trace): void => {
-    const work = replayTrace(trace, url).then(result => { results.push(result); report(result) })
+    const work = replayTrace(trace, url, options).then(result => { results.push(result); report(result) })
     running.add(work)
     void work.finally(() => running.delete(work))
   }

@@ -1,5 +1,6 @@
 // The server-side behaviour every trace assumes ("profile"). Any server under test must be set up
 // this way (see conformance/README.md); the launchers in this directory do it for the servers we know.
+import type { ReadOracle } from '../replay/server-reads.ts'
 import type { ServerOptions } from '../trace.ts'
 
 export const PROFILE = 'standard'
@@ -21,6 +22,8 @@ export interface RunningServer {
   name: string
   version: string
   url: string
+  /** For a server in this process: what it has read of a client connection (replay ordering). */
+  hasRead?: ReadOracle
   close (): Promise<void>
 }
 

@@ -31,7 +31,7 @@ async function replayThroughTampering (tamper: Tamper): Promise<TraceResult[]> {
 t.test('every recorded trace passes against this server', async t => {
   const traces = await loadTraces()
   t.ok(traces.length >= 80, `${traces.length} traces found`)
-  const results = await replayAll(traces, server.url, CONCURRENCY, () => {})
+  const results = await replayAll(traces, server.url, CONCURRENCY, () => {}, { hasRead: server.hasRead })
   t.equal(failuresOf(results), '', summary(results))
 })
 
