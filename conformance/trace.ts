@@ -26,7 +26,7 @@ export interface ServerOptions {
   maxInterval: number
 }
 
-/** Where the recorded answer was knowingly replaced by what BAYEUX.md prescribes. */
+/** Where the recorded answer was knowingly replaced by what docs/protocol.md prescribes. */
 export interface Deviation {
   step: number
   checklist: string
@@ -94,7 +94,7 @@ export interface Trace {
   format: 'bayeux-conformance-trace/1'
   scenario: string
   description: string
-  /** BAYEUX.md checklist items (§9) the scenario exercises. */
+  /** docs/protocol.md checklist items (§9) the scenario exercises. */
   checklist: string[]
   meta: TraceMeta
   steps: TraceStep[]

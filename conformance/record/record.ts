@@ -58,7 +58,7 @@ export async function recordScenario (scenario: Scenario, transport: Transport, 
         options: OPTIONS,
         profile: PROFILE,
         recordedAt: new Date().toISOString(),
-        checkedAgainst: 'BAYEUX.md',
+        checkedAgainst: 'docs/protocol.md',
         deviations: applyCorrections(steps, scenario.corrections ?? [])
       },
       steps

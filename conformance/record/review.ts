@@ -1,4 +1,4 @@
-// Reviews recorded traces against BAYEUX.md's rules on server answers (§1.4-§1.6, §3, §9), as an
+// Reviews recorded traces against docs/protocol.md's rules on server answers (§1.4-§1.6, §3, §9), as an
 // aid to checking reference recordings by hand: `npx tsx conformance/record/review.ts [transport]`.
 // It prints each finding with its trace, step and checklist item, and exits non-zero if any.
 import { loadTraces } from '../replay/runner.ts'

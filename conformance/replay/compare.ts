@@ -1,4 +1,4 @@
-// Compares a server's answer with the recorded one by rules, not bytes (issue 3, BAYEUX.md §1, §9):
+// Compares a server's answer with the recorded one by rules, not bytes (issue 3, docs/protocol.md §1, §9):
 // exact for channel, successful, subscription, data and the error code; present and well formed for
 // clientId and advice values; every problem names the checklist item it relates to.
 import { isDeepStrictEqual } from 'node:util'

@@ -4,11 +4,11 @@ import type { Message } from '../trace.ts'
 import { connectedClient } from './publish.ts'
 import { expect, replacing, type Correction, type Scenario } from './scenario.ts'
 
-/** C63 / §10 A4: CometD accepts wildcard publishes; BAYEUX.md recommends refusing them with 405. */
+/** C63 / §10 A4: CometD accepts wildcard publishes; docs/protocol.md recommends refusing them with 405. */
 function refuseWildPublish (channel: string): Correction {
   return replacing(
     'C63',
-    'cometd-nodejs-server acknowledges a publish to a wildcard channel with successful:true; BAYEUX.md (C63, §10 A4) requires successful:false with a 405 error, which is what this trace expects.',
+    'cometd-nodejs-server acknowledges a publish to a wildcard channel with successful:true; docs/protocol.md (C63, §10 A4) requires successful:false with a 405 error, which is what this trace expects.',
     (message: Message) => message.channel === channel && 'successful' in message && !('data' in message),
     (message: Message) => ({ id: message.id, channel, successful: false, error: `405:${channel}:channel_invalid` })
   )
@@ -18,7 +18,7 @@ function refuseWildPublish (channel: string): Correction {
 function refuseMidPathWildcard (subscription: string): Correction {
   return replacing(
     'C52',
-    'cometd-nodejs-server accepts a subscription with a wildcard in the middle of the channel; BAYEUX.md (C52, §10 A20) requires an error reply (403::subscription_invalid or 405), which is what this trace expects.',
+    'cometd-nodejs-server accepts a subscription with a wildcard in the middle of the channel; docs/protocol.md (C52, §10 A20) requires an error reply (403::subscription_invalid or 405), which is what this trace expects.',
     (message: Message) => message.channel === '/meta/subscribe' && message.subscription === subscription,
     (message: Message) => ({ id: message.id, channel: '/meta/subscribe', subscription, successful: false, error: '403::subscription_invalid' })
   )

@@ -16,7 +16,7 @@ export interface ScenarioContext {
 }
 
 /**
- * Replaces a recorded answer where the recording server deviates from BAYEUX.md's recommended
+ * Replaces a recorded answer where the recording server deviates from docs/protocol.md's recommended
  * decisions (§10): the trace keeps the expectation and the deviation is documented in its metadata.
  */
 export interface Correction {
@@ -41,7 +41,7 @@ export function replacing (checklist: string, note: string, applies: (m: Message
  */
 export const ECHO_SUBSCRIPTION: Correction = {
   checklist: 'C41',
-  note: 'The recording server omitted `subscription` from a failed (402::session_unknown) subscribe reply; BAYEUX.md (C41, §1.4) requires every subscribe/unsubscribe reply to echo it, which is what this trace expects.',
+  note: 'The recording server omitted `subscription` from a failed (402::session_unknown) subscribe reply; docs/protocol.md (C41, §1.4) requires every subscribe/unsubscribe reply to echo it, which is what this trace expects.',
   correct: (received, _earlier, sent) => received.map(message => {
     if ((message.channel !== '/meta/subscribe' && message.channel !== '/meta/unsubscribe') || 'subscription' in message) return message
     const request = sent.find(m => m.id === message.id && m.channel === message.channel)

@@ -8,7 +8,7 @@ import { expect, succeeded, type Correction, type Scenario } from './scenario.ts
 /** C60: one copy per session even when several of its subscriptions match. */
 const ONE_COPY: Correction = {
   checklist: 'C60',
-  note: 'cometd-nodejs-server delivers one copy of the event per matching subscription (three for /x/a, /x/*, /x/**); BAYEUX.md (C60, §2.3) requires exactly one copy per session, which is what this trace expects.',
+  note: 'cometd-nodejs-server delivers one copy of the event per matching subscription (three for /x/a, /x/*, /x/**); docs/protocol.md (C60, §2.3) requires exactly one copy per session, which is what this trace expects.',
   correct: (received: Message[], earlier: Message[]) => received.filter((message, index) =>
     isReply(message) || ![...earlier, ...received.slice(0, index)].some(other => !isReply(other) && other.channel === message.channel && isDeepStrictEqual(other.data, message.data)))
 }

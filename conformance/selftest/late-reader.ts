@@ -18,7 +18,7 @@ interface StreamHandle {
 
 /** Reads each new connection's first bytes `delayMs` after they arrived; returns a function that stops doing so. */
 export function readFirstRequestsLate (server: Server, delayMs: number): () => void {
-  let stopped = false
+  const stopped = new AbortController()
   const onConnection = (socket: Socket): void => {
     // Listeners run in order: Node's HTTP server has set the socket up and started reading.
     const handle = (socket as unknown as { _handle: StreamHandle | null })._handle
@@ -29,7 +29,7 @@ export function readFirstRequestsLate (server: Server, delayMs: number): () => v
   const watch = async (socket: Socket, handle: StreamHandle): Promise<void> => {
     const ours = addressKey(socket.localAddress ?? '', socket.localPort ?? 0) ?? ''
     const theirs = addressKey(socket.remoteAddress ?? '', socket.remotePort ?? 0) ?? ''
-    while (!stopped && !socket.destroyed) {
+    while (!stopped.signal.aborted && !socket.destroyed) {
       const table = await tcpTable()
       if (table === null) break
       if ((table.get(ours, theirs, socket.localPort ?? 0)?.rx ?? 0) > 0) {
@@ -42,7 +42,7 @@ export function readFirstRequestsLate (server: Server, delayMs: number): () => v
   }
   server.on('connection', onConnection)
   return () => {
-    stopped = true
+    stopped.abort()
     server.off('connection', onConnection)
   }
 }

@@ -5,13 +5,13 @@
 // written before it on another connection and the connect is answered 402::session_unknown.
 import net from 'node:net'
 import t from 'tap'
-import { formatResult, loadTraces, replayAll, summary } from '../conformance/replay/runner.ts'
-import type { TraceResult } from '../conformance/replay/replayer.ts'
-import { ServerReads, readOracle, serverHasRead, tcpTable } from '../conformance/replay/server-reads.ts'
-import { readFirstRequestsLate } from '../conformance/selftest/late-reader.ts'
-import { startBayeuxServer } from '../conformance/servers/bayeux-server.ts'
-import { OPTIONS } from '../conformance/servers/profile.ts'
-import type { Trace } from '../conformance/trace.ts'
+import { formatResult, loadTraces, replayAll, summary } from '../../conformance/replay/runner.ts'
+import type { TraceResult } from '../../conformance/replay/replayer.ts'
+import { ServerReads, readOracle, serverHasRead, tcpTable } from '../../conformance/replay/server-reads.ts'
+import { readFirstRequestsLate } from '../../conformance/selftest/late-reader.ts'
+import { startBayeuxServer } from '../../conformance/servers/bayeux-server.ts'
+import { OPTIONS } from '../../conformance/servers/profile.ts'
+import type { Trace } from '../../conformance/trace.ts'
 
 /**
  * How late the server reads each new connection's first request: far more than the few
