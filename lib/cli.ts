@@ -96,6 +96,10 @@ export function readOptions (argv: readonly string[], env: NodeJS.ProcessEnv): S
   // Out-of-range values are usage errors too, reported before anything listens.
   const [problem] = settingProblems(values)
   if (problem !== undefined) throw new Error(`--${flagOf(problem.setting)}: ${problem.message}`)
+  // Observability (issue 12): the metrics listener needs a port of its own.
+  if (values['metricsPort'] !== undefined && values['metricsPort'] !== 0 && values['metricsPort'] === (values['port'] ?? CLI_SETTINGS.port.default)) {
+    throw new Error('--metrics-port: must differ from --port')
+  }
   const { logLevel, ...options } = values as ServerOptions & { logLevel?: string }
   return logLevel === undefined ? options : { ...options, logger: { level: logLevel } }
 }
@@ -134,7 +138,7 @@ function rows (): Row[] {
     flag: isBoolean(setting) ? `--[no-]${flagOf(name)}` : `--${flagOf(name)}`,
     env: envOf(name),
     value: valueText(setting),
-    fallback: Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default),
+    fallback: setting.default === null ? '' : Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default),
     description: setting.description
   }))
 }
@@ -190,6 +194,7 @@ export async function main (argv: string[]): Promise<void> {
   }
   const server = await createServer(options)
   process.stdout.write(`bayeux-server: serving ${server.url}\n`)
+  if (server.metricsUrl !== undefined) process.stdout.write(`bayeux-server: metrics at ${server.metricsUrl}\n`)
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

@@ -11,8 +11,9 @@
  *   BAD_INPUT_REASONS, stable across releases; `message` is the human-readable detail.
  * - `bayeux-server:message`         `{ server, message, transport, session, duration }`: a valid
  *   message was handled. `session` is the one it named (for a handshake, the one it created),
- *   if any; `duration` is the time in ms from its arrival to its reply being handed to the
- *   transport, or, for a connect that is held, to the start of the hold.
+ *   if any; `duration` is the time in ms from when the core took it up to when its reply was
+ *   handed to the transport (or added to its batch's response), or, for a connect that is
+ *   held, to the start of the hold.
  * - `bayeux-server:reply`           `{ server, transport, replies }`: replies written in one
  *   response, a held connect's when it is released (failed ones carry their wire error).
  * - `bayeux-server:deliver`         `{ server, session, transport, count }`: `count` events

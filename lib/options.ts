@@ -20,12 +20,22 @@ type ValueOf<S> =
           : S extends { readonly type: 'boolean' } ? boolean
             : never
 
-/** A setting: its schema, annotated with its `default` and a one-line `description`. */
-export type Setting<S extends SettingSchema = SettingSchema> = S & { readonly default: ValueOf<S>, readonly description: string }
+type Annotated<S, Default> = S & { readonly default: Default, readonly description: string }
+
+/**
+ * A setting: its schema, annotated with its `default` and a one-line `description`.
+ * A default of null (CLI settings only) means unset unless given: "none" in --help.
+ */
+export type Setting<S extends SettingSchema = SettingSchema> = Annotated<S, ValueOf<S> | null>
 
 /** Keeps `spec`'s literal type, and has the compiler check its default against its schema. */
-function setting<const S extends SettingSchema> (spec: Setting<S>): Setting<S> {
+function setting<const S extends SettingSchema> (spec: Annotated<S, ValueOf<S>>): Annotated<S, ValueOf<S>> {
   return spec
+}
+
+/** A setting without a default: unset unless given. */
+function unsetSetting<const S extends SettingSchema> (spec: S & { readonly description: string }): Annotated<S, null> {
+  return { ...spec, default: null }
 }
 
 const duration = { type: 'integer', minimum: 0, maximum: 3_600_000 } as const
@@ -66,7 +76,11 @@ export const OPTION_SETTINGS = {
 export const CLI_SETTINGS = {
   host: setting({ type: 'string', minLength: 1, default: 'localhost', description: 'interface to listen on' }),
   port: setting({ type: 'integer', minimum: 0, maximum: 65_535, default: 8080, description: 'port to listen on; 0 picks a free one' }),
-  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' })
+  logLevel: setting({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level; bad input is logged once per request, at warn' }),
+  // Observability (issue 12): log format, metrics and their listener; see README "Metrics and health".
+  logFormat: setting({ enum: ['auto', 'pretty', 'json'], default: 'auto', description: 'log lines for people (`pretty`) or one JSON object a line (`json`); `auto`: pretty when standard output is a terminal' }),
+  metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
+  metricsPort: unsetSetting({ type: 'integer', minimum: 0, maximum: 65_535, description: 'serve `/metrics` and the health probes on this port of the same host instead of the main one (implies `--metrics`); 0 picks a free one' })
 }
 
 type ValuesOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> }
