@@ -3,7 +3,6 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { mountHealthAndMetrics } from './observability/health.ts'
 import { loggerOptions } from './observability/logging.ts'
 import type { LogFormat } from './observability/logging.ts'
-import { BayeuxMetrics } from './observability/metrics.ts'
 import { BayeuxServer, coreOf } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
 import { CLI_SETTINGS } from './options.ts'
@@ -50,7 +49,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   } = options
   const bayeux = new BayeuxServer(bayeuxOptions)
   const fastify = Fastify({
-    ...(isLogger(logger) ? { loggerInstance: logger } : { logger: formatted(logger, logFormat) }),
+    ...(isLogger(logger) ? { loggerInstance: logger } : { logger: await formatted(logger, logFormat) }),
     ...QUIET_AND_PROMPT,
     bodyLimit: bayeux.options.maxBodySize
   })
@@ -58,7 +57,8 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
 
   // Observability (issue 12): probes and metrics, on the main listener or on their own.
   const core = coreOf(bayeux)
-  const metrics = withMetrics || metricsPort !== undefined ? new BayeuxMetrics(core) : undefined
+  // prom-client is loaded only when metrics are asked for.
+  const metrics = withMetrics || metricsPort !== undefined ? new (await import('./observability/metrics.ts')).BayeuxMetrics(core) : undefined
   const probes = metricsPort === undefined ? fastify : Fastify({ loggerInstance: fastify.log, ...QUIET_AND_PROMPT })
   mountHealthAndMetrics(probes, core, metrics)
 
@@ -101,10 +101,10 @@ function urlOf (fastify: FastifyInstance, host: string, path: string): string {
 }
 
 /** fastify's `logger` option for a logger made from a level, in `format`. */
-function formatted (logger: boolean | { level?: string }, format: LogFormat): false | object {
+async function formatted (logger: boolean | { level?: string }, format: LogFormat): Promise<false | object> {
   if (logger === false) return false
   const given = logger === true ? {} : logger
-  return { ...given, ...loggerOptions(given.level ?? CLI_SETTINGS.logLevel.default, format) }
+  return { ...given, ...await loggerOptions(given.level ?? CLI_SETTINGS.logLevel.default, format) }
 }
 
 /** How long, in ms, connections may linger at shutdown once held connects are answered. */

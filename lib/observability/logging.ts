@@ -2,7 +2,6 @@
  * The standalone server's log format: lines for people on a terminal, JSON (one
  * object a line, pino's own) for log collectors everywhere else.
  */
-import pinoPretty from 'pino-pretty'
 
 /** The values of CLI_SETTINGS.logFormat. */
 export type LogFormat = 'auto' | 'pretty' | 'json'
@@ -18,8 +17,10 @@ export function resolveLogFormat (format: LogFormat, isTTY: boolean = process.st
   return format === 'auto' ? (isTTY ? 'pretty' : 'json') : format
 }
 
-export function loggerOptions (level: string, format: LogFormat, isTTY?: boolean): LoggerOptions {
+export async function loggerOptions (level: string, format: LogFormat, isTTY?: boolean): Promise<LoggerOptions> {
   if (resolveLogFormat(format, isTTY) === 'json') return { level }
+  // Loaded only when used: servers that log JSON, and embedders, never pay for it.
+  const { default: pinoPretty } = await import('pino-pretty')
   // Synchronous like pino's own stdout: lines written just before process.exit are not lost.
   return { level, stream: pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) }
 }

@@ -16,8 +16,8 @@ t.test('auto is pretty on a terminal and JSON elsewhere; pretty and json overrid
 })
 
 t.test('json keeps pino\'s own output; pretty writes through pino-pretty', async t => {
-  t.same(loggerOptions('warn', 'json', true), { level: 'warn' }, 'pino writes JSON lines itself')
-  const pretty = loggerOptions('debug', 'auto', true)
+  t.same(await loggerOptions('warn', 'json', true), { level: 'warn' }, 'pino writes JSON lines itself')
+  const pretty = await loggerOptions('debug', 'auto', true)
   t.equal(pretty.level, 'debug')
   t.ok(pretty.stream instanceof Writable, 'a prettifying stream')
 })
