@@ -18,6 +18,7 @@ export type MessageType = typeof MESSAGE_TYPES[number]
 
 const META_TYPES: ReadonlyMap<string, number> = new Map(MESSAGE_TYPES.slice(0, 5).map((type, index) => [`/meta/${type}`, index]))
 const PUBLISH = MESSAGE_TYPES.indexOf('publish')
+const HANDSHAKE = MESSAGE_TYPES.indexOf('handshake')
 
 /** The index in MESSAGE_TYPES of a message on `channel`; any other channel is handled as a publish. */
 export function messageTypeIndex (channel: string): number {
@@ -71,8 +72,8 @@ export class BayeuxMetrics {
   readonly #engineFailures = new Tally()
   #expired = 0
   #overflows = 0
-  /** The transport of each session's latest message: the `transport` label of bayeux_sessions. */
-  readonly #latestTransport = new WeakMap<Session, string>()
+  /** The transport of each session's handshake, its label in bayeux_sessions until its first connect. */
+  readonly #handshakeTransport = new WeakMap<Session, string>()
   readonly #durations: Histogram<'type'>
   readonly #durationLabels = MESSAGE_TYPES.map(type => ({ type }))
   readonly #unsubscribe: Array<() => void> = []
@@ -87,10 +88,11 @@ export class BayeuxMetrics {
 
     const sessionsByTransport = (): Tally => {
       const tally = new Tally(offered)
-      for (const session of core.registry.values()) tally.add(this.#latestTransport.get(session) ?? session.transport ?? 'none')
+      // Clients send every message over the transport of their connects: the latest connect's is the latest message's.
+      for (const session of core.registry.values()) tally.add(session.transport ?? this.#handshakeTransport.get(session) ?? 'none')
       return tally
     }
-    gauge(registers, 'bayeux_sessions', 'Live sessions, by the transport of their latest message.', 'transport', sessionsByTransport)
+    gauge(registers, 'bayeux_sessions', 'Live sessions, by the transport of their latest connect (of their handshake before it).', 'transport', sessionsByTransport)
     gauge(registers, 'bayeux_connects_held', 'Held /meta/connect requests, on every transport.', undefined, () => core.registry.holds.size)
     gauge(registers, 'bayeux_subscriptions', 'Subscriptions of live sessions (channels and patterns, /service/ excepted).', undefined, () => {
       let count = 0
@@ -167,7 +169,7 @@ export class BayeuxMetrics {
     let counts = this.#received.get(event.transport)
     if (counts === undefined) this.#received.set(event.transport, counts = MESSAGE_TYPES.map(() => 0))
     counts[type]!++
-    if (event.session !== undefined) this.#latestTransport.set(event.session, event.transport)
+    if (type === HANDSHAKE && event.session !== undefined) this.#handshakeTransport.set(event.session, event.transport)
     this.#durations.observe(this.#durationLabels[type]!, event.duration / 1000)
   }
 

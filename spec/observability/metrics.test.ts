@@ -98,7 +98,7 @@ t.test('messages received by transport and type, events delivered by transport, 
   t.equal(s.value('bayeux_sessions_expired_total'), 0, 'a disconnect is not an expiry')
 })
 
-t.test('bayeux_sessions: the transport of a session\'s latest message, which moves with it', async t => {
+t.test('bayeux_sessions: the transport of a session\'s handshake, then of its latest connect, which moves with it', async t => {
   const { h, scrape } = await withMetrics(t)
   const http = new FakeRequestLink({ browserId: 'b' })
   const clientId = await h.handshake(http)
