@@ -113,6 +113,22 @@ t.test('bayeux_sessions: the transport of a session\'s handshake, then of its la
   t.equal(s.value('bayeux_sessions', { transport: 'websocket' }), 1)
 })
 
+t.test('bayeux_reply_duration_seconds: cumulative buckets, sum and count per type, from each message\'s duration', async t => {
+  const { h, scrape } = await withMetrics(t)
+  const handled = diagnosticsChannel.channel('bayeux-server:message')
+  const server = h.core.reporter.server
+  // Durations in ms, as the core publishes them: at a bound counts in that bound's bucket.
+  for (const duration of [0.05, 0.1, 0.3, 3000]) handled.publish({ server, message: { channel: '/a' }, transport: 'long-polling', session: undefined, duration })
+  handled.publish({ server, message: { channel: '/meta/subscribe' }, transport: 'long-polling', session: undefined, duration: 2 })
+  const s = await scrape()
+  const bucket = (le: string, type = 'publish'): number | undefined => s.value('bayeux_reply_duration_seconds_bucket', { type, le })
+  t.same(['0.0001', '0.00025', '0.0005', '0.001', '2.5', '+Inf'].map(le => bucket(le)), [2, 2, 3, 3, 3, 4])
+  t.equal(s.value('bayeux_reply_duration_seconds_count', { type: 'publish' }), 4)
+  t.equal(s.value('bayeux_reply_duration_seconds_sum', { type: 'publish' })!.toFixed(6), '3.000450')
+  t.same(['0.001', '0.0025', '+Inf'].map(le => bucket(le, 'subscribe')), [0, 1, 1])
+  t.equal(s.samples('bayeux_reply_duration_seconds_bucket').length, MESSAGE_TYPES.length * 15, '14 bounds and +Inf per type')
+})
+
 t.test('bayeux_errors_total counts error replies by their three-digit code, validation failures included', async t => {
   const { h, scrape } = await withMetrics(t)
   const link = new FakeRequestLink({ browserId: 'b' })
