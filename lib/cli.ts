@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { problemLines, readConfigFile, withPathsResolved } from './config-file.ts'
-import { SETTINGS, settingProblems } from './options.ts'
+import { CLI_SETTINGS, SETTINGS, settingProblems } from './options.ts'
 import type { Setting, SettingSchema } from './options.ts'
 import type { BayeuxServer } from './server/bayeux-server.ts'
 import type { SecurityPolicy } from './server/security.ts'
@@ -122,6 +122,10 @@ export function readSettings (argv: readonly string[], env: NodeJS.ProcessEnv, c
   // Out-of-range values are usage errors too, reported before anything listens.
   const [problem] = settingProblems(values)
   if (problem !== undefined) throw new ConfigError(`--${flagOf(problem.setting)}: ${problem.message}`, { showUsage: true })
+  // Observability (issue 12): the metrics listener needs a port of its own.
+  if (values['metricsPort'] !== undefined && values['metricsPort'] !== 0 && values['metricsPort'] === (values['port'] ?? CLI_SETTINGS.port.default)) {
+    throw new ConfigError('--metrics-port: must differ from --port', { showUsage: true })
+  }
   const given = withPathsResolved(values, cwd)
   if (typeof given['config'] !== 'string' || given['config'] === '') return withDemoChecked(given)
   const file = readConfigFile(given['config'])
@@ -206,7 +210,7 @@ function rows (): Row[] {
     flag: isBoolean(setting) ? `--[no-]${flagOf(name)}` : `--${flagOf(name)}`,
     env: envOf(name),
     value: valueText(setting, setting.path),
-    fallback: Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default),
+    fallback: setting.default === null ? '' : Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default),
     description: setting.description
   }))
 }
@@ -304,6 +308,7 @@ async function serve (settings: Readonly<Record<string, unknown>>): Promise<void
   }
   process.stdout.write(`bayeux-server: serving ${server.url}\n`)
   if (settings['demo'] === true) process.stdout.write(`bayeux-server: demo page at ${new URL('/', server.url).href}\n`)
+  if (server.metricsUrl !== undefined) process.stdout.write(`bayeux-server: metrics at ${server.metricsUrl}\n`)
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

@@ -1,12 +1,30 @@
 /**
  * diagnostics_channel events. Publishing is guarded by `hasSubscribers`, so they
- * cost nothing while nobody listens.
+ * cost nothing while nobody listens. Channels are process-wide: `server`, where an
+ * event has it, is the BayeuxServer that published it (the core's event emitter), to
+ * tell the servers of one process apart.
  *
  * - `bayeux-server:session:create`  `{ session }`
- * - `bayeux-server:session:destroy` `{ session, reason }`
+ * - `bayeux-server:session:destroy` `{ server, session, reason }`
  * - `bayeux-server:publish`         `{ message, session }` (session undefined for server publishes)
- * - `bayeux-server:bad-input`       `{ transport, reason, message, ... }`: `reason` is one of
+ * - `bayeux-server:bad-input`       `{ server, transport, reason, message, ... }`: `reason` is one of
  *   BAD_INPUT_REASONS, stable across releases; `message` is the human-readable detail.
+ * - `bayeux-server:message`         `{ server, message, transport, session, duration }`: a valid
+ *   message was handled. `session` is the one it named (for a handshake, the one it created),
+ *   if any; `duration` is the time in ms from when the core took it up to when its reply was
+ *   handed to the transport (or added to its batch's response), or, for a connect that is
+ *   held, to the start of the hold.
+ * - `bayeux-server:reply`           `{ server, transport, replies }`: replies written in one
+ *   response, a held connect's when it is released (failed ones carry their wire error).
+ * - `bayeux-server:deliver`         `{ server, session, transport, count }`: `count` events
+ *   were written to a session's connection (in a connect reply, or pushed on its socket).
+ * - `bayeux-server:queue:overflow`  `{ server, session, dropped }`: with queueOverflow
+ *   drop-oldest, a full queue dropped `dropped` events. (With disconnect the session ends:
+ *   `session:destroy` with reason `overflow`.)
+ * - `bayeux-server:engine`          `{ engine, operation, error }`: published by an engine that
+ *   talks to a broker, once per operation (`error` set when it failed). No engine of this
+ *   package publishes it yet: it is the hook for the metrics of a Redis engine, which
+ *   publishes on the channel by name (engines do not import this module).
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 
@@ -14,6 +32,11 @@ export const sessionCreate = diagnosticsChannel.channel('bayeux-server:session:c
 export const sessionDestroy = diagnosticsChannel.channel('bayeux-server:session:destroy')
 export const publish = diagnosticsChannel.channel('bayeux-server:publish')
 export const badInput = diagnosticsChannel.channel('bayeux-server:bad-input')
+export const message = diagnosticsChannel.channel('bayeux-server:message')
+export const reply = diagnosticsChannel.channel('bayeux-server:reply')
+export const deliver = diagnosticsChannel.channel('bayeux-server:deliver')
+export const queueOverflow = diagnosticsChannel.channel('bayeux-server:queue:overflow')
+export const engine = diagnosticsChannel.channel('bayeux-server:engine')
 
 /**
  * Why input was refused, as the `reason` of the bad-input event (and of metrics

@@ -32,12 +32,22 @@ export interface SettingMarks {
   readonly secret?: true
 }
 
-/** A setting: its schema, annotated with its `default` and a one-line `description`, and marked. */
-export type Setting<S extends SettingSchema = SettingSchema> = S & SettingMarks & { readonly default: ValueOf<S>, readonly description: string }
+type Annotated<S, Default> = S & SettingMarks & { readonly default: Default, readonly description: string }
+
+/**
+ * A setting: its schema, annotated with its `default` and a one-line `description`, and
+ * marked. A default of null (CLI settings only) means unset unless given: "none" in --help.
+ */
+export type Setting<S extends SettingSchema = SettingSchema> = Annotated<S, ValueOf<S> | null>
 
 /** Keeps `spec`'s literal type, and has the compiler check its default against its schema. */
-function setting<const S extends SettingSchema> (spec: Setting<S>): Setting<S> {
+function setting<const S extends SettingSchema> (spec: Annotated<S, ValueOf<S>>): Annotated<S, ValueOf<S>> {
   return spec
+}
+
+/** A setting without a default: unset unless given. */
+function unsetSetting<const S extends SettingSchema> (spec: S & SettingMarks & { readonly description: string }): Annotated<S, null> {
+  return { ...spec, default: null }
 }
 
 const duration = { type: 'integer', minimum: 0, maximum: 3_600_000 } as const
@@ -93,7 +103,11 @@ export const CLI_SETTINGS = {
   jwtClockTolerance: setting({ ...duration, default: 0, description: 'ms of clock skew allowed on a token\'s `exp` and `nbf`' }),
   // Configuration (issue 12): a file of settings, and modules that set the server up.
   config: setting({ type: 'string', path: true, default: '', description: 'file of settings by camelCase name: JSON, or YAML if named `*.yaml`/`*.yml`; flags and variables beat it' }),
-  require: setting({ type: 'array', items: { type: 'string', minLength: 1 }, path: true, default: [], description: 'ES or CommonJS modules whose default export `async (bayeux) => {}` sets the server up before it serves' })
+  require: setting({ type: 'array', items: { type: 'string', minLength: 1 }, path: true, default: [], description: 'ES or CommonJS modules whose default export `async (bayeux) => {}` sets the server up before it serves' }),
+  // Observability (issue 12): log format, metrics and their listener; see README "Metrics and health".
+  logFormat: setting({ enum: ['auto', 'pretty', 'json'], default: 'auto', description: 'log lines for people (`pretty`) or one JSON object a line (`json`); `auto`: pretty when standard output is a terminal' }),
+  metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
+  metricsPort: unsetSetting({ type: 'integer', minimum: 0, maximum: 65_535, description: 'serve `/metrics` and the health probes on this port of the same host instead of the main one (implies `--metrics`); 0 picks a free one' })
 }
 
 /** Everything bin/bayeux-server reads: its own settings, then every option of the Bayeux server. */

@@ -4,7 +4,10 @@ import Fastify, { LogController } from 'fastify'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { BayeuxServerError } from './errors.ts'
 import type { Logger } from './logger.ts'
-import { BayeuxServer } from './server/bayeux-server.ts'
+import { mountHealthAndMetrics } from './observability/health.ts'
+import { loggerOptions } from './observability/logging.ts'
+import type { LogFormat } from './observability/logging.ts'
+import { BayeuxServer, coreOf } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
 import type { DrainResult } from './server/drain.ts'
 import type { SecurityPolicy } from './server/security.ts'
@@ -44,6 +47,12 @@ export interface ServerOptions extends BayeuxOptions {
    * extensions (bin/bayeux-server's `--require` modules); if it rejects, nothing listens.
    */
   setup?: (bayeux: BayeuxServer) => MaybePromise<void>
+  /** How a logger made from a level writes: `pretty`, `json`, or `auto` (pretty on a terminal, the default). */
+  logFormat?: LogFormat
+  /** Serves Prometheus metrics at `/metrics`. Default false. */
+  metrics?: boolean
+  /** Serves `/metrics` and the health probes on this port of `host` instead of `port`; implies `metrics`. 0 picks a free one. */
+  metricsPort?: number
 }
 
 export interface RunningServer {
@@ -52,6 +61,8 @@ export interface RunningServer {
   /** The Bayeux URL clients are given, e.g. `http://localhost:8080/cometd`. */
   readonly url: string
   /** Closes at once: held connects are answered, WebSockets closed with 1001. */
+  /** Where Prometheus scrapes, e.g. `http://localhost:9464/metrics`; undefined without metrics. */
+  readonly metricsUrl: string | undefined
   close (): Promise<void>
   /**
    * Drains (`bayeux.drain`) for at most `timeout` ms, default the `shutdownTimeout`
@@ -61,7 +72,8 @@ export interface RunningServer {
 }
 
 /**
- * Creates a fastify server serving Bayeux and starts listening. Rejects with
+ * Creates a fastify server serving Bayeux and the health probes (`/health/live`,
+ * `/health/ready`), with metrics if asked, and starts listening. Rejects with
  * BAYEUX_ERR_INVALID_OPTIONS or BAYEUX_ERR_UNUSABLE_KEY before listening.
  */
 export async function createServer (options: ServerOptions = {}): Promise<RunningServer> {
@@ -73,6 +85,9 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     shutdownTimeout = CLI_SETTINGS.shutdownTimeout.default,
     tlsCert, tlsKey, jwtSecret, jwtPublicKey, jwtAudience, jwtIssuer, jwtClockTolerance,
     setup,
+    logFormat = CLI_SETTINGS.logFormat.default,
+    metrics: withMetrics = CLI_SETTINGS.metrics.default,
+    metricsPort,
     ...bayeuxOptions
   } = options
   // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
@@ -87,12 +102,10 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }) })
   await setup?.(bayeux)
   const fastify = Fastify({
-    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    ...(isLogger(logger) ? { loggerInstance: logger } : { logger: await formatted(logger, logFormat) }),
     ...(https !== undefined && { https }),
-    // Every connect is a request: per-request log lines would drown everything else.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: bayeux.options.maxBodySize,
-    forceCloseConnections: 'idle'
+    ...QUIET_AND_PROMPT,
+    bodyLimit: bayeux.options.maxBodySize
   })
   await fastify.register(bayeuxPlugin, { bayeux })
   // The demo page (issue 12): loaded only when asked for, so that it costs nothing otherwise.
@@ -100,23 +113,65 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     const { demoPlugin } = await import('./demo/plugin.ts')
     await fastify.register(demoPlugin, { bayeux })
   }
+
+  // Observability (issue 12): probes and metrics, on the main listener or on their own.
+  const core = coreOf(bayeux)
+  // prom-client is loaded only when metrics are asked for.
+  const metrics = withMetrics || metricsPort !== undefined ? new (await import('./observability/metrics.ts')).BayeuxMetrics(core) : undefined
+  const probes = metricsPort === undefined ? fastify : Fastify({ loggerInstance: fastify.log, ...QUIET_AND_PROMPT })
+  mountHealthAndMetrics(probes, core, metrics)
+
   await fastify.listen({ host, port })
-  const address = fastify.server.address()
-  const boundPort = typeof address === 'object' && address !== null ? address.port : port
-  const shownHost = host.includes(':') ? `[${host}]` : host
+  if (probes !== fastify) {
+    try {
+      await probes.listen({ host, port: metricsPort })
+    } catch (error) {
+      await closeWithGrace(fastify)
+      metrics?.close()
+      throw error
+    }
+  }
+  const closeAll = async (): Promise<void> => {
+    await closeWithGrace(fastify)
+    // Last, so that probes answer "not ready" while the main listener closes.
+    if (probes !== fastify) await closeWithGrace(probes)
+    metrics?.close()
+  }
   return {
     fastify,
     bayeux,
-    url: `${https !== undefined ? 'https' : 'http'}://${shownHost}:${boundPort}${bayeux.options.path}`,
-    close: () => closeWithGrace(fastify),
+    url: urlOf(fastify, host, bayeux.options.path, https !== undefined),
+    metricsUrl: metrics === undefined ? undefined : urlOf(probes, host, '/metrics', false),
+    close: closeAll,
     shutdown: async (timeout = shutdownTimeout) => {
       fastify.log.info({ timeout }, 'draining')
       const result = await bayeux.drain(timeout)
       fastify.log.info(result, result.complete ? 'drained' : 'drain cut short by its timeout')
-      await closeWithGrace(fastify)
+      await closeAll()
       return result
     }
   }
+}
+
+/** Options both listeners share. */
+const QUIET_AND_PROMPT = {
+  // Every connect is a request: per-request log lines would drown everything else.
+  logController: new LogController({ disableRequestLogging: true }),
+  forceCloseConnections: 'idle'
+} as const
+
+/** `path` on the port `fastify` listens on. */
+function urlOf (fastify: FastifyInstance, host: string, path: string, secure: boolean): string {
+  const address = fastify.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : -1
+  return `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`
+}
+
+/** fastify's `logger` option for a logger made from a level, in `format`. */
+async function formatted (logger: boolean | { level?: string }, format: LogFormat): Promise<false | object> {
+  if (logger === false) return false
+  const given = logger === true ? {} : logger
+  return { ...given, ...await loggerOptions(given.level ?? CLI_SETTINGS.logLevel.default, format) }
 }
 
 /** How long, in ms, connections may linger at shutdown once held connects are answered. */

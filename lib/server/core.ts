@@ -162,7 +162,7 @@ export class ServerCore implements TransportHost {
   #removed (session: Session, reason: EndReason): void {
     if (reason === 'overflow') this.reporter.log.warn({ clientId: session.id }, 'session queue full: session ended')
     this.reporter.settle(this.engine.destroySession(session.id), 'destroySession')
-    if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ session, reason })
+    if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ server: this.reporter.server, session, reason })
     this.reporter.notify('disconnect', session, reason)
   }
 }

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks'
+import * as diagnostics from '../diagnostics.ts'
 import { META_CONNECT, META_HANDSHAKE } from '../protocol/message.ts'
 import type { Message, Reply } from '../protocol/message.ts'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
@@ -39,6 +41,7 @@ export class MessagePipeline {
    * payloads in order without waiting for held connects.
    */
   async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
+    if (diagnostics.reply.hasSubscribers) respond = this.#observedReplies(respond, link)
     // Clients never batch a handshake: one that is batched is answered alone and the
     // rest ignored, before any of it runs (C12, A11).
     const handshake = batch.length > 1 ? batch.find(isHandshake) : undefined
@@ -83,7 +86,10 @@ export class MessagePipeline {
   }
 
   async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending }): Promise<void> {
+    const arrived = diagnostics.message.hasSubscribers ? performance.now() : undefined
     const session = message.channel === META_HANDSHAKE ? undefined : this.#registry.find(message.clientId, link)
+    /** The clientId a handshake created, for the diagnostics event. */
+    let created: string | undefined
     respond = this.#outgoingReplies(respond, message, session, pending)
     try {
       let accepted = this.#extensions.incoming(message, session)
@@ -94,7 +100,9 @@ export class MessagePipeline {
       }
       message = accepted
       if (message.channel === META_HANDSHAKE) {
-        respond([], [await this.#handlers.handshake(message, link)])
+        const reply = await this.#handlers.handshake(message, link)
+        created = reply.clientId
+        respond([], [reply])
         return
       }
       if (session === undefined) {
@@ -102,7 +110,9 @@ export class MessagePipeline {
         return
       }
       if (message.channel === META_CONNECT) {
+        const before = session.transport
         session.connect(message, link, respond, connect)
+        if (before !== link.transport) this.#reporter.log.debug({ clientId: session.id, from: before, to: link.transport }, 'session connects over a new transport')
         return
       }
       session.touch()
@@ -110,6 +120,25 @@ export class MessagePipeline {
     } catch (error) {
       this.#reporter.log.error({ err: error, channel: message.channel }, 'failed to handle a message')
       respond([], [fail(message, errors.SERVER_ERROR)])
+    } finally {
+      if (arrived !== undefined) {
+        diagnostics.message.publish({
+          server: this.#reporter.server,
+          message,
+          transport: link.transport,
+          session: session ?? (created === undefined ? undefined : this.#registry.get(created)),
+          duration: performance.now() - arrived
+        })
+      }
+    }
+  }
+
+  /** Tells diagnostics subscribers of every reply `respond` writes. */
+  #observedReplies (respond: Respond, link: Link): Respond {
+    const server = this.#reporter.server
+    return (events, replies) => {
+      if (diagnostics.reply.hasSubscribers) diagnostics.reply.publish({ server, transport: link.transport, replies })
+      respond(events, replies)
     }
   }
 

@@ -19,6 +19,11 @@ export class Reporter {
     this.#events = events
   }
 
+  /** Whose events these are (the BayeuxServer), as the `server` of diagnostics events. */
+  get server (): object {
+    return this.#events
+  }
+
   /** Tells event listeners, if any. */
   notify<K extends keyof BayeuxEvents> (event: K, ...args: BayeuxEvents[K]): void {
     if (this.#events.listenerCount(event) === 0) return
@@ -37,11 +42,12 @@ export class Reporter {
   /** Logs refused input once at warn, and tells diagnostics subscribers. */
   badInput (source: InputSource, reason: BadInputReason, message: string, detail: object = {}): void {
     this.log.warn({ transport: source.transport, remoteAddress: source.remoteAddress, reason, ...detail }, `bad input: ${message}`)
-    if (diagnostics.badInput.hasSubscribers) diagnostics.badInput.publish({ transport: source.transport, reason, message, ...detail })
+    if (diagnostics.badInput.hasSubscribers) diagnostics.badInput.publish({ server: this.#events, transport: source.transport, reason, message, ...detail })
   }
 
   overflowed (session: Session, dropped: number): void {
     this.log.warn({ clientId: session.id, dropped }, 'session queue full: dropped oldest events')
+    if (diagnostics.queueOverflow.hasSubscribers) diagnostics.queueOverflow.publish({ server: this.#events, session, dropped })
     this.notify('overflow', session, dropped)
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import * as diagnostics from '../diagnostics.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Link } from './link.ts'
 import type { Reporter } from './reporter.ts'
@@ -69,6 +70,11 @@ export class SessionRegistry implements SessionHost {
     return this.#sessions.get(id)
   }
 
+  /** Every live session, for gauges read on a metrics scrape. */
+  values (): IterableIterator<Session> {
+    return this.#sessions.values()
+  }
+
   /** A new session for a handshake on `link`; it counts once `add`ed, after the policy said yes. */
   create (link: Link, { ack }: { ack: boolean }): Session {
     return new Session(this, { id: randomBytes(20).toString('hex'), link, ack })
@@ -77,6 +83,7 @@ export class SessionRegistry implements SessionHost {
   add (session: Session, link: Link): void {
     this.#sessions.set(session.id, session)
     session.open(link)
+    this.#reporter.log.debug({ clientId: session.id, transport: link.transport, remoteAddress: link.remoteAddress }, 'session created')
   }
 
   /** The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9). */
@@ -104,12 +111,17 @@ export class SessionRegistry implements SessionHost {
   /** Forgets the session, ends it, and tells the removal listener; once. */
   remove (session: Session, reason: EndReason): void {
     if (!this.#sessions.delete(session.id)) return
+    this.#reporter.log.debug({ clientId: session.id, reason }, 'session ended')
     session.end(reason)
     this.#removed(session, reason)
   }
 
   overflowed (session: Session, dropped: number): void {
     this.#reporter.overflowed(session, dropped)
+  }
+
+  delivered (session: Session, link: Link, count: number): void {
+    diagnostics.deliver.publish({ server: this.#reporter.server, session, transport: link.transport, count })
   }
 
   scheduleFlush (session: Session): void {

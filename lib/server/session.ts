@@ -1,3 +1,4 @@
+import * as diagnostics from '../diagnostics.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import { META_CONNECT, META_DISCONNECT } from '../protocol/message.ts'
 import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/wire-errors.ts'
@@ -56,6 +57,8 @@ export interface SessionHost {
   overflowed (session: Session, dropped: number): void
   /** Forgets the session everywhere (engine, registry, listeners), then ends it. */
   remove (session: Session, reason: EndReason): void
+  /** `count` events were written to the session's `link` (called only while diagnostics listen). */
+  delivered (session: Session, link: Link, count: number): void
 }
 
 /** Whether a connect came alone in its payload (C39): only then may it be held. */
@@ -212,7 +215,9 @@ export class Session implements ServerSession {
       }
       return
     }
-    socket.push(this.#queue.drain())
+    const events = this.#queue.drain()
+    socket.push(events)
+    if (diagnostics.deliver.hasSubscribers) this.#host.delivered(this, socket, events.length)
   }
 
   /**
@@ -336,6 +341,7 @@ export class Session implements ServerSession {
       reply.ext = { ack: sent.batch }
     }
     respond(events, [reply])
+    if (events.length > 0 && diagnostics.deliver.hasSubscribers) this.#host.delivered(this, link, events.length)
     this.#expireIn(this.#interval + this.#host.options.maxInterval)
   }
 

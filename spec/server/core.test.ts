@@ -57,7 +57,7 @@ t.test('badInput: what transports refuse is logged once and told to diagnostics 
   const h = await CoreHarness.start(t)
   t.equal(h.core.log, h.log, 'the core logs through its reporter')
   h.core.badInput({ transport: 'websocket', remoteAddress: '192.0.2.9' }, 'not_json', 'frame is not JSON', { bytes: 3 })
-  t.same(heard, [{ transport: 'websocket', reason: 'not_json', message: 'frame is not JSON', bytes: 3 }])
+  t.same(heard, [{ server: h.events, transport: 'websocket', reason: 'not_json', message: 'frame is not JSON', bytes: 3 }])
   t.same(h.log.lines, [{ level: 'warn', object: { transport: 'websocket', remoteAddress: '192.0.2.9', reason: 'not_json', bytes: 3 }, message: 'bad input: frame is not JSON' }])
 })
 

@@ -150,7 +150,7 @@ t.test('invalid messages get the error of their field, the rest of the batch is 
     { id: 'g', channel: '/meta/connect', successful: false, error: '400:advice:invalid_field' },
     { successful: false, error: '400:message:invalid_field' }
   ], 'C06 C07 C08 C09 C10: each keeps its place; an invalid id is not echoed')
-  t.same(heard, [{ transport: 'long-polling', reason: 'invalid_message', message: 'invalid message', invalid: 8, total: 9 }], 'one bad-input event for the batch')
+  t.same(heard, [{ server: h.events, transport: 'long-polling', reason: 'invalid_message', message: 'invalid message', invalid: 8, total: 9 }], 'one bad-input event for the batch')
   t.match(h.log.at('warn'), [{ object: { reason: 'invalid_message', invalid: 8, total: 9, transport: 'long-polling', remoteAddress: '192.0.2.1' }, message: 'bad input: invalid message' }], 'logged once')
 
   const lone = await h.ask(link, [{ channel: '/meta/connect', id: 'x', clientId: 42 }])

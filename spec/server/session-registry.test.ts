@@ -193,7 +193,7 @@ t.test('a removed session is gone from the engine and reported once, whatever re
   session.disconnect()
   h.core.registry.remove(session, 'expired')
   t.same(disconnects, ['server'], 'the disconnect event fires once')
-  t.same(destroyed, [{ session, reason: 'server' }], 'diagnostics hear of it once')
+  t.same(destroyed, [{ server: h.events, session, reason: 'server' }], 'diagnostics hear of it once')
 
   const before = subscriber.pushes.length
   const publisher = new FakeRequestLink({ browserId: 'p' })

@@ -1,0 +1,157 @@
+/**
+ * bin/bayeux-server's observability settings, as a child process: --metrics,
+ * --metrics-port (and their environment variables), --log-format, the debug lines
+ * of a session's life, and the exit codes of bad or failing metrics settings.
+ * bin/ runs the compiled dist/: run `npm run build` first when running this file alone.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createServer as createNetServer } from 'node:net'
+import type { Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { request } from 'undici'
+import { readSettings, serverOptionsOf } from '../../../lib/cli.ts'
+import { HttpPeer } from '../../helpers.ts'
+import { Scrape } from '../../support/prometheus-text.ts'
+
+/** What the CLI would give createServer for these flags and variables. */
+function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
+  const settings = readSettings(argv, env)
+  if (settings === 'help') throw new Error('--help')
+  return serverOptionsOf(settings)
+}
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+
+interface Run {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** Resolves once stdout has a line matching `pattern`, to its first group. */
+  line (pattern: RegExp): Promise<string>
+}
+
+/** Starts the CLI on 127.0.0.1 (its port 0 unless given); killed at teardown if still running. */
+function serve (t: { teardown (fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Run {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BAYEUX_')))
+  const child = spawn(process.execPath, ['bin/bayeux-server', '--host', '127.0.0.1', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd: root, env: { ...inherited, ...env } })
+  let stdout = ''
+  let stderr = ''
+  const waiting: Array<() => void> = []
+  child.stdout.on('data', chunk => {
+    stdout += chunk
+    for (const check of waiting.splice(0)) check()
+  })
+  child.stderr.on('data', chunk => { stderr += chunk })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  const line = (pattern: RegExp): Promise<string> => new Promise((resolve, reject) => {
+    const check = (): void => {
+      const found = pattern.exec(stdout)
+      if (found !== null) resolve(found[1] ?? found[0])
+      else if (child.exitCode !== null) reject(new Error(`exited without ${pattern}: ${stderr}`))
+      else waiting.push(check)
+    }
+    exited.then(() => check(), () => {})
+    check()
+  })
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, line }
+}
+
+const SERVING = /^bayeux-server: serving (\S+)$/m
+const METRICS = /^bayeux-server: metrics at (\S+)$/m
+
+async function status (url: string): Promise<number> {
+  const answer = await request(url)
+  await answer.body.dump()
+  return answer.statusCode
+}
+
+t.test('--metrics-port: the metrics URL is printed, and /metrics and the probes are served there only', async t => {
+  const server = serve(t, ['--metrics-port', '0', '--log-level', 'warn'])
+  const url = await server.line(SERVING)
+  const metricsUrl = await server.line(METRICS)
+  const main = new URL(url).origin
+  const metrics = new URL(metricsUrl).origin
+  t.not(metrics, main)
+  await new HttpPeer(url).connected()
+  const scrape = new Scrape(await (await request(metricsUrl)).body.text())
+  t.equal(scrape.value('bayeux_sessions', { transport: 'long-polling' }), 1)
+  t.equal(scrape.value('bayeux_messages_received_total', { transport: 'long-polling', type: 'handshake' }), 1)
+  t.equal(await status(`${metrics}/health/ready`), 200)
+  t.equal(await status(`${main}/metrics`), 404)
+  t.equal(await status(`${main}/health/live`), 404)
+  server.child.kill('SIGTERM')
+  t.same(await server.exited, { code: 0, signal: null }, 'a shutdown exits 0')
+})
+
+t.test('BAYEUX_METRICS=true serves /metrics on the main port, next to the probes', async t => {
+  const server = serve(t, ['--log-level', 'warn'], { BAYEUX_METRICS: 'true' })
+  const url = await server.line(SERVING)
+  const metricsUrl = await server.line(METRICS)
+  t.equal(new URL(metricsUrl).origin, new URL(url).origin)
+  t.equal(await status(metricsUrl), 200)
+  t.equal(await status(`${new URL(url).origin}/health/live`), 200)
+  t.notMatch(server.stdout(), /error/i)
+})
+
+t.test('without metrics: no metrics line, no /metrics; the probes are on the main port', async t => {
+  const server = serve(t, ['--log-level', 'warn'])
+  const origin = new URL(await server.line(SERVING)).origin
+  t.equal(await status(`${origin}/metrics`), 404)
+  t.equal(await status(`${origin}/health/ready`), 200)
+  t.notMatch(server.stdout(), METRICS)
+})
+
+t.test('bad metrics settings exit 2 before anything listens; a taken metrics port exits 1', async t => {
+  t.throws(() => readOptions(['--metrics-port', '8080'], {}), { message: '--metrics-port: must differ from --port' }, 'the default port counts')
+  t.same(readOptions(['--metrics-port', '0'], {}), { metricsPort: 0 }, 'port 0 picks a free one, whatever --port is')
+  t.same(readOptions(['--metrics-port', '9464'], { BAYEUX_PORT: '80' }), { metricsPort: 9464, port: 80 })
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['--port', '9999', '--metrics-port', '9999'], {}, /--metrics-port: must differ from --port/],
+    [['--metrics-port', 'x'], {}, /--metrics-port: not a whole number: "x"/],
+    [[], { BAYEUX_METRICS_PORT: '70000' }, /--metrics-port: must be <= 65535/],
+    [['--metrics=yes'], {}, /--metrics: not true or false: "yes"/],
+    [['--log-format', 'xml'], {}, /--log-format: not one of auto, pretty, json: "xml"/]
+  ]
+  for (const [args, env, message] of cases) {
+    const bad = serve(t, args.includes('--port') ? args : ['--port', '8080', ...args], env)
+    t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
+    t.match(bad.stderr(), message)
+    t.equal(bad.stdout(), '', 'nothing served')
+  }
+
+  const holder: Server = createNetServer()
+  await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => holder.close())
+  const taken = (holder.address() as { port: number }).port
+  const failed = serve(t, ['--metrics-port', String(taken), '--log-level', 'silent'])
+  t.same(await failed.exited, { code: 1, signal: null }, 'a start-up failure exits 1')
+  t.match(failed.stderr(), /EADDRINUSE/)
+})
+
+t.test('--log-format: JSON lines when not on a terminal, pretty lines when asked', async t => {
+  const json = serve(t, ['--log-level', 'info'])
+  await json.line(SERVING)
+  const listening = await json.line(/^(\{.*"Server listening at .*)$/m)
+  t.match(JSON.parse(listening), { level: 30, msg: /^Server listening at http:\/\/127\.0\.0\.1:\d+$/ }, 'piped stdout: JSON by default')
+
+  const pretty = serve(t, ['--log-level', 'info', '--log-format', 'pretty'])
+  const line = await pretty.line(/^(.*Server listening at .*)$/m)
+  t.throws(() => JSON.parse(line), 'not JSON')
+  t.match(line, /INFO.*: Server listening at http:\/\/127\.0\.0\.1:\d+/, 'the level and the message, for people')
+})
+
+t.test('--log-level debug: a session\'s life is followed by its clientId', async t => {
+  const server = serve(t, ['--log-level', 'debug', '--log-format', 'json'])
+  const peer = new HttpPeer(await server.line(SERVING))
+  await peer.connected()
+  await peer.send({ channel: '/meta/disconnect' })
+  const clientId = peer.clientId!
+  const lines = await server.line(new RegExp(`^(\\{.*"clientId":"${clientId}".*"msg":"session ended"\\})$`, 'm'))
+  t.match(JSON.parse(lines), { level: 20, clientId, reason: 'client' })
+  const life = server.stdout().split('\n').filter(text => text.includes(clientId)).map(text => JSON.parse(text).msg)
+  t.same(life, ['session created', 'session connects over a new transport', 'session ended'])
+})
