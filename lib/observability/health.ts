@@ -12,10 +12,7 @@ export const LIVE_PATH = '/health/live'
 export const READY_PATH = '/health/ready'
 export const METRICS_PATH = '/metrics'
 
-/**
- * Whether the server takes new work. For now: until it starts closing. This is the
- * one place to point at the drain state once there is one.
- */
+/** Whether the server takes new work: not once it drains (SIGTERM) or closes. */
 export function serving (core: ServerCore): boolean {
   return !core.registry.closing
 }

@@ -27,6 +27,17 @@ class UnreachableEngine extends MemoryEngine {
   reachable = false
 }
 
+t.test('ready is 503 as soon as the server drains, while live stays 200', async t => {
+  const h = await CoreHarness.start(t)
+  const fastify = await app(t, h.core)
+  t.equal((await fastify.inject('/health/ready')).statusCode, 200)
+  const drained = h.core.drain(1_000)
+  const draining = await fastify.inject('/health/ready')
+  t.equal(draining.statusCode, 503)
+  t.equal((await fastify.inject('/health/live')).statusCode, 200, 'still live')
+  await drained
+})
+
 t.test('live is 200 while the process runs; ready is 200 while serving, 503 once closing', async t => {
   const h = await CoreHarness.start(t)
   const fastify = await app(t, h.core)
