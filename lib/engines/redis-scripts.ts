@@ -29,6 +29,18 @@ local function interest(node, pattern, delta)
     redis.call('SADD', P .. 'n:' .. node .. ':patterns', pattern)
   end
 end
+local function reap(node, expires)
+  for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. node .. ':patterns')) do
+    redis.call('HDEL', P .. 'c:' .. pattern, node)
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'n:' .. node .. ':sessions')) do
+    redis.call('ZADD', P .. 'orphans', expires, id)
+  end
+  redis.call('DEL', P .. 'n:' .. node .. ':patterns', P .. 'n:' .. node .. ':sessions')
+  redis.call('ZREM', P .. 'nodes', node)
+  -- Gone by itself once its last orphan is due, should no node be left to sweep it.
+  if redis.call('EXISTS', P .. 'orphans') == 1 then redis.call('PEXPIREAT', P .. 'orphans', expires + 1000) end
+end
 local function destroy(id)
   local key = P .. 's:' .. id
   local node = redis.call('HGET', key, 'node')
@@ -173,23 +185,17 @@ local t = now()
 local joined = redis.call('ZADD', P .. 'nodes', t, node)
 redis.call('PEXPIRE', P .. 'nodes', ttl)
 for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
-  for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':patterns')) do
-    redis.call('HDEL', P .. 'c:' .. pattern, dead)
-  end
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':sessions')) do
-    redis.call('ZADD', P .. 'orphans', t + maxInterval, id)
-  end
-  redis.call('DEL', P .. 'n:' .. dead .. ':patterns', P .. 'n:' .. dead .. ':sessions')
-  redis.call('ZREM', P .. 'nodes', dead)
-end
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do reap(dead, t + maxInterval) end
 local expired = redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)
 for _, id in ipairs(expired) do destroy(id) end
 return { joined, expired }`
 
-/** ARGV: prefix, node. A node leaving: it stops counting as alive at once. */
+/**
+ * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,
+ * for a connect on another node to claim.
+ */
 export const LEAVE = `${COMMON}
-redis.call('ZADD', P .. 'nodes', 0, ARGV[2])
+reap(ARGV[2], now() + tonumber(ARGV[3]))
 return 1`
 
 /** ARGV: prefix, ttl, then ids. Keeps the records of sessions a node holds from expiring. */

@@ -208,8 +208,8 @@ export class RedisEngine implements Engine {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
-    // The others take this node's sessions over at their next heartbeat, without waiting for detection.
-    await this.#run('LEAVE', this.node).catch(() => {})
+    // The others may take this node's sessions over at once, without waiting for detection.
+    await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
     this.#client?.destroy()
     this.#index.clear()
