@@ -19,6 +19,13 @@ export interface RedisEngineOptions {
   detection?: number
   /** ms a node waits for a session's previous node to hand it over; default 2,000. */
   handoverTimeout?: number
+  /**
+   * Keeps a log of recent publishes in Redis, so that an acknowledge-extension session
+   * whose node dies gets every event its client had not acknowledged from the node that
+   * takes it over; default true. The log holds about a session's lifetime of events
+   * (timeout + 2 × maxInterval + detection).
+   */
+  ackRecovery?: boolean
 }
 
 /**
@@ -43,12 +50,15 @@ interface Arrival {
   handedOver: () => void
 }
 
+/** An event as it travels between nodes: the message, and its log id if it has one. */
+type WireEvent = [EventMessage, string?]
+
 /** How a session's state travels between nodes. */
 interface WireState {
-  q: EventMessage[]
-  u?: { e: EventMessage[], b: number[], n: number }
+  q: WireEvent[]
+  u?: { e: WireEvent[], b: number[], n: number }
   c: boolean
-  i: number
+  i?: number
   t?: string
   a: Record<string, unknown>
 }
@@ -69,6 +79,11 @@ export class RedisEngine implements Engine {
   readonly #heartbeatEvery: number
   readonly #detection: number
   readonly #handoverTimeout: number
+  readonly #ackRecovery: boolean
+  /** Log ids of the events that came through the log, for the acknowledge extension. */
+  readonly #logIds = new WeakMap<OutgoingEvent, string>()
+  /** How long the log keeps events; 0 without ackRecovery. */
+  #logWindow = 0
   readonly #index = new SubscriptionIndex()
   /** Records of the sessions this node holds, as stored (JSON), to put back after Redis lost them. */
   readonly #records = new Map<string, string>()
@@ -90,6 +105,7 @@ export class RedisEngine implements Engine {
     this.#heartbeatEvery = options.heartbeat ?? 1000
     this.#detection = options.detection ?? 5000
     this.#handoverTimeout = options.handoverTimeout ?? 2000
+    this.#ackRecovery = options.ackRecovery ?? true
     if (this.#detection <= this.#heartbeatEvery) {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'RedisEngine: detection must be longer than heartbeat')
     }
@@ -110,6 +126,7 @@ export class RedisEngine implements Engine {
     this.#maxInterval = host.maxInterval
     // A session's keys outlive any gap between its connects, and a dead node's detection.
     this.#ttl = host.timeout + 2 * host.maxInterval + this.#detection
+    if (this.#ackRecovery) this.#logWindow = this.#ttl
     const client = connectTo(this.#url)
     client.on('error', (error: Error) => this.#status(false, error))
     client.on('ready', () => this.#status(true))
@@ -145,7 +162,7 @@ export class RedisEngine implements Engine {
   }
 
   async publish (event: OutgoingEvent, expansion: readonly string[]): Promise<void> {
-    await this.#run('PUBLISH', `e${JSON.stringify(expansion)}\n${event.json}`, ...expansion)
+    await this.#run('PUBLISH', String(this.#logWindow), `${JSON.stringify(expansion)}\n${event.json}`, ...expansion)
   }
 
   async deliver (sessionId: string, event: OutgoingEvent): Promise<boolean> {
@@ -158,38 +175,78 @@ export class RedisEngine implements Engine {
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
   }
 
-  async claim (sessionId: string, { socket }: { socket: boolean }): Promise<ClaimedSession | undefined> {
+  async claim (sessionId: string, { socket, ack }: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
     if (this.#arrivals.has(sessionId)) return undefined
     // Registered before the script runs: its marker may come before its reply does.
     let handedOver!: () => void
-    const state = new Promise<void>(resolve => { handedOver = resolve })
+    const handover = new Promise<void>(resolve => { handedOver = resolve })
     const arrival: Arrival = { events: [], state: undefined, handedOver }
     this.#arrivals.set(sessionId, arrival)
-    let claimed: [string, 'moved' | 'orphan' | 'here', string[]] | 'busy' | null
+    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
+    let replayed: OutgoingEvent[] = []
     try {
-      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl)) as typeof claimed
+      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack)) as typeof claimed
+      if (claimed === null || claimed === 'busy') {
+        this.#arrivals.delete(sessionId)
+        return undefined
+      }
+      const [json, how, subscriptions, cursor, until] = claimed
+      if (how === 'moved') await timeout(handover, this.#handoverTimeout)
+      else if (how === 'here') this.#adopt(sessionId, subscriptions)
+      // The previous node died with what it held: an acknowledge-extension client
+      // gets back from the log every event it had not acknowledged.
+      if (how !== 'here' && arrival.state === undefined && this.#logWindow > 0 && (JSON.parse(json) as SessionRecord).ack) {
+        replayed = await this.#replay(sessionId, cursor, until)
+      }
     } catch (error) {
       this.#arrivals.delete(sessionId)
       throw error
     }
-    if (claimed === null || claimed === 'busy') {
-      this.#arrivals.delete(sessionId)
-      return undefined
-    }
-    const [json, how, subscriptions] = claimed
-    if (how === 'moved') await timeout(state, this.#handoverTimeout)
-    else if (how === 'here') this.#adopt(sessionId, subscriptions)
+    const [json, , subscriptions] = claimed
     // Synchronous from here on: no message of this node's channel comes in between.
     this.#arrivals.delete(sessionId)
     this.#records.set(sessionId, json)
     const handed = arrival.state
-    const queued = [...(handed?.queued ?? []), ...arrival.events]
-    return {
-      record: JSON.parse(json) as SessionRecord,
-      subscriptions,
-      socketOpen: false,
-      state: handed === undefined ? (queued.length > 0 ? { queued, connected: false, interval: 0, transport: undefined, attributes: {} } : undefined) : { ...handed, queued }
+    const queued = [...(handed?.queued ?? replayed), ...arrival.events]
+    if (handed !== undefined) return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state: { ...handed, queued } }
+    // Nothing handed over: the client connects again, and its batches go on from its own count.
+    const state = queued.length > 0 || ack !== undefined
+      ? { queued, connected: true, transport: undefined, attributes: {}, ...(ack !== undefined && { unacked: { events: [], batches: [], nextBatch: ack + 1 } }) }
+      : undefined
+    return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
+  }
+
+  async batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): Promise<void> {
+    if (this.#logWindow === 0) return
+    // The last event of the batch that came through the log says how far the client got.
+    for (let i = events.length - 1; i >= 0; i--) {
+      const id = this.#logIds.get(events[i]!)
+      if (id !== undefined) {
+        await this.#run('ACK', sessionId, String(batch), id)
+        return
+      }
     }
+  }
+
+  async acknowledged (sessionId: string, batch: number): Promise<void> {
+    if (this.#logWindow > 0) await this.#run('ACK', sessionId, String(batch), '')
+  }
+
+  async #replay (sessionId: string, after: string, until: string): Promise<OutgoingEvent[]> {
+    const pairs = await this.#run('REPLAY', sessionId, after, until) as string[]
+    const events: OutgoingEvent[] = []
+    for (let i = 0; i < pairs.length; i += 2) {
+      const body = pairs[i + 1]!
+      events.push(this.#logged(pairs[i]!, body.slice(body.indexOf('\n') + 1)))
+    }
+    return events
+  }
+
+  /** An event that came through the log, remembered with its log id. */
+  #logged (id: string, json: string): OutgoingEvent {
+    const event = OutgoingEvent.fromJSON(json)
+    if (id !== '') this.#logIds.set(event, id)
+    return event
   }
 
   async socketBound (sessionId: string, open: boolean): Promise<void> {
@@ -234,8 +291,10 @@ export class RedisEngine implements Engine {
     const rest = message.slice(newline + 1)
     switch (kind) {
       case 'e': {
-        const event = OutgoingEvent.fromJSON(rest)
-        for (const id of this.#index.match(JSON.parse(head) as string[])) this.#deliverLocal(id, event)
+        // e<log id>\n<expansion>\n<event>
+        const split = rest.indexOf('\n')
+        const event = this.#logged(head, rest.slice(split + 1))
+        for (const id of this.#index.match(JSON.parse(rest.slice(0, split)) as string[])) this.#deliverLocal(id, event)
         return
       }
       case 'd':
@@ -257,7 +316,7 @@ export class RedisEngine implements Engine {
       case 'h': {
         const arrival = this.#arrivals.get(head)
         if (arrival === undefined) return
-        arrival.state = fromWire(JSON.parse(rest) as WireState)
+        arrival.state = this.#fromWire(JSON.parse(rest) as WireState)
         arrival.handedOver()
         return
       }
@@ -281,13 +340,44 @@ export class RedisEngine implements Engine {
   #handOver (sessionId: string, node: string): void {
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
-    const wire = state === undefined ? { q: [], c: false, i: 0, a: {} } : toWire(state)
+    const wire = state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
     this.#client!.publish(this.#channel(node), `h${sessionId}\n${JSON.stringify(wire)}`).catch(() => {})
   }
 
   #forget (sessionId: string): void {
     this.#index.delete(sessionId)
     this.#records.delete(sessionId)
+  }
+
+  #toWire (state: SessionState): WireState {
+    const wire = (events: readonly OutgoingEvent[]): WireEvent[] => events.map(event => {
+      const id = this.#logIds.get(event)
+      return id === undefined ? [event.message as EventMessage] : [event.message as EventMessage, id]
+    })
+    return {
+      q: wire(state.queued),
+      ...(state.unacked !== undefined && { u: { e: wire(state.unacked.events), b: [...state.unacked.batches], n: state.unacked.nextBatch } }),
+      c: state.connected,
+      ...(state.interval !== undefined && { i: state.interval }),
+      ...(state.transport !== undefined && { t: state.transport }),
+      a: { ...state.attributes }
+    }
+  }
+
+  #fromWire (wire: WireState): SessionState {
+    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id]) => {
+      const event = new OutgoingEvent(message)
+      if (id !== undefined) this.#logIds.set(event, id)
+      return event
+    })
+    return {
+      queued: events(wire.q),
+      ...(wire.u !== undefined && { unacked: { events: events(wire.u.e), batches: wire.u.b, nextBatch: wire.u.n } }),
+      connected: wire.c,
+      interval: wire.i,
+      transport: wire.t,
+      attributes: wire.a
+    }
   }
 
   async #beat (): Promise<void> {
@@ -366,27 +456,6 @@ export class RedisEngine implements Engine {
   }
 }
 
-function toWire (state: SessionState): WireState {
-  return {
-    q: state.queued.map(event => event.message as EventMessage),
-    ...(state.unacked !== undefined && { u: { e: state.unacked.events.map(event => event.message as EventMessage), b: [...state.unacked.batches], n: state.unacked.nextBatch } }),
-    c: state.connected,
-    i: state.interval,
-    ...(state.transport !== undefined && { t: state.transport }),
-    a: { ...state.attributes }
-  }
-}
-
-function fromWire (wire: WireState): SessionState {
-  return {
-    queued: wire.q.map(message => new OutgoingEvent(message)),
-    ...(wire.u !== undefined && { unacked: { events: wire.u.e.map(message => new OutgoingEvent(message)), batches: wire.u.b, nextBatch: wire.u.n } }),
-    connected: wire.c,
-    interval: wire.i,
-    transport: wire.t,
-    attributes: wire.a
-  }
-}
 
 /** Waits for `promise`, or `ms` at most. */
 async function timeout (promise: Promise<void>, ms: number): Promise<void> {
