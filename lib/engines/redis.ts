@@ -456,7 +456,6 @@ export class RedisEngine implements Engine {
   }
 }
 
-
 /** Waits for `promise`, or `ms` at most. */
 async function timeout (promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
