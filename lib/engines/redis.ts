@@ -129,7 +129,12 @@ export class RedisEngine implements Engine {
     if (this.#ackRecovery) this.#logWindow = this.#ttl
     const client = connectTo(this.#url)
     client.on('error', (error: Error) => this.#status(false, error))
-    client.on('ready', () => this.#status(true))
+    client.on('ready', () => {
+      if (this.#available) return
+      this.#status(true)
+      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
+      this.#beat().catch(() => {})
+    })
     const subscriber = client.duplicate()
     subscriber.on('error', () => {})
     this.#client = client
@@ -397,6 +402,7 @@ export class RedisEngine implements Engine {
     const pairs: string[] = []
     for (const pattern of this.#index.patterns()) pairs.push(pattern, String(this.#index.count(pattern)))
     if (pairs.length > 0) await this.#run('REINDEX', this.node, ...pairs)
+    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}`, undefined)
   }
 
   /** Keeps the keys of sessions this node holds alive, a third of their TTL at a time. */
