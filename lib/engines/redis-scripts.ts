@@ -220,6 +220,13 @@ export const LEAVE = `${COMMON}
 reap(ARGV[2], now() + tonumber(ARGV[3]))
 return 1`
 
+/** ARGV: prefix, node, ttl. Keeps the interest counts of a node's patterns from expiring. */
+export const KEEP = `${COMMON}
+for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. ARGV[2] .. ':patterns')) do
+  redis.call('PEXPIRE', P .. 'c:' .. pattern, tonumber(ARGV[3]))
+end
+return 1`
+
 /** ARGV: prefix, ttl, then ids. Keeps the records of sessions a node holds from expiring. */
 export const REFRESH = `${COMMON}
 local ttl = tonumber(ARGV[2])

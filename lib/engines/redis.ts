@@ -405,11 +405,12 @@ export class RedisEngine implements Engine {
     this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}`, undefined)
   }
 
-  /** Keeps the keys of sessions this node holds alive, a third of their TTL at a time. */
+  /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */
   async #refresh (): Promise<void> {
     const now = Date.now()
     if (now - this.#lastRefresh < this.#ttl / 3) return
     this.#lastRefresh = now
+    await this.#run('KEEP', this.node, String(this.#ttl))
     const ids = [...this.#records.keys()]
     for (let i = 0; i < ids.length; i += 1000) await this.#run('REFRESH', String(this.#ttl), ...ids.slice(i, i + 1000))
   }

@@ -6,6 +6,7 @@
  * clients carry on without handshaking again.
  */
 import t from 'tap'
+import { request } from 'undici'
 import { delay, HttpPeer, RecordingLogger, startServer } from '../../helpers.ts'
 import { requireRedisBinaries, ThrowawayRedis } from '../../support/redis.ts'
 
@@ -33,6 +34,8 @@ t.test('Redis restarts empty under two nodes', async t => {
   const failed = await Promise.all(Array.from({ length: 20 }, (_, i) => publish(`lost ${i}`)))
   t.ok(failed.every(reply => (reply as { error?: string }).error === '503::engine_unavailable'), 'a publish that cannot reach Redis fails at once, and says why')
   t.match(await subscriber.send({ channel: '/meta/subscribe', subscription: '/other' }), [{ successful: false, error: '503::engine_unavailable' }], 'so does a subscribe')
+  const ready = await request(new URL('/health/ready', a.url))
+  t.same([ready.statusCode, await ready.body.text()], [503, 'engine unreachable\n'], 'readiness fails while Redis is away')
   for (const [i, log] of logs.entries()) {
     t.equal(log.at('warn').filter(line => /engine unavailable/.test(String(line.message))).length, 1, `node ${'AB'[i]} logged the outage once`)
     t.equal(log.at('error').length, 0, `node ${'AB'[i]} logged no error per message`)
@@ -48,6 +51,7 @@ t.test('Redis restarts empty under two nodes', async t => {
     await delay(100)
   }
   t.match(reply, { successful: true }, 'publishing works again')
+  t.equal((await request(new URL('/health/ready', a.url))).statusCode, 200, 'and is back with it')
   const again = await subscriber.send({ channel: '/meta/connect', connectionType: 'long-polling' })
   t.same(again.filter(message => message['channel'] === '/news').map(message => message['data']), ['after'], 'the subscription made before the outage came back with the session')
   for (const [i, log] of logs.entries()) {
