@@ -88,6 +88,7 @@ export class RedisEngine implements Engine {
   /** Records of the sessions this node holds, as stored (JSON), to put back after Redis lost them. */
   readonly #records = new Map<string, string>()
   readonly #arrivals = new Map<string, Arrival>()
+  readonly #claims = new Map<string, Promise<ClaimedSession | undefined>>()
   readonly #shas = new Map<ScriptName, string>()
   #host: EngineHost | undefined
   #client: Client | undefined
@@ -180,8 +181,17 @@ export class RedisEngine implements Engine {
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
   }
 
-  async claim (sessionId: string, { socket, ack }: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
-    if (this.#arrivals.has(sessionId)) return undefined
+  claim (sessionId: string, options: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
+    // Two requests of one client claiming at once share the one move.
+    let claiming = this.#claims.get(sessionId)
+    if (claiming === undefined) {
+      this.#claims.set(sessionId, claiming = this.#claim(sessionId, options))
+      claiming.finally(() => this.#claims.delete(sessionId)).catch(() => {})
+    }
+    return claiming
+  }
+
+  async #claim (sessionId: string, { socket, ack }: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
     // Registered before the script runs: its marker may come before its reply does.
     let handedOver!: () => void
     const handover = new Promise<void>(resolve => { handedOver = resolve })
