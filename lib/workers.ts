@@ -28,25 +28,28 @@ export function superviseWorkers (count: number): void {
   cluster.schedulingPolicy = cluster.SCHED_RR
   let serving = false
   let stopping = false
+  // Counted here: node:cluster lists a worker until it has both exited and disconnected.
+  let living = 0
   const fork = (): void => {
+    living++
     cluster.fork().on('message', message => {
       if (serving || !isServing(message)) return
       serving = true
       process.stdout.write(`bayeux-server: serving ${message.serving} with ${count} workers\n`)
     })
   }
-  const living = (): number => Object.values(cluster.workers ?? {}).filter(worker => worker !== undefined).length
   const stop = (signal: NodeJS.Signals): void => {
     stopping = true
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal)
   }
   cluster.on('exit', (worker, code, signal) => {
+    living--
     if (stopping || !serving) {
       if (!stopping) {
         process.exitCode = 1
         stop('SIGTERM')
       }
-      if (living() === 0) process.exit()
+      if (living === 0) process.exit()
       return
     }
     process.stderr.write(`bayeux-server: worker ${worker.process.pid} ended (${signal ?? `status ${code}`}); starting another\n`)
