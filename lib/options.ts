@@ -111,6 +111,7 @@ export const CLI_SETTINGS = {
   metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
   // Many nodes over Redis (issue 10, docs/cluster.md).
   redis: setting({ type: 'string', minLength: 1, env: 'BAYEUX_REDIS_URL', default: '', description: 'Redis URL (e.g. `redis://127.0.0.1:6379`): share sessions and traffic with every node on the same Redis and prefix; without it, one process on the memory engine' }),
+  redisCluster: setting({ type: 'boolean', default: false, description: '`--redis` is a node of a Redis Cluster: channels are sharded, and every key of the engine shares one hash slot' }),
   redisPrefix: setting({ type: 'string', minLength: 1, default: 'bayeux:', description: 'prefix of every Redis key and channel, so that several clusters (or test runs) share one Redis' }),
   workers: setting({ type: 'string', pattern: '^(auto|[1-9][0-9]{0,3})$', default: '1', description: 'worker processes sharing the port (`node:cluster`, round-robin); `auto`: one per core. More than one needs `--redis`' }),
   metricsPort: unsetSetting({ type: 'integer', minimum: 0, maximum: 65_535, description: 'serve `/metrics` and the health probes on this port of the same host instead of the main one (implies `--metrics`); 0 picks a free one' })
@@ -177,6 +178,7 @@ export function combinationProblems (values: Readonly<Record<string, unknown>>):
     problems.push(given('tlsCert') ? { setting: 'tlsCert', message: 'needs tlsKey too' } : { setting: 'tlsKey', message: 'needs tlsCert too' })
   }
   if (given('jwtSecret') && given('jwtPublicKey')) problems.push({ setting: 'jwtSecret', message: 'cannot be given with jwtPublicKey: tokens are HS256 or signed by that key' })
+  if (values['redisCluster'] === true && !given('redis')) problems.push({ setting: 'redisCluster', message: 'needs redis: the address of a node of the cluster' })
   if (values['workers'] !== undefined && values['workers'] !== '1' && !given('redis')) {
     problems.push({ setting: 'workers', message: 'more than one worker needs redis: workers share their sessions through it' })
   }

@@ -58,6 +58,8 @@ export interface ServerOptions extends BayeuxOptions {
   redis?: string
   /** The RedisEngine's key prefix; default in CLI_SETTINGS. */
   redisPrefix?: string
+  /** `redis` is a node of a Redis Cluster; default false. */
+  redisCluster?: boolean
 }
 
 export interface RunningServer {
@@ -93,7 +95,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     logFormat = CLI_SETTINGS.logFormat.default,
     metrics: withMetrics = CLI_SETTINGS.metrics.default,
     metricsPort,
-    redis, redisPrefix = CLI_SETTINGS.redisPrefix.default,
+    redis, redisPrefix = CLI_SETTINGS.redisPrefix.default, redisCluster = CLI_SETTINGS.redisCluster.default,
     ...bayeuxOptions
   } = options
   // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
@@ -105,7 +107,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   if (problem !== undefined) throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${problem.setting} ${problem.message}`)
   const https = tlsCert !== undefined && tlsKey !== undefined ? await tlsOptions(tlsCert, tlsKey) : undefined
   const policy = await tokenPolicy(tlsAndToken, bayeuxOptions.policy, () => fastify.log)
-  const engine = bayeuxOptions.engine ?? (redis === undefined ? undefined : new RedisEngine({ url: redis, prefix: redisPrefix }))
+  const engine = bayeuxOptions.engine ?? (redis === undefined ? undefined : new RedisEngine({ url: redis, prefix: redisPrefix, cluster: redisCluster }))
   const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }), ...(engine !== undefined && { engine }) })
   await setup?.(bayeux)
   const fastify = Fastify({

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { createClient } from '@redis/client'
 import { BayeuxServerError } from '../errors.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
 import type { ClaimedSession, Engine, EngineHost, RemoteSession, SessionRecord, SessionState } from './engine.ts'
+import { connectRedis, isReply, script } from './redis-connection.ts'
+import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
 
@@ -13,6 +14,11 @@ export interface RedisEngineOptions {
   url?: string
   /** Namespaces every key and Redis channel, so that clusters share a Redis; default `bayeux:`. */
   prefix?: string
+  /**
+   * `url` is a node of a Redis Cluster; default false. Channels are sharded, and every
+   * key of the engine is in one hash slot (the prefix becomes a hash tag, `{bayeux:}`).
+   */
+  cluster?: boolean
   /** ms between a node's heartbeats; default 1,000. */
   heartbeat?: number
   /** ms of silence after which the other nodes take a node for dead; default 5,000. */
@@ -27,16 +33,6 @@ export interface RedisEngineOptions {
    */
   ackRecovery?: boolean
 }
-
-/**
- * Without an offline queue, commands fail at once while Redis is away: memory stays
- * bounded and publishes get an error instead of waiting.
- */
-function connectTo (url: string) {
-  return createClient({ url, disableOfflineQueue: true })
-}
-
-type Client = ReturnType<typeof connectTo>
 
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
@@ -89,10 +85,14 @@ export class RedisEngine implements Engine {
   readonly #records = new Map<string, string>()
   readonly #arrivals = new Map<string, Arrival>()
   readonly #claims = new Map<string, Promise<ClaimedSession | undefined>>()
-  readonly #shas = new Map<ScriptName, string>()
+  /** The scripts as this Redis runs them. */
+  readonly #scripts: Record<ScriptName, Script>
+  /** The prefix keys and channels really have: the hash tag of every key on a cluster. */
+  readonly #keys: string
+  readonly #cluster: boolean
   #host: EngineHost | undefined
-  #client: Client | undefined
-  #subscriber: Client | undefined
+  #client: RedisConnection | undefined
+  #subscriber: RedisConnection | undefined
   #timer: NodeJS.Timeout | undefined
   #ttl = 0
   #maxInterval = 0
@@ -107,6 +107,9 @@ export class RedisEngine implements Engine {
     this.#detection = options.detection ?? 5000
     this.#handoverTimeout = options.handoverTimeout ?? 2000
     this.#ackRecovery = options.ackRecovery ?? true
+    this.#cluster = options.cluster ?? false
+    this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
+    this.#scripts = Object.fromEntries(Object.entries(scripts).map(([name, text]) => [name, script(text, { cluster: this.#cluster })])) as Record<ScriptName, Script>
     if (this.#detection <= this.#heartbeatEvery) {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'RedisEngine: detection must be longer than heartbeat')
     }
@@ -128,21 +131,12 @@ export class RedisEngine implements Engine {
     // A session's keys outlive any gap between its connects, and a dead node's detection.
     this.#ttl = host.timeout + 2 * host.maxInterval + this.#detection
     if (this.#ackRecovery) this.#logWindow = this.#ttl
-    const client = connectTo(this.#url)
-    client.on('error', (error: Error) => this.#status(false, error))
-    client.on('ready', () => {
-      if (this.#available) return
-      this.#status(true)
-      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
-      this.#beat().catch(() => {})
-    })
-    const subscriber = client.duplicate()
-    subscriber.on('error', () => {})
-    this.#client = client
-    this.#subscriber = subscriber
-    await client.connect()
-    await subscriber.connect()
-    await subscriber.subscribe(this.#channel(this.node), this.#receive)
+    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster })
+    this.#client = commands
+    this.#subscriber = listener
+    await commands.connect()
+    await listener.connect()
+    await listener.subscribe(this.#channel(this.node), this.#receive)
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
   }
@@ -426,10 +420,10 @@ export class RedisEngine implements Engine {
   }
 
   #channel (node: string): string {
-    return `${this.#prefix}n:${node}`
+    return `${this.#keys}n:${node}`
   }
 
-  /** Runs a script by its SHA, loading it when Redis does not have it (it restarted). */
+  /** Runs a script; Redis's status follows from whether it could. */
   async #run (name: ScriptName, ...args: string[]): Promise<unknown> {
     if (!operations.hasSubscribers) return this.#evaluate(name, args)
     try {
@@ -444,25 +438,25 @@ export class RedisEngine implements Engine {
 
   async #evaluate (name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
-    if (client === undefined || !client.isReady) throw this.#unavailable()
-    const options = { arguments: [this.#prefix, ...args] }
+    if (client === undefined || !client.ready) throw this.#unavailable()
+    let result: unknown
     try {
-      let sha = this.#shas.get(name)
-      if (sha === undefined) this.#shas.set(name, sha = await client.scriptLoad(scripts[name]))
-      try {
-        return await client.evalSha(sha, options)
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-        this.#shas.set(name, sha = await client.scriptLoad(scripts[name]))
-        return await client.evalSha(sha, options)
-      }
+      // Any key of the engine routes the script to its shard on a cluster.
+      result = await client.run(this.#scripts[name], `${this.#keys}nodes`, [this.#keys, ...args])
     } catch (error) {
-      if (error instanceof BayeuxServerError) throw error
+      if (isReply(error)) throw error
       throw this.#unavailable(error)
     }
+    if (!this.#available) {
+      this.#status(true)
+      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
+      this.#beat().catch(() => {})
+    }
+    return result
   }
 
   #unavailable (cause?: unknown): BayeuxServerError {
+    this.#status(false, cause instanceof Error ? cause : undefined)
     return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} is not available`, { cause })
   }
 

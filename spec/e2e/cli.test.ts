@@ -90,6 +90,8 @@ t.test('readSettings: Redis and workers (issue 10)', async t => {
   t.throws(() => readSettings(['--workers', '2'], {}), { message: '--workers: more than one worker needs redis: workers share their sessions through it' })
   t.throws(() => readSettings(['--workers', '0', '--redis', 'redis://r'], {}), { message: /^--workers: must match pattern/ })
   t.same(readSettings(['--workers', '1'], {}), { workers: '1' }, 'one worker needs no Redis')
+  t.same(readSettings(['--redis', 'redis://r', '--redis-cluster'], {}), { redis: 'redis://r', redisCluster: true })
+  t.throws(() => readSettings(['--redis-cluster'], {}), { message: '--redis-cluster: needs redis: the address of a node of the cluster' })
 })
 
 t.test('readSettings: numbers are plain decimals, signed only where the schema allows negatives', async t => {
