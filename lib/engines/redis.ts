@@ -34,6 +34,9 @@ export interface RedisEngineOptions {
   ackRecovery?: boolean
 }
 
+/** ms the engine's keys live without being refreshed, at least. */
+const KEY_TTL = 600_000
+
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
 type ScriptName = keyof typeof scripts
@@ -129,8 +132,12 @@ export class RedisEngine implements Engine {
     this.#host = host
     this.#maxInterval = host.maxInterval
     // A session's keys outlive any gap between its connects, and a dead node's detection.
-    this.#ttl = host.timeout + 2 * host.maxInterval + this.#detection
-    if (this.#ackRecovery) this.#logWindow = this.#ttl
+    // The log covers a session's lifetime: any event its client may not have acknowledged.
+    const lifetime = host.timeout + 2 * host.maxInterval + this.#detection
+    if (this.#ackRecovery) this.#logWindow = lifetime
+    // Keys only need a TTL in case every node is gone: a long one keeps the refreshes of a
+    // node's keys rare (two PEXPIREs a session per refresh).
+    this.#ttl = Math.max(lifetime, KEY_TTL)
     const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster })
     this.#client = commands
     this.#subscriber = listener
