@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
@@ -33,11 +34,16 @@ function script (name: string): string {
 
 const redisFlags = (redis: RedisTarget | undefined): string[] => (redis === undefined ? [] : ['--redis', redis.url, '--redis-prefix', redis.prefix])
 
+const helpTexts = new Map<string, string>()
+/** Whether the build at `bin` knows a flag: its --help lists every flag it accepts. */
+function knowsFlag (bin: string, flag: string): boolean {
+  if (!helpTexts.has(bin)) helpTexts.set(bin, execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' }))
+  return helpTexts.get(bin)!.includes(`  ${flag} `)
+}
+
 /** bin/bayeux-server of the checkout at `root`, run from its built dist/, with `flags` added. */
 function ourServer (name: ServerName, label: string, root: string | undefined, flags: string[] = [], redis = false): ServerDefinition {
   const bin = `${root}/bin/bayeux-server`
-  // The Redis engine of issue 10; until it is built, --redis is an unknown flag.
-  const engine = `${root}/dist/engines/redis.js`
   return {
     name,
     label,
@@ -50,8 +56,8 @@ function ourServer (name: ServerName, label: string, root: string | undefined, f
             ? `${bin} does not exist yet`
             : !existsSync(`${root}/dist/index.js`)
                 ? `${root}/dist/ is not built (npm run build)`
-                : redis && !existsSync(engine)
-                  ? `${engine} does not exist: no Redis engine in this build yet`
+                : redis && !knowsFlag(bin, '--redis')
+                  ? 'this build has no --redis flag yet (the Redis engine of issue 10)'
                   : undefined,
     nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags, ...redisFlags(target)]
   }
