@@ -34,6 +34,11 @@ export interface Plan {
 
 const FULL_TARGETS = [5_000, 10_000, 20_000, 35_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000]
 const QUICK_TARGETS = [5_000, 20_000, 50_000, 100_000]
+/**
+ * Steps below 5k for runs on Redis: faye-redis queues every delivery in Redis and can fall below
+ * the first single-process step. (The fan-out of 1,000 needs 1,000/s for one publish a second.)
+ */
+const REDIS_LOW_TARGETS = [1_000, 2_000]
 
 /** Default sizes per scenario and transport (c10k: 10,000 held long-polls, 15,000 idle websockets). */
 function defaultSizes (scenario: ScenarioName, transport: Transport, quick: boolean): number[] {
@@ -99,7 +104,7 @@ export function parsePlan (argv: string[]): Plan {
     servers: list(values.server ?? (multiNode ? 'ours-redis,faye-redis' : 'ours,faye,cometd,raw-ws,raw-http'), Object.keys(SERVERS) as ServerName[], 'server'),
     quick,
     stepped: {
-      targets: quick ? QUICK_TARGETS : FULL_TARGETS,
+      targets: [...(multiNode ? REDIS_LOW_TARGETS : []), ...(quick ? QUICK_TARGETS : FULL_TARGETS)],
       stepMs: quick ? 1000 : 3000,
       drainMs: quick ? 1000 : 2000,
       payloadBytes: 50,
