@@ -12,11 +12,13 @@ import { ServerGroup } from '../servers/server-group.ts'
 export type MeasurePlan = Pick<Plan, 'stepped' | 'idleMs' | 'timeoutMs' | 'redisUrl' | 'redisCostMs'>
 
 /**
- * The redis-cost scenario publishes this often (fewer times a second at sizes where that would
- * exceed REDIS_COST_MAX_DELIVERIES), so that Redis keeps up and every command is counted.
+ * The redis-cost scenario publishes this often, less at sizes where that would exceed
+ * REDIS_COST_MAX_DELIVERIES a second (faye-redis queues each one in Redis), but at least
+ * REDIS_COST_MIN_PUBLISHES times in its step.
  */
 const REDIS_COST_PUBLISHES_PER_SECOND = 10
-const REDIS_COST_MAX_DELIVERIES = 10_000
+const REDIS_COST_MAX_DELIVERIES = 2_000
+const REDIS_COST_MIN_PUBLISHES = 3
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -64,7 +66,7 @@ async function measure (
     }
     const load = testCase.scenario === 'reference' ? chatRooms(testCase.size) : broadcast(testCase.size)
     if (testCase.scenario === 'redis-cost') {
-      const rate = Math.min(REDIS_COST_PUBLISHES_PER_SECOND, REDIS_COST_MAX_DELIVERIES / testCase.size)
+      const rate = Math.max(Math.min(REDIS_COST_PUBLISHES_PER_SECOND, REDIS_COST_MAX_DELIVERIES / testCase.size), (REDIS_COST_MIN_PUBLISHES * 1000) / plan.redisCostMs)
       const opening = await generator.open(load.sessions, rate)
       if (opening.failed > 0) throw new Error(`${opening.failed} sessions failed to open: ${opening.lastError}`)
       // What the open sessions cost Redis with nothing published (held connects, pings, timers).

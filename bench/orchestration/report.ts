@@ -168,8 +168,9 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
  * what the open sessions cost Redis over the same time with nothing published; "net" leaves it out.
  */
 function redisCostSection (records: RunRecord[]): string {
+  const servers = [...new Set(records.map((record) => record.server))]
   const rows = [...records]
-    .sort((a, b) => a.server.localeCompare(b.server) || a.size - b.size)
+    .sort((a, b) => servers.indexOf(a.server) - servers.indexOf(b.server) || a.size - b.size)
     .map((record) => {
       const note = unmeasured(record)
       const step = record.steps?.[0]
