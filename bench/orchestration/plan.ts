@@ -99,6 +99,7 @@ export function parsePlan (argv: string[]): Plan {
       )
     )
   )
+  if (cases.length === 0) throw new Error('nothing to run: the cross scenario needs --nodes with a count of 2 or more')
   return {
     cases,
     servers: list(values.server ?? (multiNode ? 'ours-redis,faye-redis' : 'ours,faye,cometd,raw-ws,raw-http'), Object.keys(SERVERS) as ServerName[], 'server'),
