@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   BAYEUX_ERR_INVALID_CHANNEL: 'A channel name or pattern given to the API is not valid for that use.',
   BAYEUX_ERR_INVALID_EXTENSION: 'An extension has no hook, or a hook that is not a function.',
   BAYEUX_ERR_INVALID_DATA: 'Data to send cannot be serialized as JSON (a cycle, a BigInt).',
+  BAYEUX_ERR_ENGINE_UNAVAILABLE: 'The engine cannot reach what it depends on (Redis): the operation did not happen.',
   BAYEUX_ERR_UNUSABLE_KEY: 'A TLS certificate or key, or a key to verify tokens with, cannot be read or is not of a supported kind.'
 } as const
 

@@ -204,7 +204,7 @@ async function tokenPolicy (settings: ServerOptions, policy: SecurityPolicy | un
     ...(jwtIssuer !== undefined && { issuer: jwtIssuer }),
     ...(jwtClockTolerance !== undefined && { clockTolerance: jwtClockTolerance }),
     ...(policy !== undefined && { policy }),
-    logger: { warn: (...args) => log().warn(...args), error: (...args) => log().error(...args), debug: (...args) => log().debug(...args) }
+    logger: { info: (...args) => log().info(...args), warn: (...args) => log().warn(...args), error: (...args) => log().error(...args), debug: (...args) => log().debug(...args) }
   })
 }
 

@@ -78,7 +78,7 @@ const LAYERS: Record<string, { may: string[] }> = {
   // The wire format knows nothing of servers, transports or engines.
   'protocol/': { may: ['errors.ts', 'types.ts'] },
   // Engines route events; they never see sessions, transports or the core.
-  'engines/': { may: ['protocol/', 'types.ts'] },
+  'engines/': { may: ['protocol/', 'errors.ts', 'types.ts'] },
   // Transports only move arrays of messages: of the core they know the link contract.
   'transports/': { may: ['protocol/', 'diagnostics.ts', 'logger.ts', 'server/link.ts'] },
   // The core never knows which transport carried a message, only the host contract.

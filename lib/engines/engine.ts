@@ -1,10 +1,68 @@
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { MaybePromise } from '../types.ts'
 
-/** What the server gives an engine: a way to hand an event to a session of this node. */
+/** What every node knows of a session, whichever node holds it. Set at the handshake. */
+export interface SessionRecord {
+  /** HTTP sessions: the browser cookie the session was created with (C100). */
+  readonly browserId?: string | undefined
+  readonly remoteAddress?: string | undefined
+  /** The client asked for the acknowledge extension. */
+  readonly ack: boolean
+  readonly userId?: string | undefined
+  /** ms since the epoch. */
+  readonly tokenExpiresAt?: number | undefined
+  /** The attributes the session had when its handshake completed; JSON values only. */
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** A session another node holds, as a node that serves one of its requests sees it. */
+export interface RemoteSession {
+  readonly record: SessionRecord
+  readonly subscriptions: readonly string[]
+  /** A WebSocket is open to it on some node. */
+  readonly socketOpen: boolean
+}
+
+/** What a session carries from one node to the next: the state that is not in its record. */
+export interface SessionState {
+  /** Events queued and not yet written, oldest first. */
+  readonly queued: readonly OutgoingEvent[]
+  /** Acknowledge extension: events sent but not acknowledged, with their batch numbers. */
+  readonly unacked?: { readonly events: readonly OutgoingEvent[], readonly batches: readonly number[], readonly nextBatch: number } | undefined
+  /** The session has had its first connect (later ones may be held). */
+  readonly connected: boolean
+  readonly interval: number
+  readonly transport: string | undefined
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
+/** A session taken over from another node (or from none, when that node died). */
+export interface ClaimedSession extends RemoteSession {
+  /** What the previous node handed over; undefined when it is gone. */
+  readonly state: SessionState | undefined
+}
+
+/** What the server gives an engine: the sessions of this node. */
 export interface EngineHost {
+  /** The server's options an engine sizes its timers by. */
+  readonly maxInterval: number
+  readonly timeout: number
   /** Queues `event` for the local session `sessionId`; unknown ids are ignored. */
   deliver (sessionId: string, event: OutgoingEvent): void
+  /**
+   * Another node took the session over: forget it here, without ending it or telling
+   * anyone, and return its state; undefined when this node does not hold it.
+   */
+  release (sessionId: string): SessionState | undefined
+  /** A local session's subscriptions changed through another node. */
+  subscribed (sessionId: string, pattern: string): void
+  unsubscribed (sessionId: string, pattern: string): void
+  /** Another node asks to end a local session (its client disconnected there, or the server ended it). */
+  endSession (sessionId: string, reason: 'client' | 'server'): void
+  /** What the engine depends on (Redis) went away or came back; called once per change. */
+  statusChanged (available: boolean, error?: Error): void
+  /** Something went wrong that the engine recovered from; logged at warn. */
+  warn (message: string, error: unknown): void
 }
 
 /**
@@ -15,17 +73,37 @@ export interface EngineHost {
 export interface Engine {
   /** Called once before any other method. */
   start (host: EngineHost): MaybePromise<void>
-  createSession (sessionId: string): MaybePromise<void>
-  /** Forgets the session and every subscription it had. */
+  /** A handshake created the session on this node. */
+  createSession (sessionId: string, record: SessionRecord): MaybePromise<void>
+  /** Forgets a session this node holds, and every subscription it had. */
   destroySession (sessionId: string): MaybePromise<void>
-  /** `pattern` is a valid channel name, possibly ending in `*` or `**`. */
+  /**
+   * `pattern` is a valid channel name, possibly ending in `*` or `**`. Events published
+   * after the returned promise settles reach the session, whichever node holds it.
+   */
   subscribe (sessionId: string, pattern: string): MaybePromise<void>
   unsubscribe (sessionId: string, pattern: string): MaybePromise<void>
   /**
    * Delivers `event` once to every session subscribed to its channel or to a
    * wildcard matching it (`expansion`, most specific first), however many of its
-   * patterns match (C60).
+   * patterns match (C60), on every node.
    */
   publish (event: OutgoingEvent, expansion: readonly string[]): MaybePromise<void>
+  /** Queues `event` for one session, whichever node holds it; false when there is no such session. */
+  deliver (sessionId: string, event: OutgoingEvent): MaybePromise<boolean>
+  /** A session this node does not hold; undefined when no node does (the single-process engine: always). */
+  find (sessionId: string): MaybePromise<RemoteSession | undefined>
+  /**
+   * Moves a session held elsewhere to this node, for a connect or a WebSocket that
+   * arrived here; undefined when it is unknown, or when `socket` is set and a
+   * WebSocket is open to it elsewhere.
+   */
+  claim (sessionId: string, options: { socket: boolean }): MaybePromise<ClaimedSession | undefined>
+  /** A local session's WebSocket opened (`true`) or closed. */
+  socketBound (sessionId: string, open: boolean): MaybePromise<void>
+  /** Ends a session whichever node holds it; its node fires the events. */
+  endSession (sessionId: string, reason: 'client' | 'server'): MaybePromise<void>
+  /** Live sessions on every node. */
+  sessionCount (): MaybePromise<number>
   close (): MaybePromise<void>
 }

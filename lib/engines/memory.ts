@@ -1,71 +1,63 @@
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Engine, EngineHost } from './engine.ts'
+import { SubscriptionIndex } from './subscription-index.ts'
 
 /** The single-process engine: subscriptions in maps, delivery by direct call. */
 export class MemoryEngine implements Engine {
   #host: EngineHost | undefined
-  /** pattern → sessions subscribed to it */
-  readonly #subscribers = new Map<string, Set<string>>()
-  /** session → its patterns, so destroying a session is O(its subscriptions) */
-  readonly #sessions = new Map<string, Set<string>>()
+  readonly #index = new SubscriptionIndex()
 
   start (host: EngineHost): void {
     this.#host = host
   }
 
   createSession (sessionId: string): void {
-    if (!this.#sessions.has(sessionId)) this.#sessions.set(sessionId, new Set())
+    this.#index.add(sessionId)
   }
 
   destroySession (sessionId: string): void {
-    const patterns = this.#sessions.get(sessionId)
-    if (patterns === undefined) return
-    for (const pattern of patterns) this.#remove(sessionId, pattern)
-    this.#sessions.delete(sessionId)
+    this.#index.delete(sessionId)
   }
 
   subscribe (sessionId: string, pattern: string): void {
-    const patterns = this.#sessions.get(sessionId)
-    if (patterns === undefined) return
-    patterns.add(pattern)
-    let subscribers = this.#subscribers.get(pattern)
-    if (subscribers === undefined) this.#subscribers.set(pattern, subscribers = new Set())
-    subscribers.add(sessionId)
+    this.#index.subscribe(sessionId, pattern)
   }
 
   unsubscribe (sessionId: string, pattern: string): void {
-    this.#sessions.get(sessionId)?.delete(pattern)
-    this.#remove(sessionId, pattern)
+    this.#index.unsubscribe(sessionId, pattern)
   }
 
   publish (event: OutgoingEvent, expansion: readonly string[]): void {
     const host = this.#host!
-    // Most publishes match subscribers under one key only: deliver straight from
-    // that set, and pay for de-duplication only when several keys have subscribers.
-    let first: Set<string> | undefined
-    let seen: Set<string> | undefined
-    for (const key of expansion) {
-      const subscribers = this.#subscribers.get(key)
-      if (subscribers === undefined) continue
-      if (first === undefined) {
-        first = subscribers
-        continue
-      }
-      seen ??= new Set(first)
-      for (const id of subscribers) seen.add(id)
-    }
-    for (const id of seen ?? first ?? []) host.deliver(id, event)
+    for (const id of this.#index.match(expansion)) host.deliver(id, event)
+  }
+
+  deliver (sessionId: string, event: OutgoingEvent): boolean {
+    if (!this.#index.has(sessionId)) return false
+    this.#host!.deliver(sessionId, event)
+    return true
+  }
+
+  /** Every session is local: there is nowhere else to look. */
+  find (): undefined {
+    return undefined
+  }
+
+  claim (): undefined {
+    return undefined
+  }
+
+  socketBound (): void {}
+
+  endSession (sessionId: string, reason: 'client' | 'server'): void {
+    if (this.#index.has(sessionId)) this.#host!.endSession(sessionId, reason)
+  }
+
+  sessionCount (): number {
+    return this.#index.size
   }
 
   close (): void {
-    this.#subscribers.clear()
-    this.#sessions.clear()
-  }
-
-  #remove (sessionId: string, pattern: string): void {
-    const subscribers = this.#subscribers.get(pattern)
-    if (subscribers === undefined) return
-    subscribers.delete(sessionId)
-    if (subscribers.size === 0) this.#subscribers.delete(pattern)
+    this.#index.clear()
   }
 }

@@ -29,6 +29,13 @@ export class OutgoingEvent {
     return event
   }
 
+  /** An event that arrived serialized (from another node): it keeps its JSON as it came. */
+  static fromJSON (json: string): OutgoingEvent {
+    const event = new OutgoingEvent(JSON.parse(json) as EventMessage)
+    event.#json = json
+    return event
+  }
+
   get channel (): string {
     return this.message.channel
   }

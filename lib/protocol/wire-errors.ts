@@ -21,6 +21,8 @@ export const TOO_MANY_SUBSCRIPTIONS = '403::too_many_subscriptions'
 export const TOO_MANY_SESSIONS = '503::too_many_sessions'
 /** The server is draining for shutdown: handshake with another node, or with this one once it is back. */
 export const SERVER_DRAINING = '503::server_draining'
+/** The engine (Redis) cannot be reached: the message had no effect; retry later. */
+export const ENGINE_UNAVAILABLE = '503::engine_unavailable'
 export const RATE_LIMITED = '429::publish_rate_exceeded'
 export const QUEUE_OVERFLOW = '409::queue_overflow'
 

@@ -1,5 +1,11 @@
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 
+export interface AckState {
+  readonly events: readonly OutgoingEvent[]
+  readonly batches: readonly number[]
+  readonly nextBatch: number
+}
+
 /**
  * Server side of the acknowledge extension (docs/protocol.md §6.2, C95–C97): events sent
  * with a connect reply stay here, stamped with that reply's batch number, until the
@@ -10,6 +16,20 @@ export class AckLedger {
   #nextBatch = 1
   #unacked: OutgoingEvent[] = []
   #batchOf: number[] = []
+
+  /** A ledger carried over from another node. */
+  static from (state: AckState): AckLedger {
+    const ledger = new AckLedger()
+    ledger.#unacked = [...state.events]
+    ledger.#batchOf = [...state.batches]
+    ledger.#nextBatch = state.nextBatch
+    return ledger
+  }
+
+  /** What another node needs to carry on where this one stops. */
+  get state (): AckState {
+    return { events: this.#unacked.slice(), batches: this.#batchOf.slice(), nextBatch: this.#nextBatch }
+  }
 
   /** Events sent but not yet acknowledged. */
   get pending (): number {

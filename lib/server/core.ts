@@ -69,7 +69,7 @@ export class ServerCore implements TransportHost {
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
     this.access = new AccessChain(policy, this.authorizers)
     this.publisher = new Publisher(this.engine, this.extensions, this.reporter)
-    this.registry = new SessionRegistry(this.options, this.reporter, (session, reason) => this.#removed(session, reason))
+    this.registry = new SessionRegistry(this.options, this.reporter, this.engine, (session, reason) => this.#removed(session, reason))
     const handlers = new MessageHandlers({
       options: this.options,
       registry: this.registry,
@@ -91,14 +91,26 @@ export class ServerCore implements TransportHost {
 
   /** Starts the engine; transports call it before serving. Idempotent. */
   start (): Promise<void> {
+    const { registry, reporter } = this
     return (this.#started ??= Promise.resolve(this.engine.start({
+      maxInterval: this.options.maxInterval,
+      timeout: this.options.timeout,
       deliver: (sessionId, event) => {
-        const session = this.registry.get(sessionId)
+        const session = registry.get(sessionId)
         if (session === undefined) return
         // Costs nothing until an authorizer exists; then wildcard subscribers are checked too.
         if (this.authorizers.size > 0 && !this.access.mayReceive(session, this.channels.parse(event.channel)!)) return
         session.enqueue(event)
-      }
+      },
+      release: sessionId => registry.release(sessionId),
+      subscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.add(pattern),
+      unsubscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.delete(pattern),
+      endSession: (sessionId, reason) => {
+        const session = registry.get(sessionId)
+        if (session !== undefined) registry.remove(session, reason)
+      },
+      statusChanged: (available, error) => reporter.engineStatus(available, error),
+      warn: (message, error) => reporter.log.warn({ err: error }, message)
     })))
   }
 

@@ -65,9 +65,15 @@ export class MessageHandlers {
       return { ...fail(message, errors.HANDSHAKE_DENIED), advice: { reconnect: 'none' } }
     }
     registry.add(session, link)
-    await engine.createSession(session.id)
     if (diagnostics.sessionCreate.hasSubscribers) diagnostics.sessionCreate.publish({ session })
     reporter.notify('handshake', session)
+    // After the listeners: attributes they set travel with the record to every node.
+    try {
+      await engine.createSession(session.id, registry.recordOf(session))
+    } catch (error) {
+      registry.remove(session, 'server')
+      throw error
+    }
     return {
       id: message.id,
       channel: META_HANDSHAKE,

@@ -13,6 +13,9 @@ import type { Reporter } from './reporter.ts'
 import type { ConnectPayload, Session } from './session.ts'
 import type { SessionRegistry } from './session-registry.ts'
 
+/** ms a client waits before retrying a connect or handshake that failed because the engine was unavailable. */
+const ENGINE_RETRY = 1000
+
 /** Replies whose outgoing extensions are still running, for a response that waits on them. */
 type Pending = Promise<void>[]
 
@@ -87,9 +90,19 @@ export class MessagePipeline {
 
   async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending }): Promise<void> {
     const arrived = diagnostics.message.hasSubscribers ? performance.now() : undefined
-    const session = message.channel === META_HANDSHAKE ? undefined : this.#registry.find(message.clientId, link)
+    let session: Session | undefined
     /** The clientId a handshake created, for the diagnostics event. */
     let created: string | undefined
+    try {
+      if (message.channel !== META_HANDSHAKE) {
+        // A promise only when another node holds the session (a multi-node engine).
+        const found = this.#registry.find(message.clientId, link, message.channel === META_CONNECT)
+        session = found instanceof Promise ? await found : found
+      }
+    } catch (error) {
+      respond([], [this.#failure(message, error)])
+      return
+    }
     respond = this.#outgoingReplies(respond, message, session, pending)
     try {
       let accepted = this.#extensions.incoming(message, session)
@@ -118,8 +131,7 @@ export class MessagePipeline {
       session.touch()
       respond([], await this.#handlers.dispatch(message, session))
     } catch (error) {
-      this.#reporter.log.error({ err: error, channel: message.channel }, 'failed to handle a message')
-      respond([], [fail(message, errors.SERVER_ERROR)])
+      respond([], [this.#failure(message, error)])
     } finally {
       if (arrived !== undefined) {
         diagnostics.message.publish({
@@ -131,6 +143,20 @@ export class MessagePipeline {
         })
       }
     }
+  }
+
+  /**
+   * The reply to a message whose handling threw. An engine outage is logged once, by
+   * the engine's status, and the client is told to retry later.
+   */
+  #failure (message: Message, error: unknown): Reply {
+    if ((error as { code?: unknown })?.code === 'BAYEUX_ERR_ENGINE_UNAVAILABLE') {
+      const reply = fail(message, errors.ENGINE_UNAVAILABLE)
+      if (message.channel === META_CONNECT || message.channel === META_HANDSHAKE) reply.advice = { reconnect: 'retry', interval: ENGINE_RETRY }
+      return reply
+    }
+    this.#reporter.log.error({ err: error, channel: message.channel }, 'failed to handle a message')
+    return fail(message, errors.SERVER_ERROR)
   }
 
   /** Tells diagnostics subscribers of every reply `respond` writes. */

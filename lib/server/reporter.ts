@@ -53,6 +53,17 @@ export class Reporter {
 
   /** Logs the failure of an operation whose result nobody waits for (an engine call). */
   settle (result: unknown, operation: string): void {
-    if (result instanceof Promise) result.catch(error => this.log.error({ err: error, operation }, 'engine operation failed'))
+    if (result instanceof Promise) {
+      result.catch(error => {
+        // An outage is logged once, when the engine reports it, not per operation.
+        if (error?.code !== 'BAYEUX_ERR_ENGINE_UNAVAILABLE') this.log.error({ err: error, operation }, 'engine operation failed')
+      })
+    }
+  }
+
+  /** The engine lost what it depends on (Redis), or got it back: logged once per change. */
+  engineStatus (available: boolean, error?: Error): void {
+    if (available) this.log.info({}, 'engine available again')
+    else this.log.warn({ err: error }, 'engine unavailable: messages that need it fail with 503::engine_unavailable until it is back')
   }
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import * as diagnostics from '../diagnostics.ts'
+import type { Engine, RemoteSession, SessionRecord, SessionState } from '../engines/engine.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Link } from './link.ts'
 import type { Reporter } from './reporter.ts'
-import { Session } from './session.ts'
+import { portable, Session } from './session.ts'
 import type { EndReason, SessionHost } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
 
@@ -28,7 +30,8 @@ export interface DrainLeft {
 /**
  * Every live session of this node: lookup by clientId with the binding rules of
  * docs/protocol.md §5.9, held-connect and expiry timers, per-browser hold counts, flush
- * scheduling, and removal. The seam where a multi-node engine plugs in.
+ * scheduling, and removal. With a multi-node engine it also finds sessions that other
+ * nodes hold, and takes them over when their connect arrives here (docs/cluster.md).
  */
 export class SessionRegistry implements SessionHost {
   readonly options: RegistryOptions
@@ -37,6 +40,7 @@ export class SessionRegistry implements SessionHost {
   readonly expiries: TimerWheel<Session>
   readonly tokenExpiries: TimerWheel<Session>
   readonly #reporter: Reporter
+  readonly #engine: Engine
   readonly #removed: RemovalListener
   readonly #sessions = new Map<string, Session>()
   readonly #browserHolds = new Map<string, number>()
@@ -45,9 +49,10 @@ export class SessionRegistry implements SessionHost {
   #closing = false
   #draining = false
 
-  constructor (options: RegistryOptions, reporter: Reporter, removed: RemovalListener) {
+  constructor (options: RegistryOptions, reporter: Reporter, engine: Engine, removed: RemovalListener) {
     this.options = options
     this.#reporter = reporter
+    this.#engine = engine
     this.#removed = removed
     this.holds = new TimerWheel(HOLD_RESOLUTION, session => reporter.shield('releasing a held connect', () => session.timedOut()))
     this.expiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('expiring a session', () => session.expired()))
@@ -77,7 +82,20 @@ export class SessionRegistry implements SessionHost {
 
   /** A new session for a handshake on `link`; it counts once `add`ed, after the policy said yes. */
   create (link: Link, { ack }: { ack: boolean }): Session {
-    return new Session(this, { id: randomBytes(20).toString('hex'), link, ack })
+    const browserId = link.kind === 'request' ? link.browserId : undefined
+    return new Session(this, { id: randomBytes(20).toString('hex'), browserId, remoteAddress: link.remoteAddress, ack })
+  }
+
+  /** What every node keeps of a session whose handshake completed. */
+  recordOf (session: Session): SessionRecord {
+    return {
+      browserId: session.browserId,
+      remoteAddress: session.remoteAddress,
+      ack: session.ack,
+      userId: session.userId,
+      tokenExpiresAt: session.tokenExpiresAt,
+      attributes: portable(session.attributes)
+    }
   }
 
   add (session: Session, link: Link): void {
@@ -86,31 +104,98 @@ export class SessionRegistry implements SessionHost {
     this.#reporter.log.debug({ clientId: session.id, transport: link.transport, remoteAddress: link.remoteAddress }, 'session created')
   }
 
-  /** The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9). */
-  find (clientId: string | undefined, link: Link): Session | undefined {
+  /**
+   * The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9).
+   * A session another node holds is looked up there: a connect (`connecting`) or a
+   * WebSocket takes it over, any other request gets a visitor view of it.
+   */
+  find (clientId: string | undefined, link: Link, connecting: boolean): Session | undefined | Promise<Session | undefined> {
     if (clientId === undefined) return undefined
     const session = this.#sessions.get(clientId)
-    if (session === undefined) return undefined
-    const trusted = this.options.trustClientSession
-    if (link.kind === 'request') {
-      // Over HTTP a clientId counts only with the cookie it was issued with (C100).
-      return trusted || (session.browserId !== undefined && session.browserId === link.browserId) ? session : undefined
+    if (session === undefined) {
+      const remote = this.#engine.find(clientId)
+      return remote === undefined ? undefined : this.#findElsewhere(clientId, remote, link, connecting)
     }
-    if (session.socket === link) return session
-    // A new socket resumes a session by clientId (C90, docs/protocol.md §5.4), but never takes
-    // over one whose socket is open, nor an HTTP session when the upgrade carried another
-    // browser's cookie. An upgrade without the cookie may resume: Faye's Node client opens
-    // its socket while its HTTP handshake is in flight, before it has the cookie.
-    if (this.options.requireHandshakePerConnection) return undefined
-    if (!trusted && link.browserId !== undefined && session.browserId !== undefined && session.browserId !== link.browserId) return undefined
-    if (session.socket !== undefined) return undefined
-    session.bind(link)
+    if (link.kind === 'push' && session.socket === link) return session
+    if (!this.#admits(session.browserId, session.socket !== undefined, link)) return undefined
+    if (link.kind === 'push') session.bind(link)
     return session
   }
 
-  /** Forgets the session, ends it, and tells the removal listener; once. */
+  /**
+   * The binding rules. Over HTTP a clientId counts only with the cookie it was issued
+   * with (C100). A new socket resumes a session by clientId (C90, docs/protocol.md
+   * §5.4), but never takes over one whose socket is open, nor an HTTP session when the
+   * upgrade carried another browser's cookie. An upgrade without the cookie may resume:
+   * Faye's Node client opens its socket while its HTTP handshake is in flight, before
+   * it has the cookie.
+   */
+  #admits (browserId: string | undefined, socketOpen: boolean, link: Link): boolean {
+    const trusted = this.options.trustClientSession
+    if (link.kind === 'request') return trusted || (browserId !== undefined && browserId === link.browserId)
+    if (this.options.requireHandshakePerConnection) return false
+    if (!trusted && link.browserId !== undefined && browserId !== undefined && browserId !== link.browserId) return false
+    return !socketOpen
+  }
+
+  async #findElsewhere (id: string, lookup: Promise<RemoteSession | undefined> | RemoteSession, link: Link, connecting: boolean): Promise<Session | undefined> {
+    const found = await lookup
+    if (found === undefined || !this.#admits(found.record.browserId, found.socketOpen, link)) return undefined
+    if (link.kind === 'request' && !connecting) {
+      const visitor = this.#materialize(id, found.record, true)
+      for (const pattern of found.subscriptions) visitor.subscriptions.add(pattern)
+      return visitor
+    }
+    const claimed = await this.#engine.claim(id, { socket: link.kind === 'push' })
+    // A concurrent request of the same client may have brought it here first.
+    const here = this.#sessions.get(id)
+    if (here !== undefined) return here
+    if (claimed === undefined) return undefined
+    const session = this.#materialize(id, claimed.record, false)
+    for (const pattern of claimed.subscriptions) session.subscriptions.add(pattern)
+    if (claimed.state !== undefined) session.restore(claimed.state)
+    this.#sessions.set(id, session)
+    session.open(link)
+    this.#reporter.log.debug({ clientId: id, transport: link.transport }, 'session moved here')
+    return session
+  }
+
+  #materialize (id: string, record: SessionRecord, visitor: boolean): Session {
+    const session = new Session(this, { id, browserId: record.browserId, remoteAddress: record.remoteAddress, ack: record.ack, visitor })
+    session.userId = record.userId
+    session.tokenExpiresAt = record.tokenExpiresAt
+    for (const [name, value] of Object.entries(record.attributes ?? {})) session.attributes.set(name, value)
+    return session
+  }
+
+  /** Another node took the session over (EngineHost.release). */
+  release (id: string): SessionState | undefined {
+    const session = this.#sessions.get(id)
+    if (session === undefined) return undefined
+    this.#sessions.delete(id)
+    this.#reporter.log.debug({ clientId: id }, 'session moved to another node')
+    return session.release()
+  }
+
+  socketBound (session: Session, open: boolean): void {
+    this.#reporter.settle(this.#engine.socketBound(session.id, open), 'socketBound')
+  }
+
+  forward (session: Session, event: OutgoingEvent): void {
+    this.#reporter.settle(this.#engine.deliver(session.id, event), 'deliver')
+  }
+
+  /**
+   * Forgets the session, ends it, and tells the removal listener; once. A visitor's
+   * node is asked to do it, and fires the events there.
+   */
   remove (session: Session, reason: EndReason): void {
-    if (!this.#sessions.delete(session.id)) return
+    if (session.visitor) {
+      if (reason === 'client' || reason === 'server') this.#reporter.settle(this.#engine.endSession(session.id, reason), 'endSession')
+      return
+    }
+    if (this.#sessions.get(session.id) !== session) return
+    this.#sessions.delete(session.id)
     this.#reporter.log.debug({ clientId: session.id, reason }, 'session ended')
     session.end(reason)
     this.#removed(session, reason)

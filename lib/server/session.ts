@@ -4,6 +4,7 @@ import { META_CONNECT, META_DISCONNECT } from '../protocol/message.ts'
 import { QUEUE_OVERFLOW, SESSION_UNKNOWN } from '../protocol/wire-errors.ts'
 import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
 import type { ResolvedOptions } from '../options.ts'
+import type { SessionState } from '../engines/engine.ts'
 import { AckLedger } from './ack.ts'
 import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
@@ -59,6 +60,23 @@ export interface SessionHost {
   remove (session: Session, reason: EndReason): void
   /** `count` events were written to the session's `link` (called only while diagnostics listen). */
   delivered (session: Session, link: Link, count: number): void
+  /** A WebSocket was bound to the session (`true`) or closed. */
+  socketBound (session: Session, open: boolean): void
+  /** Queues an event for a session that another node holds. */
+  forward (session: Session, event: OutgoingEvent): void
+}
+
+/** How a session object comes to be on this node. */
+export interface SessionIdentity {
+  readonly id: string
+  readonly browserId: string | undefined
+  readonly remoteAddress: string | undefined
+  readonly ack: boolean
+  /**
+   * A view of a session that another node holds, for one request that landed here:
+   * it has no timers and no queue, and what it is asked to do goes to that node.
+   */
+  readonly visitor?: boolean
 }
 
 /** Whether a connect came alone in its payload (C39): only then may it be held. */
@@ -81,6 +99,7 @@ export class Session implements ServerSession {
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
   readonly subscriptions = new Set<string>()
+  readonly visitor: boolean
   /** Set by tokenAuth during the handshake. */
   userId: string | undefined
   /** When the token the session is admitted with expires, in ms since the epoch; set by tokenAuth during the handshake. */
@@ -89,7 +108,7 @@ export class Session implements ServerSession {
   readonly #host: SessionHost
   readonly #queue = new SessionQueue()
   /** With acks, events travel only in connect replies, so their order is strict (A25). */
-  readonly #ack: AckLedger | undefined
+  #ack: AckLedger | undefined
   /** Made on first use: most sessions of a large server never publish or set attributes. */
   #publishLimit: TokenBucket | undefined
   #attributes: Map<string, unknown> | undefined
@@ -103,20 +122,26 @@ export class Session implements ServerSession {
   #expiresAt = 0
   #awaitingDrain = false
 
-  constructor (host: SessionHost, { id, link, ack }: { id: string, link: Link, ack: boolean }) {
+  constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
     this.id = id
-    this.browserId = link.kind === 'request' ? link.browserId : undefined
-    this.remoteAddress = link.remoteAddress
+    this.browserId = browserId
+    this.remoteAddress = remoteAddress
+    this.visitor = visitor
     this.#interval = host.options.interval
     this.#ack = ack ? new AckLedger() : undefined
   }
 
-  /** The handshake was accepted: bind a WebSocket, start the expiry clock. */
+  /** The handshake was accepted, or the session moved here: bind a WebSocket, start the expiry clock. */
   open (link: Link): void {
     if (link.kind === 'push') this.bind(link)
     this.#expireIn(this.#host.options.maxInterval)
     if (this.tokenExpiresAt !== undefined) this.#host.tokenExpiries.schedule(this, Math.max(0, this.tokenExpiresAt - Date.now()))
+  }
+
+  /** The client asked for the acknowledge extension (docs/protocol.md §6.2). */
+  get ack (): boolean {
+    return this.#ack !== undefined
   }
 
   get attributes (): Map<string, unknown> {
@@ -142,7 +167,9 @@ export class Session implements ServerSession {
   }
 
   deliver (channel: string, data: unknown, ext?: Ext): void {
-    this.enqueue(OutgoingEvent.of({ channel, data, ...(ext !== undefined && { ext }) }))
+    const event = OutgoingEvent.of({ channel, data, ...(ext !== undefined && { ext }) })
+    if (this.visitor) this.#host.forward(this, event)
+    else this.enqueue(event)
   }
 
   disconnect (): void {
@@ -154,10 +181,12 @@ export class Session implements ServerSession {
     if (this.#socket === link) return
     this.#socket = link
     this.#awaitingDrain = false
+    this.#host.socketBound(this, true)
     link.onClose(() => {
       if (this.#socket !== link) return
       this.#socket = undefined
       this.#dropHold(link)
+      if (!this.#ended) this.#host.socketBound(this, false)
     })
     // Events that queued while no socket was bound go out on this one (C78).
     if (this.#queue.length > 0) this.#host.scheduleFlush(this)
@@ -172,7 +201,7 @@ export class Session implements ServerSession {
 
   /** A message other than a connect arrived: the session is alive (C77). */
   touch (): void {
-    if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.options.maxInterval)
+    if (this.#hold === undefined && !this.#ended && !this.visitor) this.#extendExpiry(this.#host.options.maxInterval)
   }
 
   enqueue (event: OutgoingEvent): void {
@@ -277,6 +306,38 @@ export class Session implements ServerSession {
     this.flush()
     if (this.#hold !== undefined) this.#release(this.#hold)
     if (this.#queue.length === 0) this.socket?.end()
+  }
+
+  /**
+   * Another node took the session over: stop holding it here, without ending it or
+   * telling anyone, and return what that node needs to carry on. A held HTTP connect
+   * is answered empty, as if superseded (C34); a socket stays open, and its next
+   * message finds the session where it went.
+   */
+  release (): SessionState {
+    this.#ended = true
+    this.#host.expiries.cancel(this)
+    this.#host.tokenExpiries.cancel(this)
+    if (this.#hold !== undefined) this.#supersede(this.#hold)
+    this.#socket = undefined
+    return {
+      queued: this.#queue.drain(),
+      unacked: this.#ack?.state,
+      connected: this.#connected,
+      interval: this.#interval,
+      transport: this.#transport,
+      attributes: portable(this.#attributes)
+    }
+  }
+
+  /** Takes over the state another node released (before `open`). */
+  restore (state: SessionState): void {
+    for (const event of state.queued) this.#queue.push(event)
+    if (state.unacked !== undefined && this.#ack !== undefined) this.#ack = AckLedger.from(state.unacked)
+    this.#connected = state.connected
+    this.#interval = state.interval
+    this.#transport = state.transport
+    for (const [name, value] of Object.entries(state.attributes)) this.attributes.set(name, value)
   }
 
   /** The held connect's time is up (C30). */
@@ -398,6 +459,20 @@ function endReply (held: Reply, reason: EndReason): Reply {
     default:
       return { ...held, successful: false, error: SESSION_UNKNOWN, advice: { reconnect: 'handshake', interval: 0 } }
   }
+}
+
+/** The attributes that can travel to another node: those whose value is JSON. */
+export function portable (attributes: ReadonlyMap<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (attributes === undefined) return out
+  for (const [name, value] of attributes) {
+    try {
+      if (JSON.stringify(value) !== undefined) out[name] = value
+    } catch {
+      // A value that cannot become JSON stays on the node that set it.
+    }
+  }
+  return out
 }
 
 /** A client-supplied duration, bounded by the server's maximum; `fallback` when absent. */

@@ -1,12 +1,15 @@
 /**
- * The engine contract kit: what every Engine (memory now, Redis later) must do for
- * the protocol core (lib/engines/engine.ts). Run it from an engine's test file:
+ * The engine contract kit: what every Engine must do for the protocol core
+ * (lib/engines/engine.ts). Run it from an engine's test file:
  *   engineContract(t, () => new MemoryEngine())
+ *   engineContract(t, () => new RedisEngine({ prefix }), { nodes: true })
  * Every call is awaited, and deliveries are awaited too, so engines whose delivery
  * reaches the host asynchronously (through a broker) pass as well as synchronous ones.
+ * With `nodes`, each call of the factory is another node of one cluster, and the
+ * multi-node part runs too: sessions found, taken over and reached across nodes.
  */
 import type { Test } from 'tap'
-import type { Engine, EngineHost } from '../../lib/engines/engine.ts'
+import type { ClaimedSession, Engine, EngineHost, SessionState } from '../../lib/engines/engine.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
 import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
@@ -18,10 +21,19 @@ const parser = new ChannelParser({ maxLength: 512, maxDepth: 32 })
 
 interface Delivery { sessionId: string, event: OutgoingEvent }
 
-/** An engine started on a recording host, with the steps the tests are made of. */
+/**
+ * An engine started on a recording host, with the steps the tests are made of. Like
+ * the core, the host keeps a queue per session it holds, and hands it over when
+ * another node takes the session.
+ */
 class Harness implements EngineHost {
+  readonly maxInterval = 10_000
+  readonly timeout = 30_000
   readonly engine: Engine
   readonly deliveries: Delivery[] = []
+  readonly queues = new Map<string, OutgoingEvent[]>()
+  readonly subscriptionChanges: string[] = []
+  readonly ended: Array<[string, string]> = []
   readonly #live = new Set<string>()
   #fences = 0
 
@@ -31,11 +43,49 @@ class Harness implements EngineHost {
 
   deliver (sessionId: string, event: OutgoingEvent): void {
     this.deliveries.push({ sessionId, event })
+    this.queues.get(sessionId)?.push(event)
+  }
+
+  release (sessionId: string): SessionState | undefined {
+    const queued = this.queues.get(sessionId)
+    if (queued === undefined) return undefined
+    this.queues.delete(sessionId)
+    this.#live.delete(sessionId)
+    return { queued, connected: true, interval: 0, transport: 'long-polling', attributes: { moved: true } }
+  }
+
+  subscribed (sessionId: string, pattern: string): void {
+    this.subscriptionChanges.push(`+${sessionId} ${pattern}`)
+  }
+
+  unsubscribed (sessionId: string, pattern: string): void {
+    this.subscriptionChanges.push(`-${sessionId} ${pattern}`)
+  }
+
+  endSession (sessionId: string, reason: string): void {
+    this.ended.push([sessionId, reason])
+  }
+
+  statusChanged (): void {}
+
+  warn (message: string, error: unknown): void {
+    throw new Error(`the engine warned: ${message}`, { cause: error })
+  }
+
+  /** Takes a session over from another node; it is live here from now on. */
+  async claim (id: string, socket = false): Promise<ClaimedSession | undefined> {
+    const claimed = await this.engine.claim(id, { socket })
+    if (claimed !== undefined) {
+      this.queues.set(id, [...claimed.state?.queued ?? []])
+      this.#live.add(id)
+    }
+    return claimed
   }
 
   /** Creates a session, subscribed to `patterns` (and to the fence). */
   async session (id: string, ...patterns: string[]): Promise<string> {
-    await this.engine.createSession(id)
+    this.queues.set(id, [])
+    await this.engine.createSession(id, { ack: false, browserId: `browser-of-${id}`, attributes: { name: id } })
     await this.engine.subscribe(id, FENCE)
     for (const pattern of patterns) await this.engine.subscribe(id, pattern)
     this.#live.add(id)
@@ -45,6 +95,7 @@ class Harness implements EngineHost {
   async destroy (id: string): Promise<void> {
     await this.engine.destroySession(id)
     this.#live.delete(id)
+    this.queues.delete(id)
   }
 
   /** Starts a publish on `channel` (a concrete channel name); await the result to finish it. */
@@ -82,17 +133,34 @@ class Harness implements EngineHost {
   }
 }
 
-async function start (t: Test, makeEngine: () => Engine | Promise<Engine>): Promise<Harness> {
-  const harness = new Harness(await makeEngine())
+/**
+ * Makes a node. Nodes made with the same `cluster` share their sessions; each test
+ * gets its own cluster, so that engines keeping state outside the process (Redis)
+ * start every test empty.
+ */
+export type EngineFactory = (cluster: string) => Engine | Promise<Engine>
+
+const clusters = new WeakMap<Test, string>()
+let clusterCount = 0
+
+async function start (t: Test, makeEngine: EngineFactory): Promise<Harness> {
+  let cluster = clusters.get(t)
+  if (cluster === undefined) clusters.set(t, cluster = `c${++clusterCount}`)
+  const harness = new Harness(await makeEngine(cluster))
   await harness.engine.start(harness)
   t.teardown(() => harness.engine.close())
   return harness
 }
 
-export function engineContract (t: Test, makeEngine: () => Engine | Promise<Engine>): void {
+/** The data of `events`, fences left out. */
+function dataOf (events: readonly OutgoingEvent[]): unknown[] {
+  return events.filter(event => event.channel !== FENCE).map(event => (event.message as { data: unknown }).data)
+}
+
+export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = false } = {}): void {
   t.test('sessions are created and destroyed, each call idempotent', async t => {
     const h = await start(t, makeEngine)
-    await h.engine.createSession('s1')
+    await h.engine.createSession('s1', { ack: false })
     await h.session('s1', '/idempotent')
     await h.destroy('s1')
     await h.engine.destroySession('s1')
@@ -214,5 +282,115 @@ export function engineContract (t: Test, makeEngine: () => Engine | Promise<Engi
     await Promise.all(expected.slice(20).map(i => h.publish(i % 2 === 0 ? '/q/one' : '/q/two/deep', i).done))
     await h.settle()
     t.same(h.dataAt('s'), expected, 'FIFO across channels and patterns')
+  })
+
+  t.test('deliver reaches one session by id; find, claim and deliver know nothing of unknown ids', async t => {
+    const h = await start(t, makeEngine)
+    await h.session('one', '/x')
+    await h.session('other', '/x')
+    t.equal(await h.engine.deliver('one', new OutgoingEvent({ channel: '/direct', data: 1 })), true)
+    t.equal(await h.engine.deliver('ghost', new OutgoingEvent({ channel: '/direct', data: 2 })), false)
+    await h.settle()
+    t.same(h.dataAt('one'), [1])
+    t.same(h.dataAt('other'), [])
+    t.equal(await h.engine.find('ghost'), undefined)
+    t.equal(await h.engine.claim('ghost', { socket: false }), undefined)
+  })
+
+  t.test('end asks the node holding the session to end it; sessionCount counts live sessions', async t => {
+    const h = await start(t, makeEngine)
+    const before = await h.engine.sessionCount()
+    await h.session('a')
+    await h.session('b')
+    t.equal(await h.engine.sessionCount(), before + 2)
+    await h.engine.endSession('a', 'client')
+    await h.engine.endSession('ghost', 'server')
+    t.same(h.ended, [['a', 'client']], 'the host is told; an unknown id is ignored')
+    await h.destroy('a')
+    t.equal(await h.engine.sessionCount(), before + 1)
+  })
+
+  if (!nodes) return
+
+  t.test('nodes: a session held elsewhere is found with its record and subscriptions', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/a', '/b/**')
+    const found = await b.engine.find('s')
+    t.same(found?.record, { ack: false, browserId: 'browser-of-s', attributes: { name: 's' } })
+    t.same([...found?.subscriptions ?? []].sort(), ['/a', '/b/**', FENCE].sort())
+    t.equal(found?.socketOpen, false)
+    await a.engine.socketBound('s', true)
+    t.equal((await b.engine.find('s'))?.socketOpen, true, 'a socket open on a live node')
+    t.equal(await b.engine.claim('s', { socket: true }), undefined, 'a socket cannot take over a session whose socket is open elsewhere')
+    await a.engine.socketBound('s', false)
+    t.equal((await b.engine.find('s'))?.socketOpen, false)
+  })
+
+  t.test('nodes: publishes on any node reach subscribers on every node, once', async t => {
+    const [a, b, c] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('onA', '/n/x', '/n/*', '/n/**')
+    await b.session('onB', '/n/**')
+    for (const [i, node] of [a, b, c].entries()) await node.publish('/n/x', i).done
+    await Promise.all([a.settle(), b.settle()])
+    t.same(a.dataAt('onA'), [0, 1, 2], 'one copy each, in publish order')
+    t.same(b.dataAt('onB'), [0, 1, 2])
+  })
+
+  t.test('nodes: a subscription made through another node counts at once, and its node is told', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s')
+    await b.engine.subscribe('s', '/via/b')
+    await b.publish('/via/b', 1).done
+    await b.engine.unsubscribe('s', '/via/b')
+    await b.publish('/via/b', 2).done
+    await a.settle()
+    t.same(a.dataAt('s'), [1], 'the publish right after the subscribe arrived, the one after the unsubscribe did not')
+    t.same(a.subscriptionChanges, [`+s ${FENCE}`, '+s /via/b', '-s /via/b'])
+  })
+
+  t.test('nodes: deliver by id and end reach the node that holds the session', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s')
+    t.equal(await b.engine.deliver('s', new OutgoingEvent({ channel: '/direct', data: 'hi' })), true)
+    await a.settle()
+    t.same(a.dataAt('s'), ['hi'])
+    t.equal(await b.engine.sessionCount(), await a.engine.sessionCount(), 'every node counts the same sessions')
+    await b.engine.endSession('s', 'client')
+    for (let i = 0; i < 400 && a.ended.length === 0; i++) await delay(5)
+    t.same(a.ended, [['s', 'client']])
+    t.same(b.ended, [])
+  })
+
+  t.test('nodes: a session taken over keeps every event once, in order, while publishes go on', async t => {
+    const [a, b, publisher] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/stream')
+    const sent = Array.from({ length: 300 }, (_, i) => i)
+    const publishing = (async () => { for (const i of sent) await publisher.publish('/stream', i).done })()
+    // Back and forth between the two nodes while the stream flows.
+    const moves: Array<ClaimedSession | undefined> = []
+    for (let i = 0; i < 6; i++) {
+      await delay(2)
+      moves.push(await (i % 2 === 0 ? b : a).claim('s'))
+    }
+    await publishing
+    const holder = moves.length % 2 === 0 ? a : b
+    await holder.settle()
+    t.ok(moves.every(claimed => claimed !== undefined), 'every claim succeeded')
+    t.same(moves[0]?.record.attributes, { name: 's' }, 'the record travels')
+    t.same(moves[0]?.state?.attributes, { moved: true }, 'the state the previous node released travels')
+    t.same(dataOf(holder.queues.get('s') ?? []), sent, 'no event lost or repeated across six moves')
+    t.notOk((holder === a ? b : a).queues.has('s'), 'the other node let it go')
+  })
+
+  t.test('nodes: a claim by the node that holds the session changes nothing', async t => {
+    const a = await start(t, makeEngine)
+    await a.session('s', '/here')
+    await a.publish('/here', 1).done
+    await a.settle()
+    const claimed = await a.engine.claim('s', { socket: false })
+    t.same(claimed?.subscriptions.slice().sort(), ['/here', FENCE].sort())
+    await a.publish('/here', 2).done
+    await a.settle()
+    t.same(a.dataAt('s'), [1, 2])
   })
 }

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import t from 'tap'
+import { MemoryEngine } from '../../lib/engines/memory.ts'
 import { resolveOptions } from '../../lib/options.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
 import type { ParsedChannel } from '../../lib/protocol/channel.ts'
@@ -26,7 +27,7 @@ const message = (name: string): Message => ({ id: '1', channel: name })
 function chain (policy: SecurityPolicy = {}): { access: AccessChain, authorizers: Authorizers, session: Session, failures: unknown[] } {
   const failures: unknown[] = []
   const authorizers = new Authorizers(error => failures.push(error))
-  const registry = new SessionRegistry(resolveOptions(), new Reporter(new EventEmitter()), () => {})
+  const registry = new SessionRegistry(resolveOptions(), new Reporter(new EventEmitter()), new MemoryEngine(), () => {})
   const session = registry.create(new FakeRequestLink({ browserId: 'b' }), { ack: false })
   return { access: new AccessChain(policy, authorizers), authorizers, session, failures }
 }

@@ -68,7 +68,7 @@ t.test('the engine delivers to local sessions only; start is idempotent', async 
   const clientId = await h.connected(socket)
   await h.reply(socket, h.subscribe(clientId, '/a'))
   const event = OutgoingEvent.of({ channel: '/a', data: 1 })
-  await h.core.engine.createSession('not-here')
+  await h.core.engine.createSession('not-here', { ack: false })
   await h.core.engine.subscribe('not-here', '/a')
   await h.core.engine.publish(event, ['/a'])
   await flushed()

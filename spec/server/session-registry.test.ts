@@ -18,7 +18,7 @@ import { FakePushLink, FakeRequestLink } from '../support/fake-links.ts'
 /** A registry on its own, with a removal listener that records its calls. */
 function registryWith (options: Partial<Options> = {}): { registry: SessionRegistry, removals: Array<[Session, EndReason]> } {
   const removals: Array<[Session, EndReason]> = []
-  const registry = new SessionRegistry(resolveOptions(options), new Reporter(new EventEmitter()), (session, reason) => removals.push([session, reason]))
+  const registry = new SessionRegistry(resolveOptions(options), new Reporter(new EventEmitter()), new MemoryEngine(), (session, reason) => removals.push([session, reason]))
   t.teardown(() => registry.close())
   return { registry, removals }
 }
@@ -127,11 +127,11 @@ t.test('find: no clientId or an unknown one names no session', async t => {
   const { registry } = registryWith()
   const link = new FakeRequestLink({ browserId: 'b' })
   const session = registry.create(link, { ack: false })
-  t.equal(registry.find(session.id, link), undefined, 'created but not added: not live yet')
+  t.equal(registry.find(session.id, link, false), undefined, 'created but not added: not live yet')
   registry.add(session, link)
-  t.equal(registry.find(session.id, link), session)
-  t.equal(registry.find(undefined, link), undefined)
-  t.equal(registry.find('0'.repeat(40), link), undefined)
+  t.equal(registry.find(session.id, link, false), session)
+  t.equal(registry.find(undefined, link, false), undefined)
+  t.equal(registry.find('0'.repeat(40), link, false), undefined)
 })
 
 t.test('C38 §5.7 held connects are counted per browser up to maxSessionsPerBrowser', async t => {

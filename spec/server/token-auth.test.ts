@@ -26,6 +26,7 @@ const DENIED = { channel: '/meta/handshake', successful: false, error: '403::han
 async function serverWith (t: Test, options: Omit<TokenAuthOptions, 'logger'>, core = {}): Promise<CoreHarness> {
   const made: { h?: CoreHarness } = {}
   const logger: Logger = {
+    info: (object, message) => made.h!.log.info(object, message),
     warn: (object, message) => made.h!.log.warn(object, message),
     error: (object, message) => made.h!.log.error(object, message),
     debug: (object, message) => made.h!.log.debug(object, message)

@@ -15,11 +15,15 @@ import type { Answer } from './fake-links.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-export interface LogLine { level: 'warn' | 'error' | 'debug', object: object, message: string | undefined }
+export interface LogLine { level: 'info' | 'warn' | 'error' | 'debug', object: object, message: string | undefined }
 
 /** A logger that keeps its lines, to assert on what the core logs. */
 export class MemoryLog implements Logger {
   readonly lines: LogLine[] = []
+
+  info (object: object, message?: string): void {
+    this.lines.push({ level: 'info', object, message })
+  }
 
   warn (object: object, message?: string): void {
     this.lines.push({ level: 'warn', object, message })

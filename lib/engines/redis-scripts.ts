@@ -1,0 +1,242 @@
+/**
+ * The Lua scripts of the Redis engine. Each runs atomically on one Redis, which is
+ * what orders a session's moves, its subscriptions and every publish against each
+ * other (docs/cluster.md). ARGV[1] is always the key prefix; a node's messages go to
+ * the Redis channel `<prefix>n:<node>`.
+ *
+ * Keys: `s:<id>` (hash: node, record, socket), `s:<id>:subs` (set), `c:<pattern>`
+ * (hash: node → sessions of that node subscribed), `n:<node>:sessions`,
+ * `n:<node>:patterns` (sets), `nodes` (zset: node → last heartbeat), `orphans`
+ * (zset: session → when it expires).
+ */
+
+const COMMON = `
+local P = ARGV[1]
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function alive(node, detection)
+  local seen = redis.call('ZSCORE', P .. 'nodes', node)
+  return seen ~= false and seen ~= nil and tonumber(seen) >= now() - detection
+end
+local function interest(node, pattern, delta)
+  local key = P .. 'c:' .. pattern
+  if redis.call('HINCRBY', key, node, delta) <= 0 then
+    redis.call('HDEL', key, node)
+    redis.call('SREM', P .. 'n:' .. node .. ':patterns', pattern)
+  else
+    redis.call('SADD', P .. 'n:' .. node .. ':patterns', pattern)
+  end
+end
+local function destroy(id)
+  local key = P .. 's:' .. id
+  local node = redis.call('HGET', key, 'node')
+  if not node then return 0 end
+  for _, pattern in ipairs(redis.call('SMEMBERS', key .. ':subs')) do interest(node, pattern, -1) end
+  redis.call('DEL', key, key .. ':subs')
+  redis.call('SREM', P .. 'n:' .. node .. ':sessions', id)
+  redis.call('ZREM', P .. 'orphans', id)
+  return 1
+end
+`
+
+/** ARGV: prefix, id, node, record JSON, ttl. */
+export const CREATE = `${COMMON}
+local id, node, ttl = ARGV[2], ARGV[3], tonumber(ARGV[5])
+local key = P .. 's:' .. id
+redis.call('HSET', key, 'node', node, 'record', ARGV[4])
+redis.call('PEXPIRE', key, ttl)
+redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
+return 1`
+
+/** ARGV: prefix, id, node (only the holder destroys: a node that lost it to another does nothing). */
+export const DESTROY = `${COMMON}
+if redis.call('HGET', P .. 's:' .. ARGV[2], 'node') ~= ARGV[3] then return 0 end
+return destroy(ARGV[2])`
+
+/** ARGV: prefix, id, pattern, 1 to subscribe or -1 to unsubscribe. Tells the holder. */
+export const SUBSCRIBE = `${COMMON}
+local id, pattern, delta = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key = P .. 's:' .. id
+local node = redis.call('HGET', key, 'node')
+if not node then return 0 end
+local changed
+if delta > 0 then changed = redis.call('SADD', key .. ':subs', pattern) else changed = redis.call('SREM', key .. ':subs', pattern) end
+if changed == 1 then
+  interest(node, pattern, delta)
+  redis.call('PEXPIRE', key .. ':subs', redis.call('PTTL', key))
+  redis.call('PUBLISH', P .. 'n:' .. node, (delta > 0 and 's' or 'u') .. id .. '\\n' .. pattern)
+end
+return 1`
+
+/**
+ * ARGV: prefix, message, then the expansion of the channel. Sends the message once to
+ * every node with a session subscribed to a key of the expansion; returns how many.
+ */
+export const PUBLISH = `${COMMON}
+local nodes, count = {}, 0
+for i = 3, #ARGV do
+  for _, node in ipairs(redis.call('HKEYS', P .. 'c:' .. ARGV[i])) do
+    if not nodes[node] then
+      nodes[node] = true
+      count = count + 1
+      redis.call('PUBLISH', P .. 'n:' .. node, ARGV[2])
+    end
+  end
+end
+return count`
+
+/** ARGV: prefix, id, message. Sends to the node that holds the session; 0 when none does. */
+export const DELIVER = `${COMMON}
+local node = redis.call('HGET', P .. 's:' .. ARGV[2], 'node')
+if not node then return 0 end
+redis.call('PUBLISH', P .. 'n:' .. node, ARGV[3])
+return 1`
+
+/** ARGV: prefix, id. The record, the subscriptions and whether a socket is open to it on a live node. */
+export const FIND = `${COMMON}
+local key = P .. 's:' .. ARGV[2]
+local fields = redis.call('HMGET', key, 'record', 'socket')
+if not fields[1] then return false end
+local socket = fields[2] and alive(fields[2], tonumber(ARGV[3])) and 1 or 0
+return { fields[1], socket, redis.call('SMEMBERS', key .. ':subs') }`
+
+/**
+ * ARGV: prefix, id, node, detection, wants a socket (1/0), ttl. Moves the session to
+ * `node`: its subscriptions count for it from now on; its previous node, when alive,
+ * is told to hand over. The new node's own channel gets a marker first, so that it
+ * knows which events came after the move. Returns false when the session is unknown,
+ * 'busy' when a socket is asked for and one is open elsewhere, else { record, how
+ * ('moved', 'orphan' or 'here'), subscriptions }.
+ */
+export const CLAIM = `${COMMON}
+local id, node, detection, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
+local key = P .. 's:' .. id
+local fields = redis.call('HMGET', key, 'node', 'record', 'socket')
+local previous = fields[1]
+if not previous then return false end
+if ARGV[5] == '1' and fields[3] and fields[3] ~= node and alive(fields[3], detection) then return 'busy' end
+local subs = redis.call('SMEMBERS', key .. ':subs')
+local how = 'here'
+if previous ~= node then
+  how = alive(previous, detection) and 'moved' or 'orphan'
+  for _, pattern in ipairs(subs) do
+    interest(previous, pattern, -1)
+    interest(node, pattern, 1)
+  end
+  redis.call('HSET', key, 'node', node)
+  redis.call('HDEL', key, 'socket')
+  redis.call('SREM', P .. 'n:' .. previous .. ':sessions', id)
+  redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
+  redis.call('ZREM', P .. 'orphans', id)
+  redis.call('PUBLISH', P .. 'n:' .. node, 'm' .. id .. '\\n' .. table.concat(subs, '\\n'))
+  if how == 'moved' then redis.call('PUBLISH', P .. 'n:' .. previous, 'c' .. id .. '\\n' .. node) end
+end
+redis.call('PEXPIRE', key, ttl)
+if #subs > 0 then redis.call('PEXPIRE', key .. ':subs', ttl) end
+return { fields[2], how, subs }`
+
+/** ARGV: prefix, id, node, 1 (open) or 0 (closed). */
+export const SOCKET = `${COMMON}
+local key = P .. 's:' .. ARGV[2]
+if redis.call('HGET', key, 'node') ~= ARGV[3] then return 0 end
+if ARGV[4] == '1' then redis.call('HSET', key, 'socket', ARGV[3])
+elseif redis.call('HGET', key, 'socket') == ARGV[3] then redis.call('HDEL', key, 'socket') end
+return 1`
+
+/**
+ * ARGV: prefix, id, reason, detection. Asks the session's node to end it; when that
+ * node is dead, ends it here. Returns 'sent', 'destroyed' or false (unknown).
+ */
+export const END = `${COMMON}
+local node = redis.call('HGET', P .. 's:' .. ARGV[2], 'node')
+if not node then return false end
+if alive(node, tonumber(ARGV[4])) then
+  redis.call('PUBLISH', P .. 'n:' .. node, 'x' .. ARGV[2] .. '\\n' .. ARGV[3])
+  return 'sent'
+end
+destroy(ARGV[2])
+return 'destroyed'`
+
+/**
+ * ARGV: prefix, node, detection, maxInterval, ttl. The node's heartbeat, then the
+ * sweep every node runs: a node silent for longer than \`detection\` is dead, and its
+ * sessions become orphans that expire after maxInterval unless a connect claims them
+ * first; orphans past that are destroyed. Returns 1 when this node was not counted
+ * as alive (its first heartbeat, after Redis lost everything, or after the others
+ * took it for dead), and the ids destroyed.
+ */
+export const HEARTBEAT = `${COMMON}
+local node, detection, maxInterval, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local t = now()
+local joined = redis.call('ZADD', P .. 'nodes', t, node)
+redis.call('PEXPIRE', P .. 'nodes', ttl)
+for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
+  for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':patterns')) do
+    redis.call('HDEL', P .. 'c:' .. pattern, dead)
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':sessions')) do
+    redis.call('ZADD', P .. 'orphans', t + maxInterval, id)
+  end
+  redis.call('DEL', P .. 'n:' .. dead .. ':patterns', P .. 'n:' .. dead .. ':sessions')
+  redis.call('ZREM', P .. 'nodes', dead)
+end
+local expired = redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)
+for _, id in ipairs(expired) do destroy(id) end
+return { joined, expired }`
+
+/** ARGV: prefix, node. A node leaving: it stops counting as alive at once. */
+export const LEAVE = `${COMMON}
+redis.call('ZADD', P .. 'nodes', 0, ARGV[2])
+return 1`
+
+/** ARGV: prefix, ttl, then ids. Keeps the records of sessions a node holds from expiring. */
+export const REFRESH = `${COMMON}
+local ttl = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local key = P .. 's:' .. ARGV[i]
+  redis.call('PEXPIRE', key, ttl)
+  redis.call('PEXPIRE', key .. ':subs', ttl)
+end
+return 1`
+
+/**
+ * ARGV: prefix, node, ttl, id, record JSON, then its subscriptions. Puts back a
+ * session this node holds after Redis lost it (a restart without persistence) or
+ * after the others took this node for dead; a session another node has claimed
+ * meanwhile is left alone (returns 0). Interest counts are set by REINDEX.
+ */
+export const RESTORE = `${COMMON}
+local node, ttl, id = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local key = P .. 's:' .. id
+local holder = redis.call('HGET', key, 'node')
+if holder and holder ~= node then return 0 end
+if not holder then
+  redis.call('HSET', key, 'node', node, 'record', ARGV[5])
+  end
+redis.call('PEXPIRE', key, ttl)
+redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
+redis.call('ZREM', P .. 'orphans', id)
+redis.call('DEL', key .. ':subs')
+for i = 6, #ARGV do redis.call('SADD', key .. ':subs', ARGV[i]) end
+if #ARGV >= 6 then redis.call('PEXPIRE', key .. ':subs', ttl) end
+return 1`
+
+/** ARGV: prefix, node, then pattern, count pairs: this node's interest, set outright. */
+export const REINDEX = `${COMMON}
+local node = ARGV[2]
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', P .. 'c:' .. ARGV[i], node, ARGV[i + 1])
+  redis.call('SADD', P .. 'n:' .. node .. ':patterns', ARGV[i])
+end
+return 1`
+
+/** ARGV: prefix. Sessions on every live node, and orphans not yet claimed or expired. */
+export const COUNT = `${COMMON}
+local count = redis.call('ZCARD', P .. 'orphans')
+for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
+  count = count + redis.call('SCARD', P .. 'n:' .. node .. ':sessions')
+end
+return count`
