@@ -27,6 +27,8 @@ export interface RedisStep {
   /** Every command Redis executed in the step, whoever sent it, divided by the publishes. */
   commandsPerPublish: number
   commands: number
+  /** The most frequent commands of the step, with their calls per publish, most first. */
+  topCommands: Array<[string, number]>
   /** Redis's own CPU; undefined when it does not run on this machine. */
   cpuPercent: number | undefined
   cpuMicrosPerDelivery: number | undefined
@@ -57,6 +59,9 @@ export interface StepResult {
   withinBounds: boolean
   redis?: RedisStep
 }
+
+/** Commands named per step in the reports: enough to see what a publish costs Redis. */
+const TOP_COMMANDS = 5
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -90,8 +95,13 @@ async function runStep (server: ServerGroup, generator: LoadGenerator, load: Wor
   if (redisBefore !== undefined && redisAfter !== undefined) {
     const commands = redisAfter.commands - redisBefore.commands
     const cpuMicros = redisAfter.cpuMicros === undefined || redisBefore.cpuMicros === undefined ? undefined : redisAfter.cpuMicros - redisBefore.cpuMicros
+    const perPublish = [...redisAfter.byCommand]
+      .map(([name, calls]): [string, number] => [name, (calls - (redisBefore.byCommand.get(name) ?? 0)) / Math.max(1, publishes)])
+      .filter(([name, calls]) => name !== 'info' && calls > 0)
+      .sort((a, b) => b[1] - a[1])
     redisStep = {
       commands,
+      topCommands: perPublish.slice(0, TOP_COMMANDS),
       commandsPerPublish: publishes > 0 ? commands / publishes : Number.NaN,
       cpuPercent: cpuMicros === undefined ? undefined : cpuMicros / seconds / 1e4,
       cpuMicrosPerDelivery: cpuMicros === undefined || delivered === 0 ? undefined : cpuMicros / delivered

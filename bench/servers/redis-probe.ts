@@ -8,15 +8,15 @@ import { sampleProcess } from '../os/proc-stats.ts'
 export interface RedisSample {
   /** Commands executed by anyone since Redis started, less the probe's own INFO calls. */
   commands: number
+  /** The same by command name (`evalsha`, `rpush`, …), the probe's INFO calls left in. */
+  byCommand: Map<string, number>
   /** User + system CPU of the redis-server process; undefined when it is not on this machine. */
   cpuMicros: number | undefined
 }
 
-/** Commands of every kind, summed from `cmdstat_<name>:calls=<n>,...` lines. */
-function totalCalls (commandstats: string): number {
-  let total = 0
-  for (const match of commandstats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1])
-  return total
+/** Calls per command, from `cmdstat_<name>:calls=<n>,...` lines. */
+function callsByCommand (commandstats: string): Map<string, number> {
+  return new Map([...commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((match) => [match[1]!, Number(match[2])]))
 }
 
 /** SCAN's MATCH is a glob: a prefix containing *, ?, [ or \ must not act as one. */
@@ -72,10 +72,10 @@ export class RedisProbe {
   }
 
   async sample (): Promise<RedisSample> {
-    const commandstats = await this.#client.info('commandstats')
-    const commands = totalCalls(commandstats) - this.#ownInfoCalls
+    const byCommand = callsByCommand(await this.#client.info('commandstats'))
+    const commands = [...byCommand.values()].reduce((sum, calls) => sum + calls, 0) - this.#ownInfoCalls
     this.#ownInfoCalls++
-    return { commands, cpuMicros: this.#pid === undefined ? undefined : sampleProcess(this.#pid).cpuMicros }
+    return { commands, byCommand, cpuMicros: this.#pid === undefined ? undefined : sampleProcess(this.#pid).cpuMicros }
   }
 
   /** Deletes every key under `prefix`; returns how many there were. */
