@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs'
+import cluster from 'node:cluster'
 import { pathToFileURL } from 'node:url'
 import { problemLines, readConfigFile, withPathsResolved } from './config-file.ts'
 import { CLI_SETTINGS, SETTINGS, settingProblems } from './options.ts'
@@ -8,6 +9,7 @@ import type { SecurityPolicy } from './server/security.ts'
 import { createServer } from './standalone.ts'
 import type { RunningServer, ServerOptions } from './standalone.ts'
 import { demoPathConflict } from './demo/paths.ts'
+import { superviseWorkers, workerCount } from './workers.ts'
 
 /** A usage or configuration error: exit status 2, reported before anything listens. */
 export class ConfigError extends Error {
@@ -25,9 +27,9 @@ function flagOf (name: string): string {
   return name.replace(/[A-Z]/g, upper => `-${upper.toLowerCase()}`)
 }
 
-/** `maxQueue` → `BAYEUX_MAX_QUEUE`. */
+/** `maxQueue` → `BAYEUX_MAX_QUEUE`, unless the setting names its variable. */
 function envOf (name: string): string {
-  return `BAYEUX_${flagOf(name).replaceAll('-', '_').toUpperCase()}`
+  return SETTINGS[name]?.env ?? `BAYEUX_${flagOf(name).replaceAll('-', '_').toUpperCase()}`
 }
 
 function isBoolean (schema: SettingSchema): boolean {
@@ -142,7 +144,7 @@ function withDemoChecked (settings: Record<string, unknown>): Record<string, unk
 
 /** What createServer is given for `settings`: the options, with `logLevel` as the logger's level. */
 export function serverOptionsOf (settings: Readonly<Record<string, unknown>>): ServerOptions {
-  const { logLevel, config, require, ...options } = settings as ServerOptions & { logLevel?: string, config?: string, require?: string[] }
+  const { logLevel, config, require, workers, ...options } = settings as ServerOptions & { logLevel?: string, config?: string, require?: string[], workers?: string }
   return logLevel === undefined ? options : { ...options, logger: { level: logLevel } }
 }
 
@@ -282,8 +284,11 @@ export async function main (argv: string[]): Promise<void> {
     case 'print-config':
       process.stdout.write(`${JSON.stringify(masked(effectiveSettings(command.settings)), null, 2)}\n`)
       return
-    case 'serve':
+    case 'serve': {
+      const workers = workerCount(command.settings['workers'] as string | undefined)
+      if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers)
       return serve(command.settings)
+    }
   }
 }
 
@@ -306,9 +311,14 @@ async function serve (settings: Readonly<Record<string, unknown>>): Promise<void
     // a server that failed to start alive.
     process.exit(1)
   }
-  process.stdout.write(`bayeux-server: serving ${server.url}\n`)
-  if (settings['demo'] === true) process.stdout.write(`bayeux-server: demo page at ${new URL('/', server.url).href}\n`)
-  if (server.metricsUrl !== undefined) process.stdout.write(`bayeux-server: metrics at ${server.metricsUrl}\n`)
+  if (cluster.isWorker) {
+    // The primary says it once for every worker (lib/workers.ts).
+    process.send?.({ serving: server.url })
+  } else {
+    process.stdout.write(`bayeux-server: serving ${server.url}\n`)
+    if (settings['demo'] === true) process.stdout.write(`bayeux-server: demo page at ${new URL('/', server.url).href}\n`)
+    if (server.metricsUrl !== undefined) process.stdout.write(`bayeux-server: metrics at ${server.metricsUrl}\n`)
+  }
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -322,6 +332,8 @@ async function serve (settings: Readonly<Record<string, unknown>>): Promise<void
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
+  // A worker whose primary is gone (killed) has nobody to hand connections to it.
+  if (cluster.isWorker) process.once('disconnect', () => stop('SIGTERM'))
 }
 
 /** A --require module: its default export, its `policy` export, or both. */

@@ -22,9 +22,8 @@
  *   drop-oldest, a full queue dropped `dropped` events. (With disconnect the session ends:
  *   `session:destroy` with reason `overflow`.)
  * - `bayeux-server:engine`          `{ engine, operation, error }`: published by an engine that
- *   talks to a broker, once per operation (`error` set when it failed). No engine of this
- *   package publishes it yet: it is the hook for the metrics of a Redis engine, which
- *   publishes on the channel by name (engines do not import this module).
+ *   talks to a broker, once per operation (`error` set when it failed): the Redis engine,
+ *   once per script run, on the channel by name (engines do not import this module).
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 

@@ -26,10 +26,12 @@ type ValueOf<S> =
  * - `path`: a file (or, for a list, files); a relative one is resolved against the
  *   working directory, or against the directory of the config file that sets it.
  * - `secret`: never shown; `print-config` prints `"***"` instead.
+ * - `env`: the environment variable, where it is not named after the flag.
  */
 export interface SettingMarks {
   readonly path?: true
   readonly secret?: true
+  readonly env?: string
 }
 
 type Annotated<S, Default> = S & SettingMarks & { readonly default: Default, readonly description: string }
@@ -107,6 +109,11 @@ export const CLI_SETTINGS = {
   // Observability (issue 12): log format, metrics and their listener; see README "Metrics and health".
   logFormat: setting({ enum: ['auto', 'pretty', 'json'], default: 'auto', description: 'log lines for people (`pretty`) or one JSON object a line (`json`); `auto`: pretty when standard output is a terminal' }),
   metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
+  // Many nodes over Redis (issue 10, docs/cluster.md).
+  redis: setting({ type: 'string', minLength: 1, env: 'BAYEUX_REDIS_URL', default: '', description: 'Redis URL (e.g. `redis://127.0.0.1:6379`): share sessions and traffic with every node on the same Redis and prefix; without it, one process on the memory engine' }),
+  redisCluster: setting({ type: 'boolean', default: false, description: '`--redis` is a node of a Redis Cluster: channels are sharded, and every key of the engine shares one hash slot' }),
+  redisPrefix: setting({ type: 'string', minLength: 1, default: 'bayeux:', description: 'prefix of every Redis key and channel, so that several clusters (or test runs) share one Redis' }),
+  workers: setting({ type: 'string', pattern: '^(auto|[1-9][0-9]{0,3})$', default: '1', description: 'worker processes sharing the port (`node:cluster`, round-robin); `auto`: one per core. More than one needs `--redis`' }),
   metricsPort: unsetSetting({ type: 'integer', minimum: 0, maximum: 65_535, description: 'serve `/metrics` and the health probes on this port of the same host instead of the main one (implies `--metrics`); 0 picks a free one' })
 }
 
@@ -134,7 +141,7 @@ export interface Problem {
 }
 
 /** A setting as JSON schema: without its marks, which only the CLI reads. */
-function schemaOf ({ path, secret, ...schema }: Setting): object {
+function schemaOf ({ path, secret, env, ...schema }: Setting): object {
   return schema
 }
 
@@ -160,17 +167,21 @@ function problemsOf (validate: ValidateFunction, values: object): Problem[] {
 
 /** What is wrong with `values`, some options and CLI settings. */
 export function settingProblems (values: Readonly<Record<string, unknown>>): Problem[] {
-  return [...problemsOf(validateSettings, values), ...tlsAndTokenProblems(values)]
+  return [...problemsOf(validateSettings, values), ...combinationProblems(values)]
 }
 
-/** TLS and token auth (issue 12): settings that go together, or not at all. */
-export function tlsAndTokenProblems (values: Readonly<Record<string, unknown>>): Problem[] {
+/** Settings that go together, or not at all: TLS, token auth, workers and Redis. */
+export function combinationProblems (values: Readonly<Record<string, unknown>>): Problem[] {
   const given = (name: string): boolean => values[name] !== undefined
   const problems: Problem[] = []
   if (given('tlsCert') !== given('tlsKey')) {
     problems.push(given('tlsCert') ? { setting: 'tlsCert', message: 'needs tlsKey too' } : { setting: 'tlsKey', message: 'needs tlsCert too' })
   }
   if (given('jwtSecret') && given('jwtPublicKey')) problems.push({ setting: 'jwtSecret', message: 'cannot be given with jwtPublicKey: tokens are HS256 or signed by that key' })
+  if (values['redisCluster'] === true && !given('redis')) problems.push({ setting: 'redisCluster', message: 'needs redis: the address of a node of the cluster' })
+  if (values['workers'] !== undefined && values['workers'] !== '1' && !given('redis')) {
+    problems.push({ setting: 'workers', message: 'more than one worker needs redis: workers share their sessions through it' })
+  }
   if (!given('jwtSecret') && !given('jwtPublicKey')) {
     for (const name of ['jwtAudience', 'jwtIssuer', 'jwtClockTolerance']) {
       if (given(name)) problems.push({ setting: name, message: 'needs jwtSecret or jwtPublicKey' })

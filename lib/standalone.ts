@@ -12,8 +12,9 @@ import type { BayeuxOptions } from './server/core.ts'
 import type { DrainResult } from './server/drain.ts'
 import type { SecurityPolicy } from './server/security.ts'
 import { tokenAuth } from './server/token-auth.ts'
-import { CLI_SETTINGS, settingProblems, tlsAndTokenProblems } from './options.ts'
+import { CLI_SETTINGS, settingProblems, combinationProblems } from './options.ts'
 import { bayeuxPlugin } from './plugin.ts'
+import { RedisEngine } from './engines/redis.ts'
 import type { MaybePromise } from './types.ts'
 
 export interface ServerOptions extends BayeuxOptions {
@@ -53,6 +54,12 @@ export interface ServerOptions extends BayeuxOptions {
   metrics?: boolean
   /** Serves `/metrics` and the health probes on this port of `host` instead of `port`; implies `metrics`. 0 picks a free one. */
   metricsPort?: number
+  /** A Redis URL: the engine is a RedisEngine on it (unless `engine` is given). */
+  redis?: string
+  /** The RedisEngine's key prefix; default in CLI_SETTINGS. */
+  redisPrefix?: string
+  /** `redis` is a node of a Redis Cluster; default false. */
+  redisCluster?: boolean
 }
 
 export interface RunningServer {
@@ -88,6 +95,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     logFormat = CLI_SETTINGS.logFormat.default,
     metrics: withMetrics = CLI_SETTINGS.metrics.default,
     metricsPort,
+    redis, redisPrefix = CLI_SETTINGS.redisPrefix.default, redisCluster = CLI_SETTINGS.redisCluster.default,
     ...bayeuxOptions
   } = options
   // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
@@ -95,11 +103,12 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   if (badTimeout !== undefined) throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: shutdownTimeout ${badTimeout.message}`)
   // TLS and token auth (issue 12).
   const tlsAndToken = { tlsCert, tlsKey, jwtSecret, jwtPublicKey, jwtAudience, jwtIssuer, jwtClockTolerance }
-  const [problem] = tlsAndTokenProblems(tlsAndToken)
+  const [problem] = combinationProblems(tlsAndToken)
   if (problem !== undefined) throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${problem.setting} ${problem.message}`)
   const https = tlsCert !== undefined && tlsKey !== undefined ? await tlsOptions(tlsCert, tlsKey) : undefined
   const policy = await tokenPolicy(tlsAndToken, bayeuxOptions.policy, () => fastify.log)
-  const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }) })
+  const engine = bayeuxOptions.engine ?? (redis === undefined ? undefined : new RedisEngine({ url: redis, prefix: redisPrefix, cluster: redisCluster }))
+  const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }), ...(engine !== undefined && { engine }) })
   await setup?.(bayeux)
   const fastify = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger: await formatted(logger, logFormat) }),

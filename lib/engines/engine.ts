@@ -31,7 +31,8 @@ export interface SessionState {
   readonly unacked?: { readonly events: readonly OutgoingEvent[], readonly batches: readonly number[], readonly nextBatch: number } | undefined
   /** The session has had its first connect (later ones may be held). */
   readonly connected: boolean
-  readonly interval: number
+  /** The interval the client asked for; undefined: the server's. */
+  readonly interval?: number | undefined
   readonly transport: string | undefined
   readonly attributes: Readonly<Record<string, unknown>>
 }
@@ -96,9 +97,14 @@ export interface Engine {
   /**
    * Moves a session held elsewhere to this node, for a connect or a WebSocket that
    * arrived here; undefined when it is unknown, or when `socket` is set and a
-   * WebSocket is open to it elsewhere.
+   * WebSocket is open to it elsewhere. `ack`: the batch the connect acknowledges
+   * (acknowledge extension), from which the events of a node that died are replayed.
    */
-  claim (sessionId: string, options: { socket: boolean }): MaybePromise<ClaimedSession | undefined>
+  claim (sessionId: string, options: { socket: boolean, ack?: number | undefined }): MaybePromise<ClaimedSession | undefined>
+  /** Acknowledge extension: a local session was sent `batch`, made of `events`. */
+  batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): MaybePromise<void>
+  /** Acknowledge extension: a local session's client acknowledged every batch up to `batch`. */
+  acknowledged (sessionId: string, batch: number): MaybePromise<void>
   /** A local session's WebSocket opened (`true`) or closed. */
   socketBound (sessionId: string, open: boolean): MaybePromise<void>
   /** Ends a session whichever node holds it; its node fires the events. */

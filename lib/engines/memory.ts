@@ -47,6 +47,11 @@ export class MemoryEngine implements Engine {
     return undefined
   }
 
+  /** Sessions live and die with this process: there is nothing to recover acknowledgements for. */
+  batchSent (): void {}
+
+  acknowledged (): void {}
+
   socketBound (): void {}
 
   endSession (sessionId: string, reason: 'client' | 'server'): void {

@@ -4,21 +4,31 @@
  * other (docs/cluster.md). ARGV[1] is always the key prefix; a node's messages go to
  * the Redis channel `<prefix>n:<node>`.
  *
- * Keys: `s:<id>` (hash: node, record, socket), `s:<id>:subs` (set), `c:<pattern>`
- * (hash: node → sessions of that node subscribed), `n:<node>:sessions`,
- * `n:<node>:patterns` (sets), `nodes` (zset: node → last heartbeat), `orphans`
- * (zset: session → when it expires).
+ * Keys: `s:<id>` (hash: node, record, socket; for acknowledge-extension sessions
+ * `acked` and `b:<batch>`, log ids), `s:<id>:subs` (hash: pattern → the log id when
+ * it was subscribed), `c:<pattern>` (hash: node → sessions of that node subscribed),
+ * `n:<node>:sessions`, `n:<node>:patterns` (sets), `nodes` (zset: node → last
+ * heartbeat), `orphans` (zset: session → when it expires), `log` (stream: every
+ * publish of the last few seconds, from which an acknowledge-extension session whose
+ * node died gets back what its client had not acknowledged).
  */
 
 const COMMON = `
 local P = ARGV[1]
+local function last_logged()
+  local last = redis.call('XREVRANGE', P .. 'log', '+', '-', 'COUNT', 1)[1]
+  return last and last[1] or '0-0'
+end
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- A node is alive while it beats and listens: a process that is killed loses its
+-- connection at once, long before its heartbeat is missed.
 local function alive(node, detection)
   local seen = redis.call('ZSCORE', P .. 'nodes', node)
-  return seen ~= false and seen ~= nil and tonumber(seen) >= now() - detection
+  return seen ~= false and seen ~= nil and tonumber(seen) >= now() - detection and
+    redis.call('PUBSUB', 'NUMSUB', P .. 'n:' .. node)[2] > 0
 end
 local function interest(node, pattern, delta)
   local key = P .. 'c:' .. pattern
@@ -29,11 +39,23 @@ local function interest(node, pattern, delta)
     redis.call('SADD', P .. 'n:' .. node .. ':patterns', pattern)
   end
 end
+local function reap(node, expires)
+  for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. node .. ':patterns')) do
+    redis.call('HDEL', P .. 'c:' .. pattern, node)
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'n:' .. node .. ':sessions')) do
+    redis.call('ZADD', P .. 'orphans', expires, id)
+  end
+  redis.call('DEL', P .. 'n:' .. node .. ':patterns', P .. 'n:' .. node .. ':sessions')
+  redis.call('ZREM', P .. 'nodes', node)
+  -- Gone by itself once its last orphan is due, should no node be left to sweep it.
+  if redis.call('EXISTS', P .. 'orphans') == 1 then redis.call('PEXPIREAT', P .. 'orphans', expires + 1000) end
+end
 local function destroy(id)
   local key = P .. 's:' .. id
   local node = redis.call('HGET', key, 'node')
   if not node then return 0 end
-  for _, pattern in ipairs(redis.call('SMEMBERS', key .. ':subs')) do interest(node, pattern, -1) end
+  for _, pattern in ipairs(redis.call('HKEYS', key .. ':subs')) do interest(node, pattern, -1) end
   redis.call('DEL', key, key .. ':subs')
   redis.call('SREM', P .. 'n:' .. node .. ':sessions', id)
   redis.call('ZREM', P .. 'orphans', id)
@@ -62,7 +84,7 @@ local key = P .. 's:' .. id
 local node = redis.call('HGET', key, 'node')
 if not node then return 0 end
 local changed
-if delta > 0 then changed = redis.call('SADD', key .. ':subs', pattern) else changed = redis.call('SREM', key .. ':subs', pattern) end
+if delta > 0 then changed = redis.call('HSETNX', key .. ':subs', pattern, last_logged()) else changed = redis.call('HDEL', key .. ':subs', pattern) end
 if changed == 1 then
   interest(node, pattern, delta)
   redis.call('PEXPIRE', key .. ':subs', redis.call('PTTL', key))
@@ -71,17 +93,27 @@ end
 return 1`
 
 /**
- * ARGV: prefix, message, then the expansion of the channel. Sends the message once to
- * every node with a session subscribed to a key of the expansion; returns how many.
+ * ARGV: prefix, how long the log keeps events (ms, 0: no log), the event (its
+ * expansion as JSON, a newline, the event as JSON), then the expansion of its
+ * channel. Logs the event, then sends it with its log id once to every node with a
+ * session subscribed to a key of the expansion; returns how many.
  */
 export const PUBLISH = `${COMMON}
+local window, body = tonumber(ARGV[2]), ARGV[3]
+local id = ''
+if window > 0 then
+  local log = P .. 'log'
+  id = redis.call('XADD', log, 'MINID', '~', (now() - window) .. '-0', '*', 'k', table.concat(ARGV, '\\n', 4), 'm', body)
+  redis.call('PEXPIRE', log, window)
+end
+local message = 'e' .. id .. '\\n' .. body
 local nodes, count = {}, 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   for _, node in ipairs(redis.call('HKEYS', P .. 'c:' .. ARGV[i])) do
     if not nodes[node] then
       nodes[node] = true
       count = count + 1
-      redis.call('PUBLISH', P .. 'n:' .. node, ARGV[2])
+      redis.call('PUBLISH', P .. 'n:' .. node, message)
     end
   end
 end
@@ -100,15 +132,16 @@ local key = P .. 's:' .. ARGV[2]
 local fields = redis.call('HMGET', key, 'record', 'socket')
 if not fields[1] then return false end
 local socket = fields[2] and alive(fields[2], tonumber(ARGV[3])) and 1 or 0
-return { fields[1], socket, redis.call('SMEMBERS', key .. ':subs') }`
+return { fields[1], socket, redis.call('HKEYS', key .. ':subs') }`
 
 /**
- * ARGV: prefix, id, node, detection, wants a socket (1/0), ttl. Moves the session to
- * `node`: its subscriptions count for it from now on; its previous node, when alive,
- * is told to hand over. The new node's own channel gets a marker first, so that it
- * knows which events came after the move. Returns false when the session is unknown,
- * 'busy' when a socket is asked for and one is open elsewhere, else { record, how
- * ('moved', 'orphan' or 'here'), subscriptions }.
+ * ARGV: prefix, id, node, detection, wants a socket (1/0), ttl, the batch the client
+ * acknowledges ('' if none). Moves the session to `node`: its subscriptions count for
+ * it from now on; its previous node, when alive, is told to hand over. The new node's
+ * own channel gets a marker first, so that it knows which events came after the move.
+ * Returns false when the session is unknown, 'busy' when a socket is asked for and one
+ * is open elsewhere, else { record, how ('moved', 'orphan' or 'here'), subscriptions,
+ * the log id the client has every event up to, the last log id now }.
  */
 export const CLAIM = `${COMMON}
 local id, node, detection, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
@@ -117,7 +150,7 @@ local fields = redis.call('HMGET', key, 'node', 'record', 'socket')
 local previous = fields[1]
 if not previous then return false end
 if ARGV[5] == '1' and fields[3] and fields[3] ~= node and alive(fields[3], detection) then return 'busy' end
-local subs = redis.call('SMEMBERS', key .. ':subs')
+local subs = redis.call('HKEYS', key .. ':subs')
 local how = 'here'
 if previous ~= node then
   how = alive(previous, detection) and 'moved' or 'orphan'
@@ -135,7 +168,8 @@ if previous ~= node then
 end
 redis.call('PEXPIRE', key, ttl)
 if #subs > 0 then redis.call('PEXPIRE', key .. ':subs', ttl) end
-return { fields[2], how, subs }`
+local cursor = (ARGV[7] ~= '' and redis.call('HGET', key, 'b:' .. ARGV[7])) or redis.call('HGET', key, 'acked') or ''
+return { fields[2], how, subs, cursor, last_logged() }`
 
 /** ARGV: prefix, id, node, 1 (open) or 0 (closed). */
 export const SOCKET = `${COMMON}
@@ -173,23 +207,24 @@ local t = now()
 local joined = redis.call('ZADD', P .. 'nodes', t, node)
 redis.call('PEXPIRE', P .. 'nodes', ttl)
 for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
-  for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':patterns')) do
-    redis.call('HDEL', P .. 'c:' .. pattern, dead)
-  end
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'n:' .. dead .. ':sessions')) do
-    redis.call('ZADD', P .. 'orphans', t + maxInterval, id)
-  end
-  redis.call('DEL', P .. 'n:' .. dead .. ':patterns', P .. 'n:' .. dead .. ':sessions')
-  redis.call('ZREM', P .. 'nodes', dead)
-end
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do reap(dead, t + maxInterval) end
 local expired = redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)
 for _, id in ipairs(expired) do destroy(id) end
 return { joined, expired }`
 
-/** ARGV: prefix, node. A node leaving: it stops counting as alive at once. */
+/**
+ * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,
+ * for a connect on another node to claim.
+ */
 export const LEAVE = `${COMMON}
-redis.call('ZADD', P .. 'nodes', 0, ARGV[2])
+reap(ARGV[2], now() + tonumber(ARGV[3]))
+return 1`
+
+/** ARGV: prefix, node, ttl. Keeps the interest counts of a node's patterns from expiring. */
+export const KEEP = `${COMMON}
+for _, pattern in ipairs(redis.call('SMEMBERS', P .. 'n:' .. ARGV[2] .. ':patterns')) do
+  redis.call('PEXPIRE', P .. 'c:' .. pattern, tonumber(ARGV[3]))
+end
 return 1`
 
 /** ARGV: prefix, ttl, then ids. Keeps the records of sessions a node holds from expiring. */
@@ -220,7 +255,7 @@ redis.call('PEXPIRE', key, ttl)
 redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
 redis.call('ZREM', P .. 'orphans', id)
 redis.call('DEL', key .. ':subs')
-for i = 6, #ARGV do redis.call('SADD', key .. ':subs', ARGV[i]) end
+for i = 6, #ARGV do redis.call('HSET', key .. ':subs', ARGV[i], last_logged()) end
 if #ARGV >= 6 then redis.call('PEXPIRE', key .. ':subs', ttl) end
 return 1`
 
@@ -240,3 +275,54 @@ for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
   count = count + redis.call('SCARD', P .. 'n:' .. node .. ':sessions')
 end
 return count`
+
+/**
+ * ARGV: prefix, id, batch, the last log id in it ('' when the client acknowledges the
+ * batch instead of being sent it). Where an acknowledge-extension client is: batch
+ * `b` holds the events up to a log id; once acknowledged, that id is what it has.
+ */
+export const ACK = `${COMMON}
+local key = P .. 's:' .. ARGV[2]
+if redis.call('EXISTS', key) == 0 then return 0 end
+local batch = tonumber(ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('HSET', key, 'b:' .. batch, ARGV[4])
+  return 1
+end
+for _, field in ipairs(redis.call('HKEYS', key)) do
+  if string.sub(field, 1, 2) == 'b:' and tonumber(string.sub(field, 3)) <= batch then
+    if tonumber(string.sub(field, 3)) == batch then redis.call('HSET', key, 'acked', redis.call('HGET', key, field)) end
+    redis.call('HDEL', key, field)
+  end
+end
+return 1`
+
+/**
+ * ARGV: prefix, id, after, until. The logged events after log id \`after\` up to
+ * \`until\` on a channel the session was subscribed to when they were published, as
+ * { log id, event } pairs, oldest first.
+ */
+export const REPLAY = `${COMMON}
+local subs = P .. 's:' .. ARGV[2] .. ':subs'
+local out = {}
+local from = ARGV[3] == '' and '-' or '(' .. ARGV[3]
+for _, entry in ipairs(redis.call('XRANGE', P .. 'log', from, ARGV[4])) do
+  local id, fields = entry[1], entry[2]
+  local keys, body
+  for i = 1, #fields, 2 do
+    if fields[i] == 'k' then keys = fields[i + 1] else body = fields[i + 1] end
+  end
+  for pattern in string.gmatch(keys, '[^\\n]+') do
+    local since = redis.call('HGET', subs, pattern)
+    if since then
+      local ms, seq = string.match(since, '(%d+)-(%d+)')
+      local ims, iseq = string.match(id, '(%d+)-(%d+)')
+      if tonumber(ims) > tonumber(ms) or (tonumber(ims) == tonumber(ms) and tonumber(iseq) > tonumber(seq)) then
+        out[#out + 1] = id
+        out[#out + 1] = body
+        break
+      end
+    end
+  end
+end
+return out`

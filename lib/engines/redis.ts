@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { createClient } from '@redis/client'
 import { BayeuxServerError } from '../errors.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
 import type { ClaimedSession, Engine, EngineHost, RemoteSession, SessionRecord, SessionState } from './engine.ts'
+import { connectRedis, isReply, script } from './redis-connection.ts'
+import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
 
@@ -13,23 +14,25 @@ export interface RedisEngineOptions {
   url?: string
   /** Namespaces every key and Redis channel, so that clusters share a Redis; default `bayeux:`. */
   prefix?: string
+  /**
+   * `url` is a node of a Redis Cluster; default false. Channels are sharded, and every
+   * key of the engine is in one hash slot (the prefix becomes a hash tag, `{bayeux:}`).
+   */
+  cluster?: boolean
   /** ms between a node's heartbeats; default 1,000. */
   heartbeat?: number
   /** ms of silence after which the other nodes take a node for dead; default 5,000. */
   detection?: number
   /** ms a node waits for a session's previous node to hand it over; default 2,000. */
   handoverTimeout?: number
+  /**
+   * Keeps a log of recent publishes in Redis, so that an acknowledge-extension session
+   * whose node dies gets every event its client had not acknowledged from the node that
+   * takes it over; default true. The log holds about a session's lifetime of events
+   * (timeout + 2 × maxInterval + detection).
+   */
+  ackRecovery?: boolean
 }
-
-/**
- * Without an offline queue, commands fail at once while Redis is away: memory stays
- * bounded and publishes get an error instead of waiting.
- */
-function connectTo (url: string) {
-  return createClient({ url, disableOfflineQueue: true })
-}
-
-type Client = ReturnType<typeof connectTo>
 
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
@@ -43,12 +46,15 @@ interface Arrival {
   handedOver: () => void
 }
 
+/** An event as it travels between nodes: the message, and its log id if it has one. */
+type WireEvent = [EventMessage, string?]
+
 /** How a session's state travels between nodes. */
 interface WireState {
-  q: EventMessage[]
-  u?: { e: EventMessage[], b: number[], n: number }
+  q: WireEvent[]
+  u?: { e: WireEvent[], b: number[], n: number }
   c: boolean
-  i: number
+  i?: number
   t?: string
   a: Record<string, unknown>
 }
@@ -69,14 +75,24 @@ export class RedisEngine implements Engine {
   readonly #heartbeatEvery: number
   readonly #detection: number
   readonly #handoverTimeout: number
+  readonly #ackRecovery: boolean
+  /** Log ids of the events that came through the log, for the acknowledge extension. */
+  readonly #logIds = new WeakMap<OutgoingEvent, string>()
+  /** How long the log keeps events; 0 without ackRecovery. */
+  #logWindow = 0
   readonly #index = new SubscriptionIndex()
   /** Records of the sessions this node holds, as stored (JSON), to put back after Redis lost them. */
   readonly #records = new Map<string, string>()
   readonly #arrivals = new Map<string, Arrival>()
-  readonly #shas = new Map<ScriptName, string>()
+  readonly #claims = new Map<string, Promise<ClaimedSession | undefined>>()
+  /** The scripts as this Redis runs them. */
+  readonly #scripts: Record<ScriptName, Script>
+  /** The prefix keys and channels really have: the hash tag of every key on a cluster. */
+  readonly #keys: string
+  readonly #cluster: boolean
   #host: EngineHost | undefined
-  #client: Client | undefined
-  #subscriber: Client | undefined
+  #client: RedisConnection | undefined
+  #subscriber: RedisConnection | undefined
   #timer: NodeJS.Timeout | undefined
   #ttl = 0
   #maxInterval = 0
@@ -90,6 +106,10 @@ export class RedisEngine implements Engine {
     this.#heartbeatEvery = options.heartbeat ?? 1000
     this.#detection = options.detection ?? 5000
     this.#handoverTimeout = options.handoverTimeout ?? 2000
+    this.#ackRecovery = options.ackRecovery ?? true
+    this.#cluster = options.cluster ?? false
+    this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
+    this.#scripts = Object.fromEntries(Object.entries(scripts).map(([name, text]) => [name, script(text, { cluster: this.#cluster })])) as Record<ScriptName, Script>
     if (this.#detection <= this.#heartbeatEvery) {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'RedisEngine: detection must be longer than heartbeat')
     }
@@ -110,16 +130,13 @@ export class RedisEngine implements Engine {
     this.#maxInterval = host.maxInterval
     // A session's keys outlive any gap between its connects, and a dead node's detection.
     this.#ttl = host.timeout + 2 * host.maxInterval + this.#detection
-    const client = connectTo(this.#url)
-    client.on('error', (error: Error) => this.#status(false, error))
-    client.on('ready', () => this.#status(true))
-    const subscriber = client.duplicate()
-    subscriber.on('error', () => {})
-    this.#client = client
-    this.#subscriber = subscriber
-    await client.connect()
-    await subscriber.connect()
-    await subscriber.subscribe(this.#channel(this.node), this.#receive)
+    if (this.#ackRecovery) this.#logWindow = this.#ttl
+    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster })
+    this.#client = commands
+    this.#subscriber = listener
+    await commands.connect()
+    await listener.connect()
+    await listener.subscribe(this.#channel(this.node), this.#receive)
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
   }
@@ -145,7 +162,7 @@ export class RedisEngine implements Engine {
   }
 
   async publish (event: OutgoingEvent, expansion: readonly string[]): Promise<void> {
-    await this.#run('PUBLISH', `e${JSON.stringify(expansion)}\n${event.json}`, ...expansion)
+    await this.#run('PUBLISH', String(this.#logWindow), `${JSON.stringify(expansion)}\n${event.json}`, ...expansion)
   }
 
   async deliver (sessionId: string, event: OutgoingEvent): Promise<boolean> {
@@ -158,38 +175,87 @@ export class RedisEngine implements Engine {
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
   }
 
-  async claim (sessionId: string, { socket }: { socket: boolean }): Promise<ClaimedSession | undefined> {
-    if (this.#arrivals.has(sessionId)) return undefined
+  claim (sessionId: string, options: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
+    // Two requests of one client claiming at once share the one move.
+    let claiming = this.#claims.get(sessionId)
+    if (claiming === undefined) {
+      this.#claims.set(sessionId, claiming = this.#claim(sessionId, options))
+      claiming.finally(() => this.#claims.delete(sessionId)).catch(() => {})
+    }
+    return claiming
+  }
+
+  async #claim (sessionId: string, { socket, ack }: { socket: boolean, ack?: number | undefined }): Promise<ClaimedSession | undefined> {
     // Registered before the script runs: its marker may come before its reply does.
     let handedOver!: () => void
-    const state = new Promise<void>(resolve => { handedOver = resolve })
+    const handover = new Promise<void>(resolve => { handedOver = resolve })
     const arrival: Arrival = { events: [], state: undefined, handedOver }
     this.#arrivals.set(sessionId, arrival)
-    let claimed: [string, 'moved' | 'orphan' | 'here', string[]] | 'busy' | null
+    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
+    let replayed: OutgoingEvent[] = []
     try {
-      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl)) as typeof claimed
+      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack)) as typeof claimed
+      if (claimed === null || claimed === 'busy') {
+        this.#arrivals.delete(sessionId)
+        return undefined
+      }
+      const [json, how, subscriptions, cursor, until] = claimed
+      if (how === 'moved') await timeout(handover, this.#handoverTimeout)
+      else if (how === 'here') this.#adopt(sessionId, subscriptions)
+      // The previous node died with what it held: an acknowledge-extension client
+      // gets back from the log every event it had not acknowledged.
+      if (how !== 'here' && arrival.state === undefined && this.#logWindow > 0 && (JSON.parse(json) as SessionRecord).ack) {
+        replayed = await this.#replay(sessionId, cursor, until)
+      }
     } catch (error) {
       this.#arrivals.delete(sessionId)
       throw error
     }
-    if (claimed === null || claimed === 'busy') {
-      this.#arrivals.delete(sessionId)
-      return undefined
-    }
-    const [json, how, subscriptions] = claimed
-    if (how === 'moved') await timeout(state, this.#handoverTimeout)
-    else if (how === 'here') this.#adopt(sessionId, subscriptions)
+    const [json, , subscriptions] = claimed
     // Synchronous from here on: no message of this node's channel comes in between.
     this.#arrivals.delete(sessionId)
     this.#records.set(sessionId, json)
     const handed = arrival.state
-    const queued = [...(handed?.queued ?? []), ...arrival.events]
-    return {
-      record: JSON.parse(json) as SessionRecord,
-      subscriptions,
-      socketOpen: false,
-      state: handed === undefined ? (queued.length > 0 ? { queued, connected: false, interval: 0, transport: undefined, attributes: {} } : undefined) : { ...handed, queued }
+    const queued = [...(handed?.queued ?? replayed), ...arrival.events]
+    if (handed !== undefined) return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state: { ...handed, queued } }
+    // Nothing handed over: the client connects again, and its batches go on from its own count.
+    const state = queued.length > 0 || ack !== undefined
+      ? { queued, connected: true, transport: undefined, attributes: {}, ...(ack !== undefined && { unacked: { events: [], batches: [], nextBatch: ack + 1 } }) }
+      : undefined
+    return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
+  }
+
+  async batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): Promise<void> {
+    if (this.#logWindow === 0) return
+    // The last event of the batch that came through the log says how far the client got.
+    for (let i = events.length - 1; i >= 0; i--) {
+      const id = this.#logIds.get(events[i]!)
+      if (id !== undefined) {
+        await this.#run('ACK', sessionId, String(batch), id)
+        return
+      }
     }
+  }
+
+  async acknowledged (sessionId: string, batch: number): Promise<void> {
+    if (this.#logWindow > 0) await this.#run('ACK', sessionId, String(batch), '')
+  }
+
+  async #replay (sessionId: string, after: string, until: string): Promise<OutgoingEvent[]> {
+    const pairs = await this.#run('REPLAY', sessionId, after, until) as string[]
+    const events: OutgoingEvent[] = []
+    for (let i = 0; i < pairs.length; i += 2) {
+      const body = pairs[i + 1]!
+      events.push(this.#logged(pairs[i]!, body.slice(body.indexOf('\n') + 1)))
+    }
+    return events
+  }
+
+  /** An event that came through the log, remembered with its log id. */
+  #logged (id: string, json: string): OutgoingEvent {
+    const event = OutgoingEvent.fromJSON(json)
+    if (id !== '') this.#logIds.set(event, id)
+    return event
   }
 
   async socketBound (sessionId: string, open: boolean): Promise<void> {
@@ -208,8 +274,8 @@ export class RedisEngine implements Engine {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
-    // The others take this node's sessions over at their next heartbeat, without waiting for detection.
-    await this.#run('LEAVE', this.node).catch(() => {})
+    // The others may take this node's sessions over at once, without waiting for detection.
+    await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
     this.#client?.destroy()
     this.#index.clear()
@@ -234,8 +300,10 @@ export class RedisEngine implements Engine {
     const rest = message.slice(newline + 1)
     switch (kind) {
       case 'e': {
-        const event = OutgoingEvent.fromJSON(rest)
-        for (const id of this.#index.match(JSON.parse(head) as string[])) this.#deliverLocal(id, event)
+        // e<log id>\n<expansion>\n<event>
+        const split = rest.indexOf('\n')
+        const event = this.#logged(head, rest.slice(split + 1))
+        for (const id of this.#index.match(JSON.parse(rest.slice(0, split)) as string[])) this.#deliverLocal(id, event)
         return
       }
       case 'd':
@@ -257,7 +325,7 @@ export class RedisEngine implements Engine {
       case 'h': {
         const arrival = this.#arrivals.get(head)
         if (arrival === undefined) return
-        arrival.state = fromWire(JSON.parse(rest) as WireState)
+        arrival.state = this.#fromWire(JSON.parse(rest) as WireState)
         arrival.handedOver()
         return
       }
@@ -281,13 +349,44 @@ export class RedisEngine implements Engine {
   #handOver (sessionId: string, node: string): void {
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
-    const wire = state === undefined ? { q: [], c: false, i: 0, a: {} } : toWire(state)
+    const wire = state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
     this.#client!.publish(this.#channel(node), `h${sessionId}\n${JSON.stringify(wire)}`).catch(() => {})
   }
 
   #forget (sessionId: string): void {
     this.#index.delete(sessionId)
     this.#records.delete(sessionId)
+  }
+
+  #toWire (state: SessionState): WireState {
+    const wire = (events: readonly OutgoingEvent[]): WireEvent[] => events.map(event => {
+      const id = this.#logIds.get(event)
+      return id === undefined ? [event.message as EventMessage] : [event.message as EventMessage, id]
+    })
+    return {
+      q: wire(state.queued),
+      ...(state.unacked !== undefined && { u: { e: wire(state.unacked.events), b: [...state.unacked.batches], n: state.unacked.nextBatch } }),
+      c: state.connected,
+      ...(state.interval !== undefined && { i: state.interval }),
+      ...(state.transport !== undefined && { t: state.transport }),
+      a: { ...state.attributes }
+    }
+  }
+
+  #fromWire (wire: WireState): SessionState {
+    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id]) => {
+      const event = new OutgoingEvent(message)
+      if (id !== undefined) this.#logIds.set(event, id)
+      return event
+    })
+    return {
+      queued: events(wire.q),
+      ...(wire.u !== undefined && { unacked: { events: events(wire.u.e), batches: wire.u.b, nextBatch: wire.u.n } }),
+      connected: wire.c,
+      interval: wire.i,
+      transport: wire.t,
+      attributes: wire.a
+    }
   }
 
   async #beat (): Promise<void> {
@@ -307,22 +406,24 @@ export class RedisEngine implements Engine {
     const pairs: string[] = []
     for (const pattern of this.#index.patterns()) pairs.push(pattern, String(this.#index.count(pattern)))
     if (pairs.length > 0) await this.#run('REINDEX', this.node, ...pairs)
+    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}`, undefined)
   }
 
-  /** Keeps the keys of sessions this node holds alive, a third of their TTL at a time. */
+  /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */
   async #refresh (): Promise<void> {
     const now = Date.now()
     if (now - this.#lastRefresh < this.#ttl / 3) return
     this.#lastRefresh = now
+    await this.#run('KEEP', this.node, String(this.#ttl))
     const ids = [...this.#records.keys()]
     for (let i = 0; i < ids.length; i += 1000) await this.#run('REFRESH', String(this.#ttl), ...ids.slice(i, i + 1000))
   }
 
   #channel (node: string): string {
-    return `${this.#prefix}n:${node}`
+    return `${this.#keys}n:${node}`
   }
 
-  /** Runs a script by its SHA, loading it when Redis does not have it (it restarted). */
+  /** Runs a script; Redis's status follows from whether it could. */
   async #run (name: ScriptName, ...args: string[]): Promise<unknown> {
     if (!operations.hasSubscribers) return this.#evaluate(name, args)
     try {
@@ -337,25 +438,25 @@ export class RedisEngine implements Engine {
 
   async #evaluate (name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
-    if (client === undefined || !client.isReady) throw this.#unavailable()
-    const options = { arguments: [this.#prefix, ...args] }
+    if (client === undefined || !client.ready) throw this.#unavailable()
+    let result: unknown
     try {
-      let sha = this.#shas.get(name)
-      if (sha === undefined) this.#shas.set(name, sha = await client.scriptLoad(scripts[name]))
-      try {
-        return await client.evalSha(sha, options)
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-        this.#shas.set(name, sha = await client.scriptLoad(scripts[name]))
-        return await client.evalSha(sha, options)
-      }
+      // Any key of the engine routes the script to its shard on a cluster.
+      result = await client.run(this.#scripts[name], `${this.#keys}nodes`, [this.#keys, ...args])
     } catch (error) {
-      if (error instanceof BayeuxServerError) throw error
+      if (isReply(error)) throw error
       throw this.#unavailable(error)
     }
+    if (!this.#available) {
+      this.#status(true)
+      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
+      this.#beat().catch(() => {})
+    }
+    return result
   }
 
   #unavailable (cause?: unknown): BayeuxServerError {
+    this.#status(false, cause instanceof Error ? cause : undefined)
     return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} is not available`, { cause })
   }
 
@@ -363,28 +464,6 @@ export class RedisEngine implements Engine {
     if (available === this.#available) return
     this.#available = available
     this.#host?.statusChanged(available, error)
-  }
-}
-
-function toWire (state: SessionState): WireState {
-  return {
-    q: state.queued.map(event => event.message as EventMessage),
-    ...(state.unacked !== undefined && { u: { e: state.unacked.events.map(event => event.message as EventMessage), b: [...state.unacked.batches], n: state.unacked.nextBatch } }),
-    c: state.connected,
-    i: state.interval,
-    ...(state.transport !== undefined && { t: state.transport }),
-    a: { ...state.attributes }
-  }
-}
-
-function fromWire (wire: WireState): SessionState {
-  return {
-    queued: wire.q.map(message => new OutgoingEvent(message)),
-    ...(wire.u !== undefined && { unacked: { events: wire.u.e.map(message => new OutgoingEvent(message)), batches: wire.u.b, nextBatch: wire.u.n } }),
-    connected: wire.c,
-    interval: wire.i,
-    transport: wire.t,
-    attributes: wire.a
   }
 }
 

@@ -18,9 +18,9 @@ export function serving (core: ServerCore): boolean {
 }
 
 /**
- * Whether the engine reaches what it routes through. The memory engine always does.
- * Hook for a Redis engine (none exists yet): it declares `reachable`, false while it
- * cannot reach Redis, and readiness follows.
+ * Whether the engine reaches what it routes through. The memory engine always does;
+ * the Redis engine declares `reachable`, false while it cannot reach Redis, and
+ * readiness follows.
  */
 export function engineReachable (engine: Engine): boolean {
   return (engine as { readonly reachable?: boolean }).reachable !== false

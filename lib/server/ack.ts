@@ -36,13 +36,14 @@ export class AckLedger {
     return this.#unacked.length
   }
 
-  /** The client has processed every batch up to and including `batch`. */
-  acknowledge (batch: number): void {
+  /** The client has processed every batch up to and including `batch`; false when that changes nothing. */
+  acknowledge (batch: number): boolean {
     let done = 0
     while (done < this.#batchOf.length && this.#batchOf[done]! <= batch) done++
-    if (done === 0) return
+    if (done === 0) return false
     this.#unacked.splice(0, done)
     this.#batchOf.splice(0, done)
+    return true
   }
 
   /**

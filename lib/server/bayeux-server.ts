@@ -3,6 +3,7 @@ import { BayeuxServerError } from '../errors.ts'
 import { CLI_SETTINGS } from '../options.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Ext } from '../protocol/message.ts'
+import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Authorizer } from './authorizers.ts'
 import { ServerCore } from './core.ts'
 import type { BayeuxOptions } from './core.ts'
@@ -36,13 +37,31 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> {
     return this.#core.options
   }
 
-  /** Live sessions of this server. */
+  /** Live sessions of this server (this node, with a multi-node engine). */
   get sessionCount (): number {
     return this.#core.registry.size
   }
 
+  /** Live sessions of every node sharing the engine; the same as `sessionCount` on one node. */
+  async countSessions (): Promise<number> {
+    return await this.#core.engine.sessionCount()
+  }
+
+  /** A session this server (node) holds; see `deliver` for one held anywhere. */
   getSession (id: string): ServerSession | undefined {
     return this.#core.registry.get(id)
+  }
+
+  /**
+   * Sends `data` on `channel` to the session `clientId` only, whichever node holds it;
+   * false when no node does.
+   */
+  async deliver (clientId: string, channel: string, data: unknown, ext?: Ext): Promise<boolean> {
+    const parsed = this.#core.channels.parse(channel)
+    if (parsed === null || parsed.wild !== 0 || parsed.kind === 'meta') {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_CHANNEL', `Cannot deliver on ${JSON.stringify(channel)}`)
+    }
+    return await this.#core.engine.deliver(clientId, OutgoingEvent.of({ channel, data, ...(ext !== undefined && { ext }) }))
   }
 
   /** True from the moment `drain()` is called: a readiness probe should fail from then on. */

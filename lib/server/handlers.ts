@@ -124,8 +124,15 @@ export class MessageHandlers {
       const refused = await access.check('subscribe', session, channel, message)
       if (refused !== undefined) return { ...reply, successful: false, error: refused }
       if (session.ended) return { ...reply, successful: false, error: errors.SUBSCRIBE_FAILED }
+      // Counted before the engine call, so that a concurrent subscribe cannot exceed the limit;
+      // taken back if the engine fails (Redis away), so that a retry does it again.
       session.subscriptions.add(channel.name)
-      await engine.subscribe(session.id, channel.name)
+      try {
+        await engine.subscribe(session.id, channel.name)
+      } catch (error) {
+        session.subscriptions.delete(channel.name)
+        throw error
+      }
       reporter.notify('subscribe', session, channel.name)
     }
     return reply
@@ -140,7 +147,12 @@ export class MessageHandlers {
       if (channel.kind === 'meta') return { ...reply, successful: false, error: errors.UNSUBSCRIBE_FAILED }
       // Unknown or never-subscribed channels succeed: the outcome is the same (C50, A21).
       if (!session.subscriptions.delete(channel.name)) continue
-      await engine.unsubscribe(session.id, channel.name)
+      try {
+        await engine.unsubscribe(session.id, channel.name)
+      } catch (error) {
+        session.subscriptions.add(channel.name)
+        throw error
+      }
       reporter.notify('unsubscribe', session, channel.name)
     }
     return reply

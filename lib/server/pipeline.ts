@@ -96,7 +96,7 @@ export class MessagePipeline {
     try {
       if (message.channel !== META_HANDSHAKE) {
         // A promise only when another node holds the session (a multi-node engine).
-        const found = this.#registry.find(message.clientId, link, message.channel === META_CONNECT)
+        const found = this.#registry.find(message.clientId, link, message.channel === META_CONNECT ? message : undefined)
         session = found instanceof Promise ? await found : found
       }
     } catch (error) {

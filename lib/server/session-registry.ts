@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import * as diagnostics from '../diagnostics.ts'
 import type { Engine, RemoteSession, SessionRecord, SessionState } from '../engines/engine.ts'
+import type { Message } from '../protocol/message.ts'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Link } from './link.ts'
@@ -106,15 +107,15 @@ export class SessionRegistry implements SessionHost {
 
   /**
    * The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9).
-   * A session another node holds is looked up there: a connect (`connecting`) or a
-   * WebSocket takes it over, any other request gets a visitor view of it.
+   * A session another node holds is looked up there: a connect (`connect`, the
+   * message) or a WebSocket takes it over, any other request gets a visitor view of it.
    */
-  find (clientId: string | undefined, link: Link, connecting: boolean): Session | undefined | Promise<Session | undefined> {
+  find (clientId: string | undefined, link: Link, connect: Message | undefined): Session | undefined | Promise<Session | undefined> {
     if (clientId === undefined) return undefined
     const session = this.#sessions.get(clientId)
     if (session === undefined) {
       const remote = this.#engine.find(clientId)
-      return remote === undefined ? undefined : this.#findElsewhere(clientId, remote, link, connecting)
+      return remote === undefined ? undefined : this.#findElsewhere(clientId, remote, link, connect)
     }
     if (link.kind === 'push' && session.socket === link) return session
     if (!this.#admits(session.browserId, session.socket !== undefined, link)) return undefined
@@ -138,15 +139,16 @@ export class SessionRegistry implements SessionHost {
     return !socketOpen
   }
 
-  async #findElsewhere (id: string, lookup: Promise<RemoteSession | undefined> | RemoteSession, link: Link, connecting: boolean): Promise<Session | undefined> {
+  async #findElsewhere (id: string, lookup: Promise<RemoteSession | undefined> | RemoteSession, link: Link, connect: Message | undefined): Promise<Session | undefined> {
     const found = await lookup
     if (found === undefined || !this.#admits(found.record.browserId, found.socketOpen, link)) return undefined
-    if (link.kind === 'request' && !connecting) {
+    if (link.kind === 'request' && connect === undefined) {
       const visitor = this.#materialize(id, found.record, true)
       for (const pattern of found.subscriptions) visitor.subscriptions.add(pattern)
       return visitor
     }
-    const claimed = await this.#engine.claim(id, { socket: link.kind === 'push' })
+    const ack = connect?.ext?.['ack']
+    const claimed = await this.#engine.claim(id, { socket: link.kind === 'push', ack: typeof ack === 'number' ? ack : undefined })
     // A concurrent request of the same client may have brought it here first.
     const here = this.#sessions.get(id)
     if (here !== undefined) return here
@@ -183,6 +185,14 @@ export class SessionRegistry implements SessionHost {
 
   forward (session: Session, event: OutgoingEvent): void {
     this.#reporter.settle(this.#engine.deliver(session.id, event), 'deliver')
+  }
+
+  batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void {
+    this.#reporter.settle(this.#engine.batchSent(session.id, batch, events), 'batchSent')
+  }
+
+  acknowledged (session: Session, batch: number): void {
+    this.#reporter.settle(this.#engine.acknowledged(session.id, batch), 'acknowledged')
   }
 
   /**

@@ -64,6 +64,9 @@ export interface SessionHost {
   socketBound (session: Session, open: boolean): void
   /** Queues an event for a session that another node holds. */
   forward (session: Session, event: OutgoingEvent): void
+  /** Acknowledge extension: `batch` of `events` went out; the client acknowledged `batch`. */
+  batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void
+  acknowledged (session: Session, batch: number): void
 }
 
 /** How a session object comes to be on this node. */
@@ -260,7 +263,7 @@ export class Session implements ServerSession {
     this.#host.expiries.cancel(this)
 
     const ack = message.ext?.['ack']
-    if (this.#ack !== undefined && typeof ack === 'number') this.#ack.acknowledge(ack)
+    if (this.#ack !== undefined && typeof ack === 'number' && this.#ack.acknowledge(ack)) this.#host.acknowledged(this, ack)
 
     // A client's advice overrides the server's for this cycle, within the server's bounds (C40).
     const asked = message.advice
@@ -335,7 +338,7 @@ export class Session implements ServerSession {
     for (const event of state.queued) this.#queue.push(event)
     if (state.unacked !== undefined && this.#ack !== undefined) this.#ack = AckLedger.from(state.unacked)
     this.#connected = state.connected
-    this.#interval = state.interval
+    if (state.interval !== undefined) this.#interval = state.interval
     this.#transport = state.transport
     for (const [name, value] of Object.entries(state.attributes)) this.attributes.set(name, value)
   }
@@ -399,6 +402,7 @@ export class Session implements ServerSession {
     if (this.#ack !== undefined) {
       const sent = this.#ack.send(events)
       events = sent.events
+      if (events.length > 0) this.#host.batchSent(this, sent.batch, events)
       reply.ext = { ack: sent.batch }
     }
     respond(events, [reply])

@@ -9,7 +9,7 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, effectiveSettings, markdownTable, masked, readCommand, readSettings, serverOptionsOf, usage } from '../../lib/cli.ts'
-import { CLI_SETTINGS, OPTION_SETTINGS } from '../../lib/options.ts'
+import { CLI_SETTINGS, OPTION_SETTINGS, SETTINGS } from '../../lib/options.ts'
 import type { Setting } from '../../lib/options.ts'
 import { run, serve } from '../support/cli-run.ts'
 import { withOptionsTable } from '../support/readme-options.ts'
@@ -18,7 +18,7 @@ import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 /** `maxQueue` → [`max-queue`, `BAYEUX_MAX_QUEUE`]: the naming rule, written out again. */
 function flagAndEnv (name: string): [string, string] {
   const flag = name.replace(/[A-Z]/g, upper => `-${upper.toLowerCase()}`)
-  return [flag, `BAYEUX_${flag.replaceAll('-', '_').toUpperCase()}`]
+  return [flag, SETTINGS[name]?.env ?? `BAYEUX_${flag.replaceAll('-', '_').toUpperCase()}`]
 }
 
 t.test('--help documents every setting: its flag, its environment variable and its default', async t => {
@@ -82,6 +82,16 @@ t.test('readSettings: lists are comma-separated, their items trimmed, empty ones
   t.same(readSettings(['--allowed-origins', ' https://a.example ,,https://b.example, '], {}), { allowedOrigins: ['https://a.example', 'https://b.example'] })
   t.same(readSettings([], { BAYEUX_ALLOWED_ORIGINS: '' }), { allowedOrigins: [] })
   t.same(readSettings([], { BAYEUX_TRANSPORTS: 'long-polling, websocket' }), { transports: ['long-polling', 'websocket'] })
+})
+
+t.test('readSettings: Redis and workers (issue 10)', async t => {
+  t.same(readSettings([], { BAYEUX_REDIS_URL: 'redis://r:6379', BAYEUX_REDIS_PREFIX: 'app:', BAYEUX_WORKERS: 'auto' }), { redis: 'redis://r:6379', redisPrefix: 'app:', workers: 'auto' }, 'BAYEUX_REDIS_URL is --redis')
+  t.same(readSettings(['--redis', 'redis://r', '--workers', '4'], {}), { redis: 'redis://r', workers: '4' })
+  t.throws(() => readSettings(['--workers', '2'], {}), { message: '--workers: more than one worker needs redis: workers share their sessions through it' })
+  t.throws(() => readSettings(['--workers', '0', '--redis', 'redis://r'], {}), { message: /^--workers: must match pattern/ })
+  t.same(readSettings(['--workers', '1'], {}), { workers: '1' }, 'one worker needs no Redis')
+  t.same(readSettings(['--redis', 'redis://r', '--redis-cluster'], {}), { redis: 'redis://r', redisCluster: true })
+  t.throws(() => readSettings(['--redis-cluster'], {}), { message: '--redis-cluster: needs redis: the address of a node of the cluster' })
 })
 
 t.test('readSettings: numbers are plain decimals, signed only where the schema allows negatives', async t => {

@@ -382,6 +382,16 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     t.notOk((holder === a ? b : a).queues.has('s'), 'the other node let it go')
   })
 
+  t.test('nodes: two claims at once by one node make one move', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/twice')
+    await a.publish('/twice', 1).done
+    await a.settle()
+    const [first, second] = await Promise.all([b.engine.claim('s', { socket: false }), b.engine.claim('s', { socket: false })])
+    t.equal(second, first, 'the same answer for both')
+    t.same(dataOf(first?.state?.queued ?? []), [1], 'the queue, handed over once')
+  })
+
   t.test('nodes: a claim by the node that holds the session changes nothing', async t => {
     const a = await start(t, makeEngine)
     await a.session('s', '/here')

@@ -28,9 +28,9 @@ t.test('acknowledge drops the events of every batch up to and including n', asyn
   ledger.send(events(1)) // batch 1
   ledger.send(events(2, 3)) // batch 2
   ledger.send(events(4)) // batch 3
-  ledger.acknowledge(0)
+  t.equal(ledger.acknowledge(0), false, 'nothing acknowledged')
   t.equal(ledger.pending, 4, 'ack 0 (first connect after handshake) drops nothing')
-  ledger.acknowledge(2)
+  t.equal(ledger.acknowledge(2), true)
   t.equal(ledger.pending, 1)
   t.same(dataOf(ledger.send(events(5))), [4, 5], 'only batch 3 and the new event remain')
   ledger.acknowledge(1)
@@ -38,6 +38,19 @@ t.test('acknowledge drops the events of every batch up to and including n', asyn
   ledger.acknowledge(4)
   t.equal(ledger.pending, 0)
   t.same(dataOf(ledger.send([])), [], 'nothing left to re-send')
+})
+
+t.test('a ledger carried to another node goes on where it stopped', async t => {
+  const ledger = new AckLedger()
+  ledger.send(events(1))
+  ledger.send(events(2))
+  const moved = AckLedger.from(ledger.state)
+  t.equal(moved.pending, 2)
+  moved.acknowledge(1)
+  const next = moved.send(events(3))
+  t.equal(next.batch, 3, 'the batch numbers go on')
+  t.same(dataOf(next), [2, 3], 'the unacknowledged event first')
+  t.same(dataOf(ledger.send([])), [1, 2], 'the original is not changed by its copy')
 })
 
 t.test('odd acknowledgements are harmless', async t => {

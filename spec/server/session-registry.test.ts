@@ -127,11 +127,11 @@ t.test('find: no clientId or an unknown one names no session', async t => {
   const { registry } = registryWith()
   const link = new FakeRequestLink({ browserId: 'b' })
   const session = registry.create(link, { ack: false })
-  t.equal(registry.find(session.id, link, false), undefined, 'created but not added: not live yet')
+  t.equal(registry.find(session.id, link, undefined), undefined, 'created but not added: not live yet')
   registry.add(session, link)
-  t.equal(registry.find(session.id, link, false), session)
-  t.equal(registry.find(undefined, link, false), undefined)
-  t.equal(registry.find('0'.repeat(40), link, false), undefined)
+  t.equal(registry.find(session.id, link, undefined), session)
+  t.equal(registry.find(undefined, link, undefined), undefined)
+  t.equal(registry.find('0'.repeat(40), link, undefined), undefined)
 })
 
 t.test('C38 §5.7 held connects are counted per browser up to maxSessionsPerBrowser', async t => {

@@ -13,7 +13,7 @@ export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
 export interface CliProcess {
   readonly child: ChildProcess
-  /** The URL of the `serving` line, once printed. */
+  /** The URL of the `serving` line, once printed (with `--workers n`, the primary's line for them all). */
   readonly url: Promise<string>
   readonly exited: Promise<Exit>
   /** Every JSON line logged on stdout so far (pino), parsed. */
@@ -37,7 +37,7 @@ export function serveCli (t: { teardown (fn: () => unknown): void }, args: strin
   const url = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', chunk => {
       stdout += chunk
-      const serving = /^bayeux-server: serving (\S+)$/m.exec(stdout)
+      const serving = /^bayeux-server: serving (\S+)(?: with \d+ workers)?$/m.exec(stdout)
       if (serving !== null) resolve(serving[1]!)
     })
     exited.then(() => reject(new Error(`exited before serving: ${stderr}`)))

@@ -74,6 +74,8 @@ function config (port: number, socket: string, backends: readonly string[], chec
     '',
     'backend nodes',
     '  balance roundrobin',
+    // Which node answered, for tests that follow one client's requests around.
+    '  http-response set-header X-Served-By %[srv_name]',
     ...(typeof check === 'object' ? ['  option httpchk', `  http-check send meth GET uri ${check.path}`] : []),
     '  default-server inter 500 fall 1 rise 1',
     ...backends.map((backend, i) => `  server n${i} ${address(backend)}${checking}`),

@@ -94,6 +94,32 @@ export async function keysUnder (prefix: string, url = REDIS_URL): Promise<strin
   }
 }
 
+/**
+ * What the Redis engine left under `prefix` once every session is gone, waiting up to
+ * 10 s for sessions to end: every key but the two that are not a session's and expire
+ * by themselves (`nodes`, the live nodes; `log`, recent publishes), which count as left
+ * if they carry no TTL. Empty when nothing leaks.
+ */
+export async function leftoverKeys (prefix: string, url = REDIS_URL): Promise<string[]> {
+  const client = quickClient(url)
+  await client.connect()
+  try {
+    let left: string[] = []
+    for (let i = 0; i < 100; i++) {
+      left = []
+      for (const key of await keysUnder(prefix, url)) {
+        const expiring = key === `${prefix}nodes` || key === `${prefix}log`
+        if (!expiring || await client.pTTL(key) < 0) left.push(key)
+      }
+      if (left.length === 0) break
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    return left
+  } finally {
+    client.destroy()
+  }
+}
+
 /** Deletes every key under `prefix`; resolves to how many there were. */
 export async function deleteUnder (prefix: string, url = REDIS_URL): Promise<number> {
   const keys = await keysUnder(prefix, url)

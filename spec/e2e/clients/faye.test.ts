@@ -5,44 +5,14 @@
  * handshake reply lists it and the socket opens.
  */
 import t from 'tap'
-import faye from 'faye'
 import { WsPeer, delay, expireSession, startServer } from '../../helpers.ts'
 import type { Session } from '../../../lib/server/session.ts'
 import type { RunningServer } from '../../../lib/index.ts'
 import { Inbox } from './cometd.ts'
 import type { Transport } from './cometd.ts'
+import { clientIdOf, closeFaye, newFaye, subscribe } from './faye.ts'
 
 const transports: Transport[] = ['long-polling', 'websocket']
-
-/** A Faye client that only uses `transport`, with a record of every event it receives. */
-function newFaye (url: string, transport: Transport): { client: any, events: string[] } {
-  const client = new faye.Client(url)
-  if (transport === 'long-polling') client.disable('websocket')
-  const events: string[] = []
-  // A client extension sees every incoming message, also events no local subscription wants.
-  client.addExtension({
-    incoming (message: any, callback: (message: any) => void) {
-      if (message.successful === undefined && message.data !== undefined) events.push(message.channel)
-      callback(message)
-    }
-  })
-  return { client, events }
-}
-
-/**
- * Subscribes and waits for the server's reply; `inbox` gets channel and data of each
- * event. Faye's Subscription is a thenable, so it is handed back wrapped.
- */
-async function subscribe (client: any, channel: string, inbox: Inbox): Promise<{ subscription: any }> {
-  const subscription = client.subscribe(channel).withChannel((name: string, data: unknown) => inbox.listener({ channel: name, data }))
-  await subscription
-  return { subscription }
-}
-
-/** The clientId Faye got in its handshake. */
-function clientIdOf (client: any): string {
-  return client._dispatcher.clientId
-}
 
 /** Waits until the client's session has sent a connect over `transport` (bounded). */
 async function connectedOver (server: RunningServer, client: any, transport: Transport): Promise<string | undefined> {
@@ -64,12 +34,6 @@ function serverEvent (server: RunningServer, event: 'handshake' | 'subscribe' | 
     }
     server.bayeux.on(event, listener)
   })
-}
-
-/** Disconnects when connected, and stops the client's timers and sockets in any case. */
-async function closeFaye (client: any): Promise<void> {
-  await client.disconnect()?.then(() => {}, () => {})
-  client._dispatcher.close()
 }
 
 for (const transport of transports) {

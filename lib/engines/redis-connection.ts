@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto'
+import { createClient, createCluster, ErrorReply } from '@redis/client'
+
+/** A Lua script, sent by its SHA once Redis has it. */
+export interface Script {
+  readonly text: string
+  readonly sha: string
+}
+
+/**
+ * What the Redis engine needs of Redis, whether one server or a Redis Cluster: script
+ * runs, and publishing and listening on channels. On a cluster every key and channel
+ * of the engine shares one hash slot (its prefix is a hash tag), so that scripts may
+ * touch any of them, and channels are sharded (SPUBLISH, SSUBSCRIBE).
+ */
+export interface RedisConnection {
+  /** Connected, and commands can be sent. */
+  readonly ready: boolean
+  connect (): Promise<void>
+  /** Runs `script` with `args`; `key` (any key of the engine) says which shard runs it. */
+  run (script: Script, key: string, args: string[]): Promise<unknown>
+  publish (channel: string, message: string): Promise<unknown>
+  subscribe (channel: string, listener: (message: string) => void): Promise<unknown>
+  destroy (): void
+}
+
+export interface RedisEndpoint {
+  readonly url: string
+  readonly cluster: boolean
+}
+
+/**
+ * A connection for commands and one for listening. Without an offline queue,
+ * commands fail at once while Redis is away: memory stays bounded and publishes get
+ * an error instead of waiting.
+ */
+export function connectRedis ({ url, cluster }: RedisEndpoint): { commands: RedisConnection, listener: RedisConnection } {
+  if (!cluster) {
+    const commands = newClient(url)
+    return { commands: single(commands), listener: single(commands.duplicate()) }
+  }
+  const commands = newCluster(url)
+  return { commands: sharded(commands), listener: sharded(commands.duplicate()) }
+}
+
+function newClient (url: string) {
+  return createClient({ url, disableOfflineQueue: true })
+}
+
+function newCluster (url: string) {
+  return createCluster({ rootNodes: [{ url }], defaults: { disableOfflineQueue: true } })
+}
+
+/** The script as a Redis Cluster runs it: channels sharded. */
+export function script (text: string, { cluster }: { cluster: boolean }): Script {
+  const adapted = cluster ? text.replaceAll("'PUBLISH'", "'SPUBLISH'").replaceAll("'NUMSUB'", "'SHARDNUMSUB'") : text
+  return { text: adapted, sha: createHash('sha1').update(adapted).digest('hex') }
+}
+
+/** A reply of Redis itself (a script error): Redis is there, the fault is ours. */
+export function isReply (error: unknown): boolean {
+  return error instanceof ErrorReply
+}
+
+type Runner = (sha: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
+
+/** EVALSHA, then EVAL (which also caches the script) when this server has not seen it yet or restarted. */
+async function evaluate (evalSha: Runner, evalText: (text: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>, script: Script, key: string, args: string[]): Promise<unknown> {
+  const options = { keys: [key], arguments: args }
+  try {
+    return await evalSha(script.sha, options)
+  } catch (error) {
+    if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
+    return await evalText(script.text, options)
+  }
+}
+
+function single (client: ReturnType<typeof newClient>): RedisConnection {
+  // Errors also come as events; the engine learns of outages from failed commands.
+  client.on('error', () => {})
+  return {
+    get ready () { return client.isReady },
+    connect: async () => { await client.connect() },
+    run: (script, key, args) => evaluate((sha, options) => client.evalSha(sha, options), (text, options) => client.eval(text, options), script, key, args),
+    publish: (channel, message) => client.publish(channel, message),
+    subscribe: (channel, listener) => client.subscribe(channel, listener),
+    destroy: () => client.destroy()
+  }
+}
+
+function sharded (cluster: ReturnType<typeof newCluster>): RedisConnection {
+  cluster.on('error', () => {})
+  return {
+    get ready () { return cluster.isReady },
+    connect: async () => { await cluster.connect() },
+    run: (script, key, args) => evaluate((sha, options) => cluster.evalSha(sha, options), (text, options) => cluster.eval(text, options), script, key, args),
+    publish: (channel, message) => cluster.sPublish(channel, message),
+    subscribe: (channel, listener) => cluster.sSubscribe(channel, listener),
+    destroy: () => cluster.destroy()
+  }
+}

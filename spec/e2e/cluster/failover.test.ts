@@ -1,0 +1,100 @@
+/**
+ * Nodes killed with SIGKILL while numbered messages flow (issue 10): three nodes on one
+ * Redis behind round-robin HAProxy, each killed in turn and started again, so that the
+ * node holding every client's connect or WebSocket dies at least once. CometD clients
+ * with the acknowledge extension lose nothing and get nothing twice, in order; those
+ * without it recover by themselves. The publisher talks to a fourth node, outside the
+ * balancer, so that what it publishes is not lost on its way in.
+ */
+import t from 'tap'
+import { request } from 'undici'
+import { delay } from '../../helpers.ts'
+import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
+import { Nodes } from '../../support/nodes.ts'
+import { REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
+import { Inbox, handshake, newClient, subscribe } from '../clients/cometd.ts'
+import type { Transport } from '../clients/cometd.ts'
+
+const COUNT = 1000
+const CHANNEL = '/numbers'
+
+if (await requireRedis(t) && requireHaproxy(t)) {
+  const prefix = testPrefix(t)
+  const nodes = await Nodes.start(t, 4, [
+    '--redis', REDIS_URL, '--redis-prefix', prefix,
+    '--timeout', '2000', '--max-interval', '15000', '--max-sessions-per-browser', '-1'
+  ])
+  const balancer = await Haproxy.start(t, nodes.addresses.slice(0, 3))
+  const url = `${balancer.url}/cometd`
+
+  const subscribers: Array<{ name: string, ack: boolean, inbox: Inbox }> = []
+  for (const transport of ['long-polling', 'websocket'] as Transport[]) {
+    for (const ack of [true, false]) {
+      const client = newClient(url, transport, { ack })
+      t.teardown(() => client.disconnect())
+      await handshake(client)
+      const inbox = new Inbox()
+      await subscribe(client, CHANNEL, inbox.listener)
+      subscribers.push({ name: `${transport}${ack ? ' with acks' : ''}`, ack, inbox })
+    }
+  }
+
+  const publisher = publisherOn(nodes.urls[3]!)
+  await publisher.handshake()
+  let restarted: Promise<unknown> = Promise.resolve()
+  // Ten a request, as a CometD client batches them; each node killed after a quarter of the stream.
+  for (let i = 0; i < COUNT; i += 10) {
+    if (i > 0 && i % 250 === 0) {
+      // The one killed before is back in rotation: two nodes are always up.
+      await restarted
+      const victim = i / 250 - 1
+      await nodes.kill(victim, 'SIGKILL')
+      // Back on its port while the stream goes on; HAProxy's checks put it back in rotation.
+      restarted = nodes.restart(victim).then(() => balancer.until(victim, 'UP'))
+    }
+    await publisher.publish(Array.from({ length: 10 }, (_, k) => i + k))
+    await delay(10)
+  }
+  await restarted
+  // Then one more a tick until every client has recovered: those without acks may
+  // have lost any one of the numbered messages.
+  let next = COUNT
+  while (!subscribers.every(({ inbox }) => (inbox.data.at(-1) as number) >= COUNT - 1)) {
+    await publisher.publish([next++])
+    await delay(50)
+  }
+
+  const all = Array.from({ length: COUNT }, (_, i) => i)
+  for (const { name, ack, inbox } of subscribers) {
+    const data = inbox.data as number[]
+    const increasing = data.every((n, i) => i === 0 || n > data[i - 1]!)
+    if (ack) {
+      t.same(data.slice(0, COUNT), all, `${name}: all ${COUNT}, once each, in order`)
+      t.ok(increasing, `${name}: what followed too`)
+    } else {
+      t.ok(increasing, `${name}: in order, none twice (${COUNT - data.filter(n => n < COUNT).length} lost in flight)`)
+    }
+  }
+}
+
+/** Publishes numbered messages from one client, each waited for, on one node. */
+function publisherOn (url: string): { handshake (): Promise<void>, publish (numbers: number[]): Promise<void> } {
+  let clientId = ''
+  let cookie = ''
+  const post = async (messages: object[]): Promise<any[]> => {
+    const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(messages) })
+    const setCookie = response.headers['set-cookie']
+    if (typeof setCookie === 'string') cookie = setCookie.split(';')[0]!
+    return await response.body.json() as any[]
+  }
+  return {
+    async handshake () {
+      const [reply] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])
+      clientId = reply.clientId
+    },
+    async publish (numbers) {
+      const replies = await post(numbers.map(n => ({ channel: CHANNEL, clientId, data: n })))
+      if (!replies.every(reply => reply.successful === true)) throw new Error(`a publish failed: ${JSON.stringify(replies)}`)
+    }
+  }
+}
