@@ -55,20 +55,15 @@ function ourServer (name: ServerName, label: string, root: string | undefined, f
   }
 }
 
-/**
- * Ours on the Redis engine: `bin/bayeux-server --redis <url> --redis-prefix <prefix>` once this
- * build's CLI has the flags, until then servers/ours-redis.ts (the same through createServer).
- */
+/** Ours on the Redis engine: `bin/bayeux-server --redis <url> --redis-prefix <prefix>` per node. */
 function ourRedisServer (): ServerDefinition {
   const local = ourServer('ours-redis', 'bayeux-server on Redis', REPO)
+  const bin = `${REPO}/bin/bayeux-server`
   return {
     ...local,
     redis: true,
-    unavailable: () => local.unavailable() ?? (existsSync(`${REPO}/dist/engines/redis.js`) ? undefined : 'this build has no Redis engine yet (issue 10)'),
-    nodeArgs: (timeoutMs, target) =>
-      knowsFlag(`${REPO}/bin/bayeux-server`, '--redis')
-        ? [...local.nodeArgs(timeoutMs, undefined), ...redisFlags(target)]
-        : ['--import=tsx', script('ours-redis'), '--port', '0', '--timeout', String(timeoutMs), ...redisFlags(target)]
+    unavailable: () => local.unavailable() ?? (knowsFlag(bin, '--redis') ? undefined : 'this build has no --redis flag yet (the Redis engine of issue 10)'),
+    nodeArgs: (timeoutMs, target) => [...local.nodeArgs(timeoutMs, undefined), ...redisFlags(target)]
   }
 }
 
