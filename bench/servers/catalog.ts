@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
@@ -34,36 +33,17 @@ function script (name: string): string {
 
 const redisFlags = (redis: RedisTarget | undefined): string[] => (redis === undefined ? [] : ['--redis', redis.url, '--redis-prefix', redis.prefix])
 
-const helpTexts = new Map<string, string>()
-/** Whether the build at `bin` knows a flag: its --help lists every flag it accepts. */
-function knowsFlag (bin: string, flag: string): boolean {
-  if (!helpTexts.has(bin)) helpTexts.set(bin, execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' }))
-  return helpTexts.get(bin)!.includes(`  ${flag} `)
-}
-
 /** bin/bayeux-server of the checkout at `root`, run from its built dist/, with `flags` added. */
-function ourServer (name: ServerName, label: string, root: string | undefined, flags: string[] = []): ServerDefinition {
+function ourServer (name: ServerName, label: string, root: string | undefined, flags: string[] = [], redis = false): ServerDefinition {
   const bin = `${root}/bin/bayeux-server`
   return {
     name,
     label,
     transports: ['ws', 'lp'],
-    redis: false,
+    redis,
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
-    nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags]
-  }
-}
-
-/** Ours on the Redis engine: `bin/bayeux-server --redis <url> --redis-prefix <prefix>` per node. */
-function ourRedisServer (): ServerDefinition {
-  const local = ourServer('ours-redis', 'bayeux-server on Redis', REPO)
-  const bin = `${REPO}/bin/bayeux-server`
-  return {
-    ...local,
-    redis: true,
-    unavailable: () => local.unavailable() ?? (knowsFlag(bin, '--redis') ? undefined : 'this build has no --redis flag yet (the Redis engine of issue 10)'),
-    nodeArgs: (timeoutMs, target) => [...local.nodeArgs(timeoutMs, undefined), ...redisFlags(target)]
+    nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags, ...redisFlags(target)]
   }
 }
 
@@ -83,7 +63,7 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   // What metrics cost on the hot path: the same build, with the diagnostics subscribers of --metrics.
   'ours-metrics': ourServer('ours-metrics', 'bayeux-server --metrics', REPO, ['--metrics']),
   // Every node a bin/bayeux-server process, sharing sessions and subscriptions through Redis.
-  'ours-redis': ourRedisServer(),
+  'ours-redis': ourServer('ours-redis', 'bayeux-server on Redis', REPO, [], true),
   baseline: ourServer('baseline', `bayeux-server baseline (${BASELINE ?? 'BENCH_BASELINE unset'})`, BASELINE),
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
   'faye-redis': referenceServer('faye-redis', 'Faye 1.4 + faye-redis 0.2', ['ws', 'lp'], true),
