@@ -16,19 +16,22 @@ const sessions: BayeuxClient[] = []
 const publishers: Array<{ client: BayeuxClient, publisherId: number, sequences: Map<string, number> }> = []
 const pools: Pool[] = []
 
-function linkFactories (command: OpenCommand): LinkFactory[] {
-  const url = new URL(command.url)
-  return command.localAddresses.map((address) => {
-    const source = new SourceAddress(address)
-    if (command.transport === 'ws') return webSocketLink(url.href.replace(/^http/, 'ws'), source)
-    // undici's default keep-alive timeout stays below Node's server-side 5 s, so an idle
-    // connection is never reused at the moment the server closes it.
-    const pool = new Pool(url.origin, {
-      pipelining: 1,
-      connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback)
+/** One link factory per (node URL, source address). */
+function linkFactories (command: OpenCommand): LinkFactory[][] {
+  return command.urls.map((href) => {
+    const url = new URL(href)
+    return command.localAddresses.map((address) => {
+      const source = new SourceAddress(address)
+      if (command.transport === 'ws') return webSocketLink(url.href.replace(/^http/, 'ws'), source)
+      // undici's default keep-alive timeout stays below Node's server-side 5 s, so an idle
+      // connection is never reused at the moment the server closes it.
+      const pool = new Pool(url.origin, {
+        pipelining: 1,
+        connect: (options, callback) => source.connect(options.hostname, Number(url.port), callback)
+      })
+      pools.push(pool)
+      return longPollingLink(pool, url.pathname)
     })
-    pools.push(pool)
-    return longPollingLink(pool, url.pathname)
   })
 }
 
@@ -51,7 +54,8 @@ async function open (command: OpenCommand): Promise<OpenResult> {
     while (next < command.sessions.length) {
       const index = next++
       try {
-        await openSession(factories[index % factories.length]!, command.sessions[index]!)
+        const node = factories[(command.firstSession + index) % factories.length]!
+        await openSession(node[index % node.length]!, command.sessions[index]!)
         result.opened++
       } catch (error) {
         result.failed++

@@ -23,6 +23,15 @@ export interface Observation {
 }
 
 /**
+ * Which node each session talks to: subscribing sessions go round robin over `subscribers`,
+ * publishing sessions over `publishers` (the same list, or node 0 alone for a cross-node case).
+ */
+export interface Placement {
+  subscribers: string[]
+  publishers: string[]
+}
+
+/**
  * The controller's view of the load generator: subscriber agents spread over several source
  * addresses, plus one agent whose sessions only publish.
  */
@@ -30,10 +39,10 @@ export class LoadGenerator {
   #subscribers: Agent[]
   #publisher: Agent
   #transport: Transport
-  #url: string
+  #placement: Placement
 
-  constructor (url: string, transport: Transport, sessionCount: number, cores: string | undefined) {
-    this.#url = url
+  constructor (placement: Placement, transport: Transport, sessionCount: number, cores: string | undefined) {
+    this.#placement = placement
     this.#transport = transport
     const agents = Math.max(1, Math.ceil(sessionCount / SESSIONS_PER_AGENT))
     this.#subscribers = Array.from({ length: agents }, () => new Agent(cores))
@@ -50,7 +59,8 @@ export class LoadGenerator {
     const results = await Promise.all([
       ...this.#subscribers.map((agent, index) =>
         agent.open({
-          url: this.#url,
+          urls: this.#placement.subscribers,
+          firstSession: index * share,
           transport: this.#transport,
           localAddresses: [`127.0.0.${index + 2}`],
           sessions: sessions.slice(index * share, (index + 1) * share),
@@ -58,7 +68,8 @@ export class LoadGenerator {
         })
       ),
       this.#publisher.open({
-        url: this.#url,
+        urls: this.#placement.publishers,
+        firstSession: 0,
         transport: this.#transport,
         localAddresses: ['127.0.0.1'],
         sessions: Array.from({ length: publishers }, () => []),

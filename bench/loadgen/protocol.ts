@@ -7,7 +7,10 @@ export type Transport = 'ws' | 'lp'
 
 export interface OpenCommand {
   kind: 'open'
-  url: string
+  /** The nodes' URLs: session i goes to urls[(firstSession + i) % urls.length] (round robin). */
+  urls: string[]
+  /** This command's first session's index in the whole load, so round robin spans every agent. */
+  firstSession: number
   transport: Transport
   localAddresses: string[]
   /** Channels each new session subscribes to; an empty list makes a publisher-only session. */

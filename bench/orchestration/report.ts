@@ -14,6 +14,8 @@ export interface RunRecord extends Case {
   c10k?: C10kResult
   skipped?: string
   failed?: string
+  /** redis-cost: Redis commands per second with the sessions open and nothing published. */
+  redisIdleCommandsPerSecond?: number
 }
 
 export interface ReportInput {
@@ -25,6 +27,8 @@ export interface ReportInput {
   argv: string[]
   /** os.loadavg() when the run started. */
   loadAtStart: number[]
+  /** The Redis the multi-node servers shared, when any did. */
+  redis?: { url: string, version: string, pid: number | undefined }
 }
 
 /** A generator above this share of its core may be what limits a step, not the server. */
@@ -78,16 +82,40 @@ function unmeasured (record: RunRecord): string | undefined {
 /** The practical limit of each transport: a bare server of the same transport that does only the writes. */
 const LIMITS: Record<Case['transport'], ServerName> = { ws: 'raw-ws', lp: 'raw-http' }
 
+/** Faye as deployed the same way as the table's servers: on Redis when any of them is. */
+function fayeOf (records: RunRecord[]): RunRecord | undefined {
+  return records.find((record) => record.server === 'faye-redis') ?? records.find((record) => record.server === 'faye')
+}
+
+const pad = (row: string[], length: number): string[] => [...row, ...Array<string>(Math.max(0, length - row.length)).fill('')]
+
 function steppedSection (records: RunRecord[], transport: Case['transport']): string {
   const target = commonTarget(records)
-  const cpuAt = (record: RunRecord | undefined): number | undefined => record?.steps?.find((step) => step.offeredPerSecond === target)?.serverCpuMicrosPerDelivery
-  const faye = records.find((record) => record.server === 'faye')
+  const stepAt = (record: RunRecord | undefined): StepResult | undefined => record?.steps?.find((step) => step.offeredPerSecond === target)
+  const cpuAt = (record: RunRecord | undefined): number | undefined => stepAt(record)?.serverCpuMicrosPerDelivery
+  const faye = fayeOf(records)
   const limit = records.find((record) => record.server === LIMITS[transport])
+  const withRedis = records.some((record) => record.steps?.some((step) => step.redis !== undefined))
+  const nodes = records[0]?.nodes ?? 1
+  const header = [
+    'server',
+    `delivered/s at p99 ≤ ${LATENCY_BOUND_MS} ms, no loss`,
+    'p50 / p99 / max ms there',
+    '×Faye',
+    '×limit',
+    `server CPU µs/delivery${nodes > 1 ? ` (${nodes} nodes summed)` : ''} at ${target === undefined ? '—' : `${integer(target)}/s`}`,
+    '×Faye',
+    '×limit',
+    'generator CPU there',
+    'last step (what ended the run)',
+    ...(withRedis ? ['Redis CPU µs/delivery there', 'Redis commands/publish there'] : [])
+  ]
   const summary = records.map((record) => {
     const best = capacity(record.steps)
     const note = unmeasured(record)
-    if (note !== undefined) return [SERVERS[record.server].label, note, '', '', '', '', '', '', '', '']
+    if (note !== undefined) return pad([SERVERS[record.server].label, note], header.length)
     const saturated = best !== undefined && best.generatorCpuPercent >= GENERATOR_SATURATED_PERCENT ? ' ⚠' : ''
+    const redis = stepAt(record)?.redis
     return [
       SERVERS[record.server].label,
       best === undefined ? 'below first step' : integer(best.deliveredPerSecond),
@@ -98,7 +126,8 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
       ratio(cpuAt(record), cpuAt(faye)),
       ratio(cpuAt(record), cpuAt(limit)),
       best === undefined ? '—' : `${fixed(best.generatorCpuPercent, 0)}%${saturated}`,
-      lastBreak(record.steps)
+      lastBreak(record.steps),
+      ...(withRedis ? [fixed(redis?.cpuMicrosPerDelivery, 2), fixed(redis?.commandsPerPublish, 1)] : [])
     ]
   })
   const details = records
@@ -107,7 +136,10 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
       [
         `<details><summary>${SERVERS[record.server].label}: every step</summary>\n`,
         table(
-          ['offered/s', 'delivered/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'out of order', 'server CPU', 'server µs/delivery', 'server RSS MiB', 'generator CPU', 'errors'],
+          [
+            'offered/s', 'delivered/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'out of order', 'server CPU', 'server µs/delivery', 'server RSS MiB', 'generator CPU', 'errors',
+            ...(withRedis ? ['Redis CPU', 'Redis µs/delivery', 'Redis commands/publish'] : [])
+          ],
           record.steps!.map((step) => [
             integer(step.offeredPerSecond),
             integer(step.deliveredPerSecond),
@@ -121,30 +153,50 @@ function steppedSection (records: RunRecord[], transport: Case['transport']): st
             fixed(step.serverCpuMicrosPerDelivery, 2),
             fixed(step.serverRssMiB, 0),
             `${fixed(step.generatorCpuPercent, 0)}%`,
-            step.errors === 0 ? '0' : `${step.errors} (${step.lastError.replaceAll('|', '/')})`
+            step.errors === 0 ? '0' : `${step.errors} (${step.lastError.replaceAll('|', '/')})`,
+            ...(withRedis ? [step.redis?.cpuPercent === undefined ? '—' : `${fixed(step.redis.cpuPercent, 0)}%`, fixed(step.redis?.cpuMicrosPerDelivery, 2), fixed(step.redis?.commandsPerPublish, 1)] : [])
           ])
         ),
         '\n</details>'
       ].join('\n')
     )
-  return [
-    table(
-      [
-        'server',
-        `delivered/s at p99 ≤ ${LATENCY_BOUND_MS} ms, no loss`,
-        'p50 / p99 / max ms there',
-        '×Faye',
-        '×limit',
-        `server CPU µs/delivery at ${target === undefined ? '—' : `${integer(target)}/s`}`,
-        '×Faye',
-        '×limit',
-        'generator CPU there',
-        'last step (what ended the run)'
-      ],
-      summary
-    ),
-    ...details
-  ].join('\n\n')
+  return [table(header, summary), ...details].join('\n\n')
+}
+
+/**
+ * Redis commands per publish as the subscribers grow, one row per server and size. "idle" is
+ * what the open sessions cost Redis over the same time with nothing published; "net" leaves it out.
+ */
+function redisCostSection (records: RunRecord[]): string {
+  const servers = [...new Set(records.map((record) => record.server))]
+  const rows = [...records]
+    .sort((a, b) => servers.indexOf(a.server) - servers.indexOf(b.server) || a.size - b.size)
+    .map((record) => {
+      const note = unmeasured(record)
+      const step = record.steps?.[0]
+      if (note !== undefined || step === undefined) return pad([SERVERS[record.server].label, integer(record.size), note ?? 'no step'], 10)
+      const idle = record.redisIdleCommandsPerSecond === undefined ? undefined : (record.redisIdleCommandsPerSecond * step.seconds) / step.published
+      const commands = step.redis?.commandsPerPublish
+      return [
+        SERVERS[record.server].label,
+        integer(record.size),
+        integer(step.published),
+        fixed(commands, 1),
+        fixed(idle, 1),
+        fixed(commands === undefined || idle === undefined ? undefined : commands - idle, 1),
+        fixed(step.redis?.cpuMicrosPerDelivery, 2),
+        fixed(step.serverCpuMicrosPerDelivery, 2),
+        `${integer(step.delivered)} / ${integer(step.expected)}`,
+        step.redis?.topCommands.map(([name, calls]) => `${name} ${fixed(calls)}`).join(', ') ?? ''
+      ]
+    })
+  return table(
+    [
+      'server', 'subscribers', 'publishes', 'Redis commands/publish', 'of which idle', 'net of idle', 'Redis CPU µs/delivery', 'server CPU µs/delivery (nodes summed)', 'delivered / expected',
+      'most frequent commands, per publish (idle included)'
+    ],
+    rows
+  )
 }
 
 function c10kSection (records: RunRecord[], transport: Case['transport']): string {
@@ -175,7 +227,9 @@ function c10kSection (records: RunRecord[], transport: Case['transport']): strin
 const TITLES = {
   reference: (size: number) => `CometD reference scenario: ${integer(size)} clients, ${chatRooms(size).channels.length} rooms, 10 rooms each, 50-byte messages`,
   fanout: (size: number) => `Broadcast fan-out: ${integer(size)} subscribers on one channel`,
-  c10k: (size: number) => `c10k: ${integer(size)} idle sessions`
+  c10k: (size: number) => `c10k: ${integer(size)} idle sessions`,
+  cross: (size: number) => `Cross-node fan-out: ${integer(size)} subscribers on one channel, publishers on the first node, subscribers on the others`,
+  'redis-cost': () => 'Redis commands per publish as subscribers grow (publishers on the first node, subscribers on the others)'
 }
 
 /** The commit measured: ours runs from dist/, built from this tree. */
@@ -195,7 +249,13 @@ function machine (input: ReportInput): string {
     `- CPU: ${cpus().length} × ${model}; Linux ${release()}; Node ${process.version}; bayeux-server at \`${revision()}\``,
     input.cores === undefined
       ? '- No pinning (taskset missing or a single core): server and generator share the cores.'
-      : `- Server pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
+      : `- Server (every node) pinned to core(s) ${input.cores.server}, load generator (all agents) to core(s) ${input.cores.generator} with \`taskset\`.`,
+    ...(input.redis === undefined
+      ? []
+      : [
+          `- Redis ${input.redis.version} at ${input.redis.url}, not pinned, shared with whatever else uses it: its command counts (INFO commandstats) are of every client. ` +
+            (input.redis.pid === undefined ? 'Not on this machine: its CPU is not measured.' : `Its CPU is read from /proc/${input.redis.pid}/stat.`)
+        ]),
     `- Load average at the start: ${fixed(one, 2)} (1 min), ${fixed(five, 2)} (5 min); at the end: ${fixed(oneAtEnd, 2)}. ` +
       'Anything near or above the core count means other work competed for the cores and latencies are inflated.'
   ].join('\n')
@@ -204,12 +264,16 @@ function machine (input: ReportInput): string {
 export function renderReport (input: ReportInput): string {
   const minutes = (input.finished.getTime() - input.started.getTime()) / 60_000
   const sections: string[] = []
-  const keys = [...new Set(input.records.map((record) => `${record.scenario}|${record.size}|${record.transport}`))]
-  for (const key of keys) {
-    const [scenario, size, transport] = key.split('|') as [Case['scenario'], string, Case['transport']]
-    const records = input.records.filter((record) => `${record.scenario}|${record.size}|${record.transport}` === key)
-    const heading = `## ${TITLES[scenario](Number(size))} — ${transport === 'ws' ? 'WebSocket' : 'long-polling'}`
-    sections.push(`${heading}\n\n${scenario === 'c10k' ? c10kSection(records, transport) : steppedSection(records, transport)}`)
+  // redis-cost gets one table for all its sizes; every other scenario one table per size.
+  const keyOf = (record: RunRecord): string => `${record.scenario}|${record.scenario === 'redis-cost' ? 0 : record.size}|${record.transport}|${record.nodes}`
+  const multiNode = input.records.some((record) => record.nodes > 1 || SERVERS[record.server].redis)
+  for (const key of [...new Set(input.records.map(keyOf))]) {
+    const [scenario, size, transport, nodes] = key.split('|') as [Case['scenario'], string, Case['transport'], string]
+    const records = input.records.filter((record) => keyOf(record) === key)
+    const where = multiNode ? `, ${nodes} node${nodes === '1' ? '' : 's'}` : ''
+    const heading = `## ${TITLES[scenario](Number(size))} — ${transport === 'ws' ? 'WebSocket' : 'long-polling'}${where}`
+    const body = scenario === 'c10k' ? c10kSection(records, transport) : scenario === 'redis-cost' ? redisCostSection(records) : steppedSection(records, transport)
+    sections.push(`${heading}\n\n${body}`)
   }
   const mode = input.plan.quick ? 'quick' : 'full'
   return [

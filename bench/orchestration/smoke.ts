@@ -4,15 +4,20 @@ import type { Test } from 'tap'
 import { measureCase, type MeasurePlan } from './measure.ts'
 import type { Case } from './plan.ts'
 import { SERVERS, type ServerName } from '../servers/catalog.ts'
+import { RedisProbe } from '../servers/redis-probe.ts'
+
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 const SMOKE_PLAN: MeasurePlan = {
   stepped: { targets: [400], stepMs: 300, drainMs: 10_000, payloadBytes: 50, warmUpMs: 0 },
   idleMs: 100,
-  timeoutMs: 30_000
+  timeoutMs: 30_000,
+  redisUrl: REDIS_URL,
+  redisCostMs: 300
 }
 
 const CASES: Case[] = (['reference', 'fanout', 'c10k'] as const).flatMap((scenario) =>
-  (['ws', 'lp'] as const).map((transport) => ({ scenario, transport, size: 20 }))
+  (['ws', 'lp'] as const).map((transport) => ({ scenario, transport, size: 20, nodes: 1 }))
 )
 
 export async function smokeTest (t: Test, name: ServerName): Promise<void> {
@@ -39,4 +44,31 @@ export async function smokeTest (t: Test, name: ServerName): Promise<void> {
       t.equal(step?.outOfOrder, 0, 'nothing out of order')
     })
   }
+}
+
+/**
+ * A server kind on two nodes sharing the Redis at BENCH_REDIS_URL (default 127.0.0.1:6379),
+ * publishers on one node and subscribers on the other: every message crossed Redis, the Redis
+ * figures are there, and nothing is left under the run's key prefix.
+ */
+export async function redisSmokeTest (t: Test, name: ServerName): Promise<void> {
+  const definition = SERVERS[name]
+  const unavailable = definition.unavailable() ?? (await RedisProbe.unreachable(REDIS_URL))
+  if (unavailable !== undefined) {
+    t.plan(0, `${definition.label}: ${unavailable}`)
+    return
+  }
+  const log: string[] = []
+  const record = await measureCase(SMOKE_PLAN, { scenario: 'cross', transport: 'ws', size: 20, nodes: 2 }, definition, undefined, (line) => log.push(line))
+  t.equal(record.failed, undefined, 'ran')
+  const step = record.steps?.[0]
+  t.ok(step !== undefined && step.delivered > 0, 'messages arrived')
+  t.equal(step?.delivered, step?.expected, 'every delivery crossed from the publishers\' node to the subscribers\'')
+  t.ok(step !== undefined && step.published > 0 && Number.isFinite(step.serverCpuMicrosPerDelivery), 'server CPU per delivery, summed over both nodes')
+  const redis = step?.redis
+  t.ok(redis !== undefined && redis.commandsPerPublish >= 1 && Number.isFinite(redis.commandsPerPublish), `Redis commands per publish: ${redis?.commandsPerPublish}`)
+  const probe = await RedisProbe.connect(REDIS_URL)
+  if (probe.pid !== undefined) t.ok(redis?.cpuPercent !== undefined && redis.cpuPercent >= 0, `Redis CPU: ${redis?.cpuPercent}%`)
+  t.equal(await probe.deleteKeys(`bench:${name}:${process.pid}:`), 0, 'the run removed its keys')
+  await probe.close()
 }

@@ -1,5 +1,5 @@
 import type { LoadGenerator } from '../loadgen/generator.ts'
-import type { ServerProcess } from '../servers/server-process.ts'
+import type { ServerGroup } from '../servers/server-group.ts'
 import { broadcast } from './workloads.ts'
 
 const SETTLE_MS = 1000
@@ -24,7 +24,7 @@ export interface C10kResult {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Many idle sessions on one channel: what they cost the server at rest, and one broadcast to all. */
-export async function runC10k (server: ServerProcess, generator: LoadGenerator, sessions: number, idleMs: number): Promise<C10kResult> {
+export async function runC10k (server: ServerGroup, generator: LoadGenerator, sessions: number, idleMs: number): Promise<C10kResult> {
   const load = broadcast(sessions)
   const empty = server.sample()
   const start = performance.now()

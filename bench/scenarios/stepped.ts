@@ -1,5 +1,6 @@
 import type { LoadGenerator } from '../loadgen/generator.ts'
-import type { ServerProcess } from '../servers/server-process.ts'
+import type { RedisProbe } from '../servers/redis-probe.ts'
+import type { ServerGroup } from '../servers/server-group.ts'
 import { meanFanOut, type Workload } from './workloads.ts'
 
 export const LATENCY_BOUND_MS = 50
@@ -21,9 +22,25 @@ export interface SteppedOptions {
   warmUpMs: number
 }
 
+/** What the Redis shared by the nodes did during one step (multi-node servers only). */
+export interface RedisStep {
+  /** Every command Redis executed in the step, whoever sent it, divided by the publishes. */
+  commandsPerPublish: number
+  commands: number
+  /** The most frequent commands of the step, with their calls per publish, most first. */
+  topCommands: Array<[string, number]>
+  /** Redis's own CPU; undefined when it does not run on this machine. */
+  cpuPercent: number | undefined
+  cpuMicrosPerDelivery: number | undefined
+}
+
 export interface StepResult {
   offeredPerSecond: number
   publishesPerSecond: number
+  /** Publishes actually sent in the step. */
+  published: number
+  /** The measured window: publishing, then waiting for the last deliveries. */
+  seconds: number
   expected: number
   delivered: number
   deliveredPerSecond: number
@@ -40,16 +57,22 @@ export interface StepResult {
   errors: number
   lastError: string
   withinBounds: boolean
+  redis?: RedisStep
 }
+
+/** Commands named per step in the reports: enough to see what a publish costs Redis. */
+const TOP_COMMANDS = 5
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function runStep (server: ServerProcess, generator: LoadGenerator, load: Workload, target: number, options: SteppedOptions): Promise<StepResult> {
+async function runStep (server: ServerGroup, generator: LoadGenerator, load: Workload, target: number, options: SteppedOptions, redis: RedisProbe | undefined): Promise<StepResult> {
   const publishesPerSecond = target / meanFanOut(load)
   const baseline = await generator.observe(true)
+  const redisBefore = await redis?.sample()
   const serverBefore = server.sample()
   const start = performance.now()
   const published = await generator.publish(publishesPerSecond, options.stepMs, load.channels, options.payloadBytes)
+  const publishes = Object.values(published).reduce((sum, count) => sum + count, 0)
   const expected = Object.entries(published).reduce((sum, [channel, count]) => sum + count * load.subscribersOf.get(channel)!, 0)
   const hardDeadline = performance.now() + MAX_DRAIN_MS
   let deadline = performance.now() + options.drainMs
@@ -62,14 +85,33 @@ async function runStep (server: ServerProcess, generator: LoadGenerator, load: W
   }
   const seconds = (performance.now() - start) / 1000
   const serverAfter = server.sample()
+  const redisAfter = await redis?.sample()
   const delivered = seen.counts.unique
   const lost = Math.max(0, expected - delivered)
   const errors = seen.problems.failedReplies + seen.problems.transportErrors
   const p99Ms = seen.latency.percentile(0.99) / 1000
   const serverCpuMicros = serverAfter.cpuMicros - serverBefore.cpuMicros
+  let redisStep: RedisStep | undefined
+  if (redisBefore !== undefined && redisAfter !== undefined) {
+    const commands = redisAfter.commands - redisBefore.commands
+    const cpuMicros = redisAfter.cpuMicros === undefined || redisBefore.cpuMicros === undefined ? undefined : redisAfter.cpuMicros - redisBefore.cpuMicros
+    const perPublish = [...redisAfter.byCommand]
+      .map(([name, calls]): [string, number] => [name, (calls - (redisBefore.byCommand.get(name) ?? 0)) / Math.max(1, publishes)])
+      .filter(([name, calls]) => name !== 'info' && calls > 0)
+      .sort((a, b) => b[1] - a[1])
+    redisStep = {
+      commands,
+      topCommands: perPublish.slice(0, TOP_COMMANDS),
+      commandsPerPublish: publishes > 0 ? commands / publishes : Number.NaN,
+      cpuPercent: cpuMicros === undefined ? undefined : cpuMicros / seconds / 1e4,
+      cpuMicrosPerDelivery: cpuMicros === undefined || delivered === 0 ? undefined : cpuMicros / delivered
+    }
+  }
   return {
     offeredPerSecond: target,
     publishesPerSecond,
+    published: publishes,
+    seconds,
     expected,
     delivered,
     deliveredPerSecond: delivered / seconds,
@@ -85,7 +127,8 @@ async function runStep (server: ServerProcess, generator: LoadGenerator, load: W
     generatorCpuPercent: (seen.generatorCpuMicros - baseline.generatorCpuMicros) / seconds / 1e4,
     errors,
     lastError: seen.problems.lastError,
-    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0
+    withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0,
+    ...(redisStep === undefined ? {} : { redis: redisStep })
   }
 }
 
@@ -107,22 +150,24 @@ function givesUp (step: StepResult): boolean {
  * falls behind the offered rate, or p99 passes a second.
  */
 export async function runSteps (
-  server: ServerProcess,
+  server: ServerGroup,
   generator: LoadGenerator,
   load: Workload,
   options: SteppedOptions,
-  log: (line: string) => void
+  log: (line: string) => void,
+  redis?: RedisProbe
 ): Promise<StepResult[]> {
   if (options.targets.length > 0 && options.warmUpMs > 0) {
-    await runStep(server, generator, load, options.targets[0]!, { ...options, stepMs: options.warmUpMs })
+    await runStep(server, generator, load, options.targets[0]!, { ...options, stepMs: options.warmUpMs }, redis)
   }
   const steps: StepResult[] = []
   for (const target of options.targets) {
-    const step = await runStep(server, generator, load, target, options)
+    const step = await runStep(server, generator, load, target, options, redis)
     steps.push(step)
     log(
       `  offered ${target}/s → ${Math.round(step.deliveredPerSecond)}/s p50 ${step.p50Ms.toFixed(1)} p99 ${step.p99Ms.toFixed(1)} max ${step.maxMs.toFixed(1)} ms, ` +
         `lost ${step.lost}, server ${step.serverCpuPercent.toFixed(0)}% CPU, generator ${step.generatorCpuPercent.toFixed(0)}%` +
+        (step.redis === undefined ? '' : `, Redis ${step.redis.cpuPercent?.toFixed(0) ?? '?'}% CPU, ${step.redis.commandsPerPublish.toFixed(1)} commands/publish`) +
         (step.errors > 0 ? `, ${step.errors} errors (${step.lastError})` : '')
     )
     if (givesUp(step)) break

@@ -1,17 +1,23 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
+import type { RedisTarget } from './server-args.ts'
 
-export type ServerName = 'ours' | 'ours-metrics' | 'baseline' | 'faye' | 'cometd' | 'raw-ws' | 'raw-http'
+export type ServerName = 'ours' | 'ours-metrics' | 'ours-redis' | 'baseline' | 'faye' | 'faye-redis' | 'cometd' | 'raw-ws' | 'raw-http'
 
 export interface ServerDefinition {
   name: ServerName
   label: string
   transports: Transport[]
+  /**
+   * Whether its processes share their state through Redis, so that it can run as several nodes
+   * (each started with the URL and a key prefix of its own, see RedisTarget).
+   */
+  redis: boolean
   /** Why it cannot run here, or undefined when it can. */
   unavailable(): string | undefined
-  /** Node arguments that start it on an OS-chosen loopback port. */
-  nodeArgs(timeoutMs: number): string[]
+  /** Node arguments that start one process of it on an OS-chosen loopback port. */
+  nodeArgs(timeoutMs: number, redis: RedisTarget | undefined): string[]
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
@@ -25,26 +31,30 @@ function script (name: string): string {
   return fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
 }
 
+const redisFlags = (redis: RedisTarget | undefined): string[] => (redis === undefined ? [] : ['--redis', redis.url, '--redis-prefix', redis.prefix])
+
 /** bin/bayeux-server of the checkout at `root`, run from its built dist/, with `flags` added. */
-function ourServer (name: ServerName, label: string, root: string | undefined, flags: string[] = []): ServerDefinition {
+function ourServer (name: ServerName, label: string, root: string | undefined, flags: string[] = [], redis = false): ServerDefinition {
   const bin = `${root}/bin/bayeux-server`
   return {
     name,
     label,
     transports: ['ws', 'lp'],
+    redis,
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
-    nodeArgs: (timeoutMs) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags]
+    nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags, ...redisFlags(target)]
   }
 }
 
-function referenceServer (name: ServerName, label: string, transports: Transport[]): ServerDefinition {
+function referenceServer (name: ServerName, label: string, transports: Transport[], redis = false): ServerDefinition {
   return {
     name,
     label,
     transports,
+    redis,
     unavailable: () => undefined,
-    nodeArgs: (timeoutMs) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs)]
+    nodeArgs: (timeoutMs, target) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs), ...redisFlags(target)]
   }
 }
 
@@ -52,8 +62,11 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   ours: ourServer('ours', 'bayeux-server', REPO),
   // What metrics cost on the hot path: the same build, with the diagnostics subscribers of --metrics.
   'ours-metrics': ourServer('ours-metrics', 'bayeux-server --metrics', REPO, ['--metrics']),
+  // Every node a bin/bayeux-server process, sharing sessions and subscriptions through Redis.
+  'ours-redis': ourServer('ours-redis', 'bayeux-server on Redis', REPO, [], true),
   baseline: ourServer('baseline', `bayeux-server baseline (${BASELINE ?? 'BENCH_BASELINE unset'})`, BASELINE),
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
+  'faye-redis': referenceServer('faye-redis', 'Faye 1.4 + faye-redis 0.2', ['ws', 'lp'], true),
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
   'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp'])

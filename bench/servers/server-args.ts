@@ -2,16 +2,25 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 
+/** Where a multi-node server keeps its shared state, and the key prefix (namespace) it owns there. */
+export interface RedisTarget {
+  url: string
+  prefix: string
+}
+
 /** The command line every reference server entry point accepts (the same flags as bin/bayeux-server). */
-export function serverArgs (): { host: string, port: number, timeoutMs: number } {
+export function serverArgs (): { host: string, port: number, timeoutMs: number, redis: RedisTarget | undefined } {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
-      timeout: { type: 'string', default: '30000' }
+      timeout: { type: 'string', default: '30000' },
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string', default: 'bayeux:' }
     }
   })
-  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout) }
+  const redis = values.redis === undefined ? undefined : { url: values.redis, prefix: values['redis-prefix'] }
+  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout), redis }
 }
 
 /** Prints the line the runner waits for once the server accepts connections. */

@@ -4,6 +4,7 @@ import { pin } from '../os/cpu-pinning.ts'
 import { extraNodeArgs } from '../os/node-args.ts'
 import { sampleProcess, type ProcessSample } from '../os/proc-stats.ts'
 import type { ServerDefinition } from './catalog.ts'
+import type { RedisTarget } from './server-args.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -18,8 +19,8 @@ export class ServerProcess {
     this.url = url
   }
 
-  static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined, redis: RedisTarget | undefined): Promise<ServerProcess> {
+    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs, redis)], { stdio: ['ignore', 'pipe', 'inherit'] })
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS)
       child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)))
