@@ -23,11 +23,12 @@ local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- A node is alive while it beats and listens: a process that is killed loses its
--- connection at once, long before its heartbeat is missed.
+-- A node is alive while it listens on its channel and has beaten in the last three
+-- detection times: a killed process loses its connection at once, long before its
+-- heartbeat is missed, and a busy one may be late with its heartbeat.
 local function alive(node, detection)
   local seen = redis.call('ZSCORE', P .. 'nodes', node)
-  return seen ~= false and seen ~= nil and tonumber(seen) >= now() - detection and
+  return seen ~= false and seen ~= nil and tonumber(seen) >= now() - 3 * detection and
     redis.call('PUBSUB', 'NUMSUB', P .. 'n:' .. node)[2] > 0
 end
 local function interest(node, pattern, delta)
@@ -195,7 +196,8 @@ return 'destroyed'`
 
 /**
  * ARGV: prefix, node, detection, maxInterval, ttl. The node's heartbeat, then the
- * sweep every node runs: a node silent for longer than \`detection\` is dead, and its
+ * sweep every node runs: a node silent for longer than \`detection\` that no longer
+ * listens on its channel (or silent for three times that) is dead, and its
  * sessions become orphans that expire after maxInterval unless a connect claims them
  * first; orphans past that are destroyed. Returns 1 when this node was not counted
  * as alive (its first heartbeat, after Redis lost everything, or after the others
@@ -207,7 +209,10 @@ local t = now()
 local joined = redis.call('ZADD', P .. 'nodes', t, node)
 redis.call('PEXPIRE', P .. 'nodes', ttl)
 for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do reap(dead, t + maxInterval) end
+-- A node late with its heartbeat but still listening is busy, not dead.
+for _, late in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
+  if not alive(late, detection) then reap(late, t + maxInterval) end
+end
 local expired = redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)
 for _, id in ipairs(expired) do destroy(id) end
 return { joined, expired }`
