@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { ConfigError, effectiveSettings, markdownTable, masked, readCommand, readSettings, serverOptionsOf, usage } from '../../lib/cli.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS } from '../../lib/options.ts'
 import type { Setting } from '../../lib/options.ts'
-import { run, serve } from '../support/cli-run.ts'
+import { runCli, serveCli } from '../support/cli-process.ts'
 import { withOptionsTable } from '../support/readme-options.ts'
 import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 
@@ -200,10 +200,10 @@ t.test('masked: a setting marked secret is shown as "***" when set, whatever its
   t.same(masked(effectiveSettings({ timeout: 5 })), effectiveSettings({ timeout: 5 }), 'the table itself has no secret yet (another part of issue 12 adds one)')
 })
 
-// bin/bayeux-server runs the compiled dist/ (see spec/support/cli-run.ts).
+// bin/bayeux-server runs the compiled dist/ (see spec/support/cli-process.ts).
 
 t.test('--help prints the usage and exits 0', async t => {
-  const help = run(['--help'])
+  const help = runCli(t, ['--help'])
   t.same(await help.exited, { code: 0, signal: null })
   t.match(help.stdout(), /^Usage: bayeux-server \[options\]/)
   for (const flag of ['--host', '--port', '--path', '--timeout', '--interval', '--max-interval', '--allowed-origins', '--log-level']) {
@@ -224,7 +224,7 @@ t.test('a bad flag or value exits 2 with a message and the usage', async t => {
     [[], { BAYEUX_INTERVAL: '1.5' }, /--interval: not a whole number: "1\.5"/],
     [['--bogus'], {}, /--bogus: no such flag/]
   ]
-  const runs = cases.map(([args, env]) => run(args, env))
+  const runs = cases.map(([args, env]) => runCli(t, args, { env }))
   for (const [i, [args, env, message]] of cases.entries()) {
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
@@ -235,12 +235,14 @@ t.test('a bad flag or value exits 2 with a message and the usage', async t => {
 })
 
 t.test('flags beat environment variables, which beat defaults', async t => {
-  const server = serve(t, ['--path', '/from-flag', '--timeout', '700'], {
-    BAYEUX_PATH: '/from-env',
-    BAYEUX_TIMEOUT: '900',
-    BAYEUX_INTERVAL: '25',
-    BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
-    BAYEUX_TRANSPORTS: 'long-polling,callback-polling'
+  const server = serveCli(t, ['--path', '/from-flag', '--timeout', '700'], {
+    env: {
+      BAYEUX_PATH: '/from-env',
+      BAYEUX_TIMEOUT: '900',
+      BAYEUX_INTERVAL: '25',
+      BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      BAYEUX_TRANSPORTS: 'long-polling,callback-polling'
+    }
   })
   const url = await server.url
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/from-flag$/, 'prints the URL it serves')
@@ -256,7 +258,7 @@ t.test('flags beat environment variables, which beat defaults', async t => {
 })
 
 t.test('--max-interval: a session without connects expires (C75)', async t => {
-  const server = serve(t, ['--max-interval', '1'])
+  const server = serveCli(t, ['--max-interval', '1'])
   const peer = new HttpPeer(await server.url)
   await peer.handshake()
   // Each probe is activity that extends the session by maxInterval, so probes are spaced
@@ -270,7 +272,7 @@ t.test('--max-interval: a session without connects expires (C75)', async t => {
 })
 
 t.test('SIGTERM answers a held long-polling connect and exits 0', async t => {
-  const server = serve(t, ['--timeout', '600000'])
+  const server = serveCli(t, ['--timeout', '600000'])
   const peer = new HttpPeer(await server.url)
   await peer.connected()
   let answered = false
@@ -285,7 +287,7 @@ t.test('SIGTERM answers a held long-polling connect and exits 0', async t => {
 })
 
 t.test('SIGINT answers a held WebSocket connect, closes the socket with 1001 and exits 0', async t => {
-  const server = serve(t, ['--timeout', '600000'])
+  const server = serveCli(t, ['--timeout', '600000'])
   const peer = await WsPeer.open(await server.url)
   await peer.connected()
   const id = peer.send({ channel: '/meta/connect', connectionType: 'websocket' })

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { CometD } from 'cometd'
 import { effectiveSettings } from '../../lib/cli.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS } from '../../lib/options.ts'
-import { run, serve } from '../support/cli-run.ts'
+import { runCli, serveCli } from '../support/cli-process.ts'
 import { HttpPeer } from '../helpers.ts'
 import { disconnect, handshake, newClient, subscribe } from './clients/cometd.ts'
 
@@ -45,12 +45,12 @@ function problemLine (file: string, key: string, message: RegExp): RegExp {
 t.test('check-config: a valid file exits 0; each kind of problem exits 2 naming the file and the key', async t => {
   const dir = badFilesDir(t, { 'good.yaml': 'timeout: 5000\nrequire: [./setup.mjs]\n' })
   const good = join(dir, 'good.yaml')
-  const ok = run(['check-config', good])
+  const ok = runCli(t, ['check-config', good])
   t.same(await ok.exited, { code: 0, signal: null })
   t.equal(ok.stdout(), `${good}: ok\n`)
   t.equal(ok.stderr(), '')
 
-  const runs = BAD_FILES.map(([name]) => run(['check-config', name], {}, dir))
+  const runs = BAD_FILES.map(([name]) => runCli(t, ['check-config', name], { cwd: dir }))
   for (const [i, [name, , key, message]] of BAD_FILES.entries()) {
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${name} exits 2`)
@@ -58,10 +58,10 @@ t.test('check-config: a valid file exits 0; each kind of problem exits 2 naming 
     t.notMatch(bad.stderr(), /Usage:/, 'a bad file is no misuse of the command: no usage')
     t.equal(bad.stdout(), '')
   }
-  const many = run(['check-config', join(dir, 'unknown.json')], { BAYEUX_CONFIG: join(dir, 'range.yml') })
+  const many = runCli(t, ['check-config', join(dir, 'unknown.json')], { env: { BAYEUX_CONFIG: join(dir, 'range.yml') } })
   t.same(await many.exited, { code: 2, signal: null }, 'the file given is checked, not BAYEUX_CONFIG')
   t.notMatch(many.stderr(), /range\.yml/)
-  const usageError = run(['check-config'])
+  const usageError = runCli(t, ['check-config'])
   t.same(await usageError.exited, { code: 2, signal: null })
   t.match(usageError.stderr(), /^bayeux-server: check-config: give one file, and nothing else\n\nUsage:/)
 })
@@ -69,15 +69,15 @@ t.test('check-config: a valid file exits 0; each kind of problem exits 2 naming 
 t.test('--config (or BAYEUX_CONFIG) with a bad file exits 2 naming the file and the key, before anything listens', async t => {
   const dir = badFilesDir(t)
   const runs = BAD_FILES.map(([name], i) => i % 2 === 0
-    ? run(['--config', name, '--host', '127.0.0.1', '--port', '0'], {}, dir)
-    : run(['--host', '127.0.0.1', '--port', '0'], { BAYEUX_CONFIG: name }, dir))
+    ? runCli(t, ['--config', name, '--host', '127.0.0.1', '--port', '0'], { cwd: dir })
+    : runCli(t, ['--host', '127.0.0.1', '--port', '0'], { env: { BAYEUX_CONFIG: name }, cwd: dir }))
   for (const [i, [name, , key, message]] of BAD_FILES.entries()) {
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${name} exits 2`)
     t.match(bad.stderr(), problemLine(join(dir, name), key, message), `${name}: names the file${key === '' ? '' : ` and ${key}`}`)
     t.equal(bad.stdout(), '', 'never served')
   }
-  const printed = run(['print-config', '--config', 'range.yml'], {}, dir)
+  const printed = runCli(t, ['print-config', '--config', 'range.yml'], { cwd: dir })
   t.same(await printed.exited, { code: 2, signal: null }, 'print-config too')
   t.match(printed.stderr(), problemLine(join(dir, 'range.yml'), 'maxQueue', /must be >= 1/))
   t.equal(printed.stdout(), '')
@@ -85,7 +85,7 @@ t.test('--config (or BAYEUX_CONFIG) with a bad file exits 2 naming the file and 
 
 t.test('print-config: every setting in force as one JSON object, defaults included; flag > environment > file > default', async t => {
   const dir = t.testdir({ conf: { 'bayeux.yaml': 'timeout: 1000\ninterval: 10\nmaxQueue: 30\nrequire: [./hook.mjs]\n' } })
-  const printed = run(['print-config', '--config', 'conf/bayeux.yaml', '--timeout', '3000', '--log-level=warn'], { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20', BAYEUX_LOG_LEVEL: 'error' }, dir)
+  const printed = runCli(t, ['print-config', '--config', 'conf/bayeux.yaml', '--timeout', '3000', '--log-level=warn'], { env: { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20', BAYEUX_LOG_LEVEL: 'error' }, cwd: dir })
   t.same(await printed.exited, { code: 0, signal: null })
   t.equal(printed.stderr(), '')
   const config = JSON.parse(printed.stdout())
@@ -102,14 +102,14 @@ t.test('print-config: every setting in force as one JSON object, defaults includ
   t.equal(config.port, CLI_SETTINGS.port.default, 'a default of the CLI')
   t.same(config.transports, OPTION_SETTINGS.transports.default, 'a default of the server')
 
-  const plain = run(['print-config'])
+  const plain = runCli(t, ['print-config'])
   t.same(await plain.exited, { code: 0, signal: null })
   t.same(JSON.parse(plain.stdout()), effectiveSettings({}), 'nothing set: the defaults')
 })
 
 t.test('a server started with --config: flag > environment > file > default, as a client sees them', async t => {
   const dir = t.testdir({ 'bayeux.json': JSON.stringify({ path: '/from-file', timeout: 1000, interval: 10, transports: ['long-polling'], logLevel: 'silent' }) })
-  const server = serve(t, ['--config', 'bayeux.json', '--interval', '30'], { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20' }, dir)
+  const server = serveCli(t, ['--config', 'bayeux.json', '--interval', '30'], { env: { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20' }, cwd: dir })
   const url = await server.url
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/from-file$/, 'the path from the file, host and port from the flags over the defaults')
   const hello = await new HttpPeer(url).handshake()
@@ -130,7 +130,7 @@ const HOOKS = {
 
 t.test('--require: an ES module and a CommonJS module, found from the working directory, answer remote calls (C65)', async t => {
   const dir = t.testdir({ hooks: HOOKS })
-  const server = serve(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], {}, dir)
+  const server = serveCli(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], { cwd: dir })
   const cometd = newClient(await server.url, 'long-polling')
   t.teardown(() => disconnect(cometd))
   await handshake(cometd)
@@ -141,7 +141,7 @@ t.test('--require: an ES module and a CommonJS module, found from the working di
 
 t.test('--require in a config file: paths relative to the file; a module may export the security policy', async t => {
   const dir = t.testdir({ etc: { 'bayeux.yaml': 'require:\n  - ../hooks/echo.mjs\n  - ../hooks/policy.mjs\n' }, hooks: HOOKS, elsewhere: {} })
-  const server = serve(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], {}, join(dir, 'elsewhere'))
+  const server = serveCli(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], { cwd: join(dir, 'elsewhere') })
   const cometd = newClient(await server.url, 'long-polling')
   t.teardown(() => disconnect(cometd))
   await handshake(cometd)
@@ -174,7 +174,7 @@ t.test('a --require module that is missing, does not load, exports nothing usabl
     [['--require', 'hooks/throws.cjs'], /--require .*throws\.cjs: failed: TypeError: cjs setup broke$/m],
     [['--require', 'hooks/policy.mjs,hooks/policy2.mjs'], /--require: only one module may export a policy; .*policy\.mjs and .*policy2\.mjs both do$/m]
   ]
-  const runs = cases.map(([args]) => run(['--host', '127.0.0.1', '--port', '0', ...args], {}, dir))
+  const runs = cases.map(([args]) => runCli(t, ['--host', '127.0.0.1', '--port', '0', ...args], { cwd: dir }))
   for (const [i, [args, message]] of cases.entries()) {
     const failed = runs[i]!
     t.same(await failed.exited, { code: 1, signal: null }, `${args.join(' ')} exits 1`)
@@ -189,7 +189,7 @@ t.test('a port in use exits 1, naming the failure', async t => {
   await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
   t.teardown(() => taken.close())
   const port = (taken.address() as AddressInfo).port
-  const failed = run(['--host', '127.0.0.1', '--port', String(port)])
+  const failed = runCli(t, ['--host', '127.0.0.1', '--port', String(port)])
   t.same(await failed.exited, { code: 1, signal: null })
   t.match(failed.stderr(), new RegExp(`^bayeux-server: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`))
   t.equal(failed.stdout(), '')
