@@ -155,11 +155,11 @@ t.test('the demo needs / and /demo/ left to it: a clashing --path is a usage err
 // bin/bayeux-server runs dist/: `npm run build` first when running this file alone.
 t.test('bin/bayeux-server --demo serves the page from dist/; a clashing path exits 2 before listening', async t => {
   const clash = serveCli(t, ['--demo', '--path', '/'])
+  const running = serveCli(t, ['--demo'])
   t.same(await clash.exited, { code: 2, signal: null })
   t.match(clash.stderr(), /--demo: the demo page needs \//)
   t.equal(clash.stdout(), '', 'nothing listened')
 
-  const running = serveCli(t, ['--demo'])
   const url = await running.line(/^bayeux-server: demo page at (\S+)$/m)
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the CLI says where the page is')
   const page = await get(url)

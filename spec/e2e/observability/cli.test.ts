@@ -68,8 +68,9 @@ t.test('bad metrics settings exit 2 before anything listens; a taken metrics por
     [['--metrics=yes'], {}, /--metrics: not true or false: "yes"/],
     [['--log-format', 'xml'], {}, /--log-format: not one of auto, pretty, json: "xml"/]
   ]
-  for (const [args, env, message] of cases) {
-    const bad = serveCli(t, args.includes('--port') ? args : ['--port', '8080', ...args], { env })
+  const runs = cases.map(([args, env]) => serveCli(t, args.includes('--port') ? args : ['--port', '8080', ...args], { env }))
+  for (const [i, [args, env, message]] of cases.entries()) {
+    const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
     t.match(bad.stderr(), message)
     t.equal(bad.stdout(), '', 'nothing served')
