@@ -1,5 +1,6 @@
 // The benchmark at toy size, for spec/e2e/bench*.test.ts: every scenario and transport for one
-// server, checking only that what was published arrived (never how fast).
+// server, checking only that what was published arrived and that the figures of the report are
+// there (never how fast).
 import type { Test } from 'tap'
 import { measureCase, type MeasurePlan } from './measure.ts'
 import type { Case } from './plan.ts'
@@ -14,6 +15,9 @@ const SMOKE_PLAN: MeasurePlan = {
 const CASES: Case[] = (['reference', 'fanout', 'c10k'] as const).flatMap((scenario) =>
   (['ws', 'lp'] as const).map((transport) => ({ scenario, transport, size: 20 }))
 )
+
+/** A number a report could print. */
+const figure = (value: number | undefined): boolean => value !== undefined && Number.isFinite(value) && value >= 0
 
 export async function smokeTest (t: Test, name: ServerName): Promise<void> {
   const definition = SERVERS[name]
@@ -30,6 +34,8 @@ export async function smokeTest (t: Test, name: ServerName): Promise<void> {
       if (testCase.scenario === 'c10k') {
         t.equal(record.c10k?.opened, testCase.size, 'every session opened')
         t.equal(record.c10k?.broadcastDelivered, testCase.size, 'the broadcast reached every session')
+        const c10k = record.c10k
+        t.ok(figure(c10k?.connectSeconds) && figure(c10k?.idleCpuPercent) && figure(c10k?.broadcastMs) && Number.isFinite(c10k?.rssPerSessionKiB), 'time, CPU and memory figures')
         return
       }
       const step = record.steps?.[0]
@@ -37,6 +43,7 @@ export async function smokeTest (t: Test, name: ServerName): Promise<void> {
       t.equal(step?.delivered, step?.expected, 'every expected delivery arrived')
       t.equal(step?.duplicates, 0, 'no duplicates')
       t.equal(step?.outOfOrder, 0, 'nothing out of order')
+      t.ok(figure(step?.p99Ms) && figure(step?.serverCpuMicrosPerDelivery) && figure(step?.generatorCpuPercent) && (step?.serverRssMiB ?? 0) > 0, 'latency, CPU and memory figures')
     })
   }
 }
