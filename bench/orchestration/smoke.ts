@@ -21,6 +21,9 @@ const CASES: Case[] = (['reference', 'fanout', 'c10k'] as const).flatMap((scenar
 /** A number a report could print. */
 const figure = (value: number | undefined): boolean => value !== undefined && Number.isFinite(value) && value >= 0
 
+// Tap's hooks (NODE_OPTIONS) are for test processes; the servers and agents start faster without them.
+delete process.env['NODE_OPTIONS']
+
 export async function smokeTest (t: Test, name: ServerName): Promise<void> {
   const definition = SERVERS[name]
   const unavailable = definition.unavailable()
