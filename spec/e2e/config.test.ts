@@ -10,13 +10,14 @@ import { createServer as createNetServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { CometD } from 'cometd'
-import { effectiveSettings } from '../../lib/cli.ts'
+import { ConfigError, effectiveSettings, readCommand } from '../../lib/cli.ts'
+import { problemLines, readConfigFile } from '../../lib/config-file.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS } from '../../lib/options.ts'
 import { runCli, serveCli } from '../support/cli-process.ts'
 import { HttpPeer } from '../helpers.ts'
 import { disconnect, handshake, newClient, subscribe } from './clients/cometd.ts'
 
-// Some thirty runs of the CLI, each a Node process: more than the usual two minutes
+// Some twenty runs of the CLI, each a Node process: more than the usual two minutes
 // on a busy machine.
 t.setTimeout(360_000)
 
@@ -36,48 +37,62 @@ function badFilesDir (t: Test, more: Record<string, string> = {}): string {
   return t.testdir({ ...Object.fromEntries(BAD_FILES.filter(([, text]) => text !== null).map(([name, text]) => [name, text!])), ...more })
 }
 
-/** The line that names `key` (none: the file) of `file` with `message`. */
-function problemLine (file: string, key: string, message: RegExp): RegExp {
+/** The line that names `key` (none: the file) of `file` with `message`, after `prefix` (the CLI's name on stderr). */
+function problemLine (file: string, key: string, message: RegExp, prefix = 'bayeux-server: '): RegExp {
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return new RegExp(`^bayeux-server: ${escaped}: ${key === '' ? '' : `${key}: `}${message.source}`, 'm')
+  return new RegExp(`^${prefix}${escaped}: ${key === '' ? '' : `${key}: `}${message.source}`, 'm')
 }
+
+/** The bad files the CLI itself is run on (a key, the whole file); the other kinds are read in this process, by the same functions. */
+const RUN = { key: 'type.yaml', file: 'missing.yaml' }
 
 t.test('check-config: a valid file exits 0; each kind of problem exits 2 naming the file and the key', async t => {
   const dir = badFilesDir(t, { 'good.yaml': 'timeout: 5000\nrequire: [./setup.mjs]\n' })
   const good = join(dir, 'good.yaml')
   const ok = runCli(t, ['check-config', good])
+  const runs = Object.values(RUN).map(name => runCli(t, ['check-config', name], { cwd: dir }))
+  const many = runCli(t, ['check-config', join(dir, 'unknown.json')], { env: { BAYEUX_CONFIG: join(dir, 'range.yml') } })
+  const usageError = runCli(t, ['check-config'])
+
+  for (const [name, , key, message] of BAD_FILES) {
+    t.match(problemLines(readConfigFile(name, dir)).join('\n'), problemLine(join(dir, name), key, message, ''), `${name}: names the file${key === '' ? '' : ` and ${key}`}`)
+  }
   t.same(await ok.exited, { code: 0, signal: null })
   t.equal(ok.stdout(), `${good}: ok\n`)
   t.equal(ok.stderr(), '')
-
-  const runs = BAD_FILES.map(([name]) => runCli(t, ['check-config', name], { cwd: dir }))
-  for (const [i, [name, , key, message]] of BAD_FILES.entries()) {
+  for (const [i, name] of Object.values(RUN).entries()) {
+    const [, , key, message] = BAD_FILES.find(([file]) => file === name)!
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${name} exits 2`)
-    t.match(bad.stderr(), problemLine(join(dir, name), key, message), `${name}: names the file${key === '' ? '' : ` and ${key}`}`)
+    t.match(bad.stderr(), problemLine(join(dir, name), key, message), `${name}: the CLI prints the problem`)
     t.notMatch(bad.stderr(), /Usage:/, 'a bad file is no misuse of the command: no usage')
     t.equal(bad.stdout(), '')
   }
-  const many = runCli(t, ['check-config', join(dir, 'unknown.json')], { env: { BAYEUX_CONFIG: join(dir, 'range.yml') } })
   t.same(await many.exited, { code: 2, signal: null }, 'the file given is checked, not BAYEUX_CONFIG')
   t.notMatch(many.stderr(), /range\.yml/)
-  const usageError = runCli(t, ['check-config'])
   t.same(await usageError.exited, { code: 2, signal: null })
   t.match(usageError.stderr(), /^bayeux-server: check-config: give one file, and nothing else\n\nUsage:/)
 })
 
 t.test('--config (or BAYEUX_CONFIG) with a bad file exits 2 naming the file and the key, before anything listens', async t => {
   const dir = badFilesDir(t)
-  const runs = BAD_FILES.map(([name], i) => i % 2 === 0
-    ? runCli(t, ['--config', name, '--host', '127.0.0.1', '--port', '0'], { cwd: dir })
-    : runCli(t, ['--host', '127.0.0.1', '--port', '0'], { env: { BAYEUX_CONFIG: name }, cwd: dir }))
+  const byFlag = runCli(t, ['--config', RUN.key, '--host', '127.0.0.1', '--port', '0'], { cwd: dir })
+  const byVariable = runCli(t, ['--host', '127.0.0.1', '--port', '0'], { env: { BAYEUX_CONFIG: RUN.file }, cwd: dir })
+  const printed = runCli(t, ['print-config', '--config', 'range.yml'], { cwd: dir })
+
   for (const [i, [name, , key, message]] of BAD_FILES.entries()) {
-    const bad = runs[i]!
-    t.same(await bad.exited, { code: 2, signal: null }, `${name} exits 2`)
-    t.match(bad.stderr(), problemLine(join(dir, name), key, message), `${name}: names the file${key === '' ? '' : ` and ${key}`}`)
+    const [argv, env] = i % 2 === 0 ? [['--config', name], {}] : [[], { BAYEUX_CONFIG: name }]
+    const error = t.throws(() => readCommand(argv, env, dir), `${name}: refused`) as ConfigError
+    t.ok(error instanceof ConfigError && !error.showUsage, 'a ConfigError, printed without the usage')
+    t.match(error.message, problemLine(join(dir, name), key, message, ''), `${name}: names the file${key === '' ? '' : ` and ${key}`}`)
+  }
+  for (const [bad, name, how] of [[byFlag, RUN.key, '--config'], [byVariable, RUN.file, 'BAYEUX_CONFIG']] as const) {
+    const [, , key, message] = BAD_FILES.find(([file]) => file === name)!
+    t.same(await bad.exited, { code: 2, signal: null }, `${how} ${name} exits 2`)
+    t.match(bad.stderr(), problemLine(join(dir, name), key, message), `${name}: the CLI prints the problem`)
+    t.notMatch(bad.stderr(), /Usage:/)
     t.equal(bad.stdout(), '', 'never served')
   }
-  const printed = runCli(t, ['print-config', '--config', 'range.yml'], { cwd: dir })
   t.same(await printed.exited, { code: 2, signal: null }, 'print-config too')
   t.match(printed.stderr(), problemLine(join(dir, 'range.yml'), 'maxQueue', /must be >= 1/))
   t.equal(printed.stdout(), '')
