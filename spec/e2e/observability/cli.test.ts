@@ -68,8 +68,14 @@ t.test('bad metrics settings exit 2 before anything listens; a taken metrics por
     [['--metrics=yes'], {}, /--metrics: not true or false: "yes"/],
     [['--log-format', 'xml'], {}, /--log-format: not one of auto, pretty, json: "xml"/]
   ]
-  const runs = cases.map(([args, env]) => serveCli(t, args.includes('--port') ? args : ['--port', '8080', ...args], { env }))
-  for (const [i, [args, env, message]] of cases.entries()) {
+  // Each is a usage error, which the CLI prints before anything listens and exits 2: here for
+  // one given by flags and one given by a variable.
+  for (const [args, env, message] of cases) {
+    t.throws(() => readOptions(args, env), { message, showUsage: true }, `${JSON.stringify(args)} ${JSON.stringify(env)}`)
+  }
+  const run = [cases[0]!, cases[2]!]
+  const runs = run.map(([args, env]) => serveCli(t, args.includes('--port') ? args : ['--port', '8080', ...args], { env }))
+  for (const [i, [args, env, message]] of run.entries()) {
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
     t.match(bad.stderr(), message)
