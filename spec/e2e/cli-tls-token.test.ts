@@ -57,9 +57,9 @@ t.test('settings that cannot work together exit 2 before anything listens', asyn
 t.test('a certificate or key file it cannot read is a start-up failure: exit 1, naming the file', async t => {
   const { certFile } = await selfSigned(t)
   const missing = serveCli(t, ['--tls-cert', certFile, '--tls-key', '/nonexistent/key.pem'])
+  const noKey = serveCli(t, ['--jwt-public-key', '/nonexistent/jwt.pem'])
   t.same(await missing.exited, { code: 1, signal: null })
   t.match(missing.stderr(), /tlsKey: cannot read \/nonexistent\/key\.pem: ENOENT/)
-  const noKey = serveCli(t, ['--jwt-public-key', '/nonexistent/jwt.pem'])
   t.same(await noKey.exited, { code: 1, signal: null })
   t.match(noKey.stderr(), /jwtPublicKey: cannot read \/nonexistent\/jwt\.pem: ENOENT/)
 })

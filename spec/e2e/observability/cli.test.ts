@@ -93,11 +93,11 @@ t.test('bad metrics settings exit 2 before anything listens; a taken metrics por
 
 t.test('--log-format: JSON lines when not on a terminal, pretty lines when asked', async t => {
   const json = serveCli(t, ['--log-level', 'info'])
+  const pretty = serveCli(t, ['--log-level', 'info', '--log-format', 'pretty'])
   await json.url
   const listening = await json.line(/^(\{.*"Server listening at .*)$/m)
   t.match(JSON.parse(listening), { level: 30, msg: /^Server listening at http:\/\/127\.0\.0\.1:\d+$/ }, 'piped stdout: JSON by default')
 
-  const pretty = serveCli(t, ['--log-level', 'info', '--log-format', 'pretty'])
   const line = await pretty.line(/^(.*Server listening at .*)$/m)
   t.throws(() => JSON.parse(line), 'not JSON')
   t.match(line, /INFO.*: Server listening at http:\/\/127\.0\.0\.1:\d+/, 'the level and the message, for people')
