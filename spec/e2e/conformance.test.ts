@@ -12,7 +12,7 @@ import { OPTIONS } from '../../conformance/servers/profile.ts'
 const server = await launchBayeuxServer(OPTIONS)
 t.teardown(() => server.close())
 
-const CONCURRENCY = 8
+const CONCURRENCY = 16
 const PUBLISHING = ['publish-to-self']
 
 function failuresOf (results: TraceResult[]): string {
