@@ -34,6 +34,10 @@ function runsAlone (trace: Trace): boolean {
   })
 }
 
+/**
+ * Replays `traces`, `concurrency` at a time, those that run alone first: then they need not wait
+ * for every other replay under way to end, nor hold back the ones after them.
+ */
 export async function replayAll (traces: Trace[], url: string, concurrency: number, report: (result: TraceResult) => void, options: ReplayOptions = {}): Promise<TraceResult[]> {
   const results: TraceResult[] = []
   const running = new Set<Promise<void>>()
@@ -42,12 +46,13 @@ export async function replayAll (traces: Trace[], url: string, concurrency: numb
     running.add(work)
     void work.finally(() => running.delete(work))
   }
-  for (const trace of traces) {
-    const alone = runsAlone(trace)
-    while (running.size >= (alone ? 1 : Math.max(1, concurrency))) await Promise.race(running)
-    if (alone) while (running.size > 0) await Promise.race(running)
+  for (const trace of traces.filter(runsAlone)) {
     start(trace)
-    if (alone) await Promise.all(running)
+    await Promise.all(running)
+  }
+  for (const trace of traces.filter(trace => !runsAlone(trace))) {
+    while (running.size >= Math.max(1, concurrency)) await Promise.race(running)
+    start(trace)
   }
   await Promise.all(running)
   return results

@@ -25,7 +25,10 @@ export class TimerWheel<T> {
   /** (Re)schedules `item` to expire `delay` ms from now. */
   schedule (item: T, delay: number): void {
     this.cancel(item)
-    let slot = Math.ceil((Date.now() + delay) / this.#resolution)
+    // One reading of the clock: a second one, for the first tick, could fall in a later
+    // slot than this item's (a pause in between), and the ticks would never visit it.
+    const now = Date.now()
+    let slot = Math.ceil((now + delay) / this.#resolution)
     // Never into a slot the tick has already passed (or is passing): it would be skipped.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot + (this.#ticking ? 1 : 0))
     let bucket = this.#buckets.get(slot)
@@ -33,7 +36,7 @@ export class TimerWheel<T> {
     bucket.add(item)
     this.#slotOf.set(item, slot)
     if (this.#timer === undefined) {
-      this.#nextSlot = Math.floor(Date.now() / this.#resolution)
+      this.#nextSlot = Math.floor(now / this.#resolution)
       this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
     }
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { ConfigError, effectiveSettings, markdownTable, masked, readCommand, readSettings, serverOptionsOf, usage } from '../../lib/cli.ts'
 import { CLI_SETTINGS, OPTION_SETTINGS, SETTINGS } from '../../lib/options.ts'
 import type { Setting } from '../../lib/options.ts'
-import { run, serve } from '../support/cli-run.ts'
+import { runCli, serveCli } from '../support/cli-process.ts'
 import { withOptionsTable } from '../support/readme-options.ts'
 import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 
@@ -121,10 +121,16 @@ t.test('readSettings: each kind of bad value or flag is an error naming the flag
     [['--bogus'], {}, '--bogus: no such flag'],
     [['--timeout'], {}, '--timeout: needs a value'],
     [['--path', '--timeout', '5'], {}, '--path: needs a value'],
-    [['cometd'], {}, 'unexpected argument: "cometd"']
+    [['cometd'], {}, 'unexpected argument: "cometd"'],
+    [['--port', 'eighty'], {}, '--port: not a whole number: "eighty"'],
+    [['--timeout=-5'], {}, '--timeout: not a whole number: "-5"'],
+    [['--timeout', '99999999'], {}, '--timeout: must be <= 3600000'],
+    [['--log-level', 'loud'], {}, /^--log-level: not one of fatal, .*: "loud"$/],
+    [[], { BAYEUX_INTERVAL: '1.5' }, '--interval: not a whole number: "1.5"']
   ]
+  // Each is a usage error: the CLI prints it with the usage and exits 2 (a bad flag or value, below).
   for (const [args, env, message] of cases) {
-    t.throws(() => readSettings(args, env), { message }, `${JSON.stringify(args)} ${JSON.stringify(env)}`)
+    t.throws(() => readSettings(args, env), { message, showUsage: true }, `${JSON.stringify(args)} ${JSON.stringify(env)}`)
   }
 })
 
@@ -210,10 +216,10 @@ t.test('masked: a setting marked secret is shown as "***" when set, whatever its
   t.same(masked(effectiveSettings({ timeout: 5 })), effectiveSettings({ timeout: 5 }), 'the table itself has no secret yet (another part of issue 12 adds one)')
 })
 
-// bin/bayeux-server runs the compiled dist/ (see spec/support/cli-run.ts).
+// bin/bayeux-server runs the compiled dist/ (see spec/support/cli-process.ts).
 
 t.test('--help prints the usage and exits 0', async t => {
-  const help = run(['--help'])
+  const help = runCli(t, ['--help'])
   t.same(await help.exited, { code: 0, signal: null })
   t.match(help.stdout(), /^Usage: bayeux-server \[options\]/)
   for (const flag of ['--host', '--port', '--path', '--timeout', '--interval', '--max-interval', '--allowed-origins', '--log-level']) {
@@ -224,17 +230,14 @@ t.test('--help prints the usage and exits 0', async t => {
   t.equal(help.stderr(), '')
 })
 
+// Each kind of bad flag or value, as readSettings words it: above. Here, that the CLI prints
+// such an error for a flag and for a variable.
 t.test('a bad flag or value exits 2 with a message and the usage', async t => {
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
-    [['--port', 'eighty'], {}, /--port: not a whole number: "eighty"/],
-    [['--timeout=-5'], {}, /--timeout: not a whole number: "-5"/],
-    [['--timeout', '99999999'], {}, /--timeout: must be <= 3600000/],
-    [['--port', '65536'], {}, /--port: must be <= 65535/],
-    [['--log-level', 'loud'], {}, /--log-level: not one of fatal, .*: "loud"/],
-    [[], { BAYEUX_INTERVAL: '1.5' }, /--interval: not a whole number: "1\.5"/],
-    [['--bogus'], {}, /--bogus: no such flag/]
+    [['--port', 'eighty'], {}, /^bayeux-server: --port: not a whole number: "eighty"\n/],
+    [[], { BAYEUX_INTERVAL: '1.5' }, /^bayeux-server: --interval: not a whole number: "1\.5"\n/]
   ]
-  const runs = cases.map(([args, env]) => run(args, env))
+  const runs = cases.map(([args, env]) => runCli(t, args, { env }))
   for (const [i, [args, env, message]] of cases.entries()) {
     const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
@@ -245,12 +248,14 @@ t.test('a bad flag or value exits 2 with a message and the usage', async t => {
 })
 
 t.test('flags beat environment variables, which beat defaults', async t => {
-  const server = serve(t, ['--path', '/from-flag', '--timeout', '700'], {
-    BAYEUX_PATH: '/from-env',
-    BAYEUX_TIMEOUT: '900',
-    BAYEUX_INTERVAL: '25',
-    BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
-    BAYEUX_TRANSPORTS: 'long-polling,callback-polling'
+  const server = serveCli(t, ['--path', '/from-flag', '--timeout', '700'], {
+    env: {
+      BAYEUX_PATH: '/from-env',
+      BAYEUX_TIMEOUT: '900',
+      BAYEUX_INTERVAL: '25',
+      BAYEUX_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      BAYEUX_TRANSPORTS: 'long-polling,callback-polling'
+    }
   })
   const url = await server.url
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/from-flag$/, 'prints the URL it serves')
@@ -266,7 +271,7 @@ t.test('flags beat environment variables, which beat defaults', async t => {
 })
 
 t.test('--max-interval: a session without connects expires (C75)', async t => {
-  const server = serve(t, ['--max-interval', '1'])
+  const server = serveCli(t, ['--max-interval', '1'])
   const peer = new HttpPeer(await server.url)
   await peer.handshake()
   // Each probe is activity that extends the session by maxInterval, so probes are spaced
@@ -280,7 +285,7 @@ t.test('--max-interval: a session without connects expires (C75)', async t => {
 })
 
 t.test('SIGTERM answers a held long-polling connect and exits 0', async t => {
-  const server = serve(t, ['--timeout', '600000'])
+  const server = serveCli(t, ['--timeout', '600000'])
   const peer = new HttpPeer(await server.url)
   await peer.connected()
   let answered = false
@@ -295,7 +300,7 @@ t.test('SIGTERM answers a held long-polling connect and exits 0', async t => {
 })
 
 t.test('SIGINT answers a held WebSocket connect, closes the socket with 1001 and exits 0', async t => {
-  const server = serve(t, ['--timeout', '600000'])
+  const server = serveCli(t, ['--timeout', '600000'])
   const peer = await WsPeer.open(await server.url)
   await peer.connected()
   const id = peer.send({ channel: '/meta/connect', connectionType: 'websocket' })

@@ -12,7 +12,7 @@ import { OPTIONS } from '../../conformance/servers/profile.ts'
 const server = await launchBayeuxServer(OPTIONS)
 t.teardown(() => server.close())
 
-const CONCURRENCY = 8
+const CONCURRENCY = 16
 const PUBLISHING = ['publish-to-self']
 
 function failuresOf (results: TraceResult[]): string {
@@ -65,14 +65,13 @@ t.test('the CLI prints a line per trace and the summary, and sets the exit code'
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.on('close', code => resolve({ code, output }))
   })
-  const good = await run(server.url)
+  const proxy = await startTamperingProxy(server.url, messages => messages.map(m => isPublishAck(m) ? { ...m, data: 1 } : m))
+  t.teardown(() => proxy.close())
+  const [good, bad] = await Promise.all([run(server.url), run(proxy.url)])
   t.equal(good.code, 0)
   t.match(good.output, /^ok {3}long-polling\/publish-to-self \(\d+ ms\)$/m)
   t.match(good.output, /\n2 passed, 0 failed\n$/)
 
-  const proxy = await startTamperingProxy(server.url, messages => messages.map(m => isPublishAck(m) ? { ...m, data: 1 } : m))
-  t.teardown(() => proxy.close())
-  const bad = await run(proxy.url)
   t.equal(bad.code, 1)
   t.match(bad.output, /^FAIL long-polling\/publish-to-self/m)
   t.match(bad.output, /\n0 passed, 2 failed\n$/)

@@ -5,27 +5,20 @@
  * type kept as text. Screenshots go to .tmp/demo-<transport>.png.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { Client, request } from 'undici'
-import { readSettings, serverOptionsOf } from '../../lib/cli.ts'
 import { CLI_SETTINGS } from '../../lib/options.ts'
 import { createServer } from '../../lib/standalone.ts'
 import type { RunningServer, ServerSession } from '../../lib/index.ts'
 import { HttpPeer, RecordingLogger, startServer } from '../helpers.ts'
 import { launchChromium } from '../support/browser.ts'
+import { readOptions } from '../support/cli-options.ts'
+import { serveCli } from '../support/cli-process.ts'
 import { disconnect, handshake, newClient, publish, subscribe } from './clients/cometd.ts'
-
-/** What the CLI would give createServer for these flags and variables. */
-function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
-  const settings = readSettings(argv, env)
-  if (settings === 'help') throw new Error('--help')
-  return serverOptionsOf(settings)
-}
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const SCREENSHOTS = new URL('../../.tmp/', import.meta.url)
@@ -161,39 +154,20 @@ t.test('the demo needs / and /demo/ left to it: a clashing --path is a usage err
 
 // bin/bayeux-server runs dist/: `npm run build` first when running this file alone.
 t.test('bin/bayeux-server --demo serves the page from dist/; a clashing path exits 2 before listening', async t => {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BAYEUX_')))
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, ['bin/bayeux-server', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args], { cwd: root, env: inherited })
-    t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-    let stdout = ''
-    let stderr = ''
-    child.stderr.on('data', chunk => { stderr += chunk })
-    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
-    const demoPage = new Promise<string | undefined>(resolve => {
-      child.stdout.on('data', chunk => {
-        stdout += chunk
-        const line = /^bayeux-server: demo page at (\S+)$/m.exec(stdout)
-        if (line !== null) resolve(line[1])
-      })
-      void exited.then(() => resolve(undefined))
-    })
-    return { child, exited, demoPage, stdout: () => stdout, stderr: () => stderr }
-  }
-
-  const clash = start(['--demo', '--path', '/'])
-  t.equal(await clash.exited, 2)
+  const clash = serveCli(t, ['--demo', '--path', '/'])
+  const running = serveCli(t, ['--demo'])
+  t.same(await clash.exited, { code: 2, signal: null })
   t.match(clash.stderr(), /--demo: the demo page needs \//)
   t.equal(clash.stdout(), '', 'nothing listened')
 
-  const running = start(['--demo'])
-  const url = await running.demoPage
+  const url = await running.line(/^bayeux-server: demo page at (\S+)$/m)
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the CLI says where the page is')
-  const page = await get(url!)
+  const page = await get(url)
   t.equal(page.status, 200)
   t.match(page.text, /id="send"/)
   t.equal((await get(new URL('/demo/demo.js', url).href)).status, 200, 'the page files are found from dist/')
   running.child.kill('SIGTERM')
-  t.equal(await running.exited, 0)
+  t.same(await running.exited, { code: 0, signal: null })
 
   const packageJson = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
   t.match(packageJson.scripts.start, /--demo/, '`npm start` shows the demo')

@@ -14,11 +14,13 @@ t.test('a full bucket allows a burst, then refuses', async t => {
 })
 
 t.test('tokens refill over time', async t => {
-  const bucket = new TokenBucket(100, 2)
+  // 5/s: one token per 200 ms, so the bucket is still empty right after the burst even if
+  // this process is paused a while between two takes (at 100/s, 10 ms of pause refilled it).
+  const bucket = new TokenBucket(5, 2)
   t.equal(takes(bucket, 2), 2)
   t.equal(bucket.take(), false)
-  // 100/s: one token per 10 ms. Wait far longer, then only claim that one came back.
-  await delay(200)
+  // Wait far longer than one token takes, then only claim that one came back.
+  await delay(600)
   t.ok(bucket.take(), 'at least one token after a generous wait')
 })
 

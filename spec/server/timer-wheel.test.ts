@@ -73,6 +73,23 @@ t.test('reschedule moves the deadline', async t => {
   t.equal(fired.length, 2, 'the replaced deadlines do not fire')
 })
 
+t.test('an item still fires when the clock moves to a later slot while it is scheduled', async t => {
+  // A process paused inside schedule() (a GC pause, a busy machine) between reading the clock
+  // for the item's deadline and for the wheel's first tick: the ticks must still reach its slot.
+  const resolution = 5
+  const { wheel, fired } = recordingWheel(t, resolution)
+  const clock = Date.now
+  const start = Math.floor(clock() / resolution) * resolution
+  const readings = [start, start + resolution]
+  Date.now = () => readings.shift() ?? clock()
+  try {
+    wheel.schedule('paused', 0)
+  } finally {
+    Date.now = clock
+  }
+  await until(() => fired.length === 1, 'the item fired')
+})
+
 t.test('reschedule from inside a firing callback', async t => {
   for (const again of [0, 1, 12]) {
     const deadlines: number[] = []

@@ -4,63 +4,15 @@
  * of a session's life, and the exit codes of bad or failing metrics settings.
  * bin/ runs the compiled dist/: run `npm run build` first when running this file alone.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { createServer as createNetServer } from 'node:net'
 import type { Server } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
-import { readSettings, serverOptionsOf } from '../../../lib/cli.ts'
 import { HttpPeer } from '../../helpers.ts'
+import { readOptions } from '../../support/cli-options.ts'
+import { serveCli } from '../../support/cli-process.ts'
 import { Scrape } from '../../support/prometheus-text.ts'
 
-/** What the CLI would give createServer for these flags and variables. */
-function readOptions (argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof serverOptionsOf> {
-  const settings = readSettings(argv, env)
-  if (settings === 'help') throw new Error('--help')
-  return serverOptionsOf(settings)
-}
-
-const root = fileURLToPath(new URL('../../..', import.meta.url))
-
-interface Run {
-  readonly child: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-  /** Resolves once stdout has a line matching `pattern`, to its first group. */
-  line (pattern: RegExp): Promise<string>
-}
-
-/** Starts the CLI on 127.0.0.1 (its port 0 unless given); killed at teardown if still running. */
-function serve (t: { teardown (fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Run {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BAYEUX_')))
-  const child = spawn(process.execPath, ['bin/bayeux-server', '--host', '127.0.0.1', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd: root, env: { ...inherited, ...env } })
-  let stdout = ''
-  let stderr = ''
-  const waiting: Array<() => void> = []
-  child.stdout.on('data', chunk => {
-    stdout += chunk
-    for (const check of waiting.splice(0)) check()
-  })
-  child.stderr.on('data', chunk => { stderr += chunk })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const line = (pattern: RegExp): Promise<string> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      const found = pattern.exec(stdout)
-      if (found !== null) resolve(found[1] ?? found[0])
-      else if (child.exitCode !== null) reject(new Error(`exited without ${pattern}: ${stderr}`))
-      else waiting.push(check)
-    }
-    exited.then(() => check(), () => {})
-    check()
-  })
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, line }
-}
-
-const SERVING = /^bayeux-server: serving (\S+)$/m
 const METRICS = /^bayeux-server: metrics at (\S+)$/m
 
 async function status (url: string): Promise<number> {
@@ -70,8 +22,8 @@ async function status (url: string): Promise<number> {
 }
 
 t.test('--metrics-port: the metrics URL is printed, and /metrics and the probes are served there only', async t => {
-  const server = serve(t, ['--metrics-port', '0', '--log-level', 'warn'])
-  const url = await server.line(SERVING)
+  const server = serveCli(t, ['--metrics-port', '0'])
+  const url = await server.url
   const metricsUrl = await server.line(METRICS)
   const main = new URL(url).origin
   const metrics = new URL(metricsUrl).origin
@@ -88,8 +40,8 @@ t.test('--metrics-port: the metrics URL is printed, and /metrics and the probes 
 })
 
 t.test('BAYEUX_METRICS=true serves /metrics on the main port, next to the probes', async t => {
-  const server = serve(t, ['--log-level', 'warn'], { BAYEUX_METRICS: 'true' })
-  const url = await server.line(SERVING)
+  const server = serveCli(t, [], { env: { BAYEUX_METRICS: 'true' } })
+  const url = await server.url
   const metricsUrl = await server.line(METRICS)
   t.equal(new URL(metricsUrl).origin, new URL(url).origin)
   t.equal(await status(metricsUrl), 200)
@@ -98,8 +50,8 @@ t.test('BAYEUX_METRICS=true serves /metrics on the main port, next to the probes
 })
 
 t.test('without metrics: no metrics line, no /metrics; the probes are on the main port', async t => {
-  const server = serve(t, ['--log-level', 'warn'])
-  const origin = new URL(await server.line(SERVING)).origin
+  const server = serveCli(t, [])
+  const origin = new URL(await server.url).origin
   t.equal(await status(`${origin}/metrics`), 404)
   t.equal(await status(`${origin}/health/ready`), 200)
   t.notMatch(server.stdout(), METRICS)
@@ -116,8 +68,15 @@ t.test('bad metrics settings exit 2 before anything listens; a taken metrics por
     [['--metrics=yes'], {}, /--metrics: not true or false: "yes"/],
     [['--log-format', 'xml'], {}, /--log-format: not one of auto, pretty, json: "xml"/]
   ]
+  // Each is a usage error, which the CLI prints before anything listens and exits 2: here for
+  // one given by flags and one given by a variable.
   for (const [args, env, message] of cases) {
-    const bad = serve(t, args.includes('--port') ? args : ['--port', '8080', ...args], env)
+    t.throws(() => readOptions(args, env), { message, showUsage: true }, `${JSON.stringify(args)} ${JSON.stringify(env)}`)
+  }
+  const run = [cases[0]!, cases[2]!]
+  const runs = run.map(([args, env]) => serveCli(t, args.includes('--port') ? args : ['--port', '8080', ...args], { env }))
+  for (const [i, [args, env, message]] of run.entries()) {
+    const bad = runs[i]!
     t.same(await bad.exited, { code: 2, signal: null }, `${JSON.stringify(args)} ${JSON.stringify(env)} exits 2`)
     t.match(bad.stderr(), message)
     t.equal(bad.stdout(), '', 'nothing served')
@@ -127,26 +86,26 @@ t.test('bad metrics settings exit 2 before anything listens; a taken metrics por
   await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
   t.teardown(() => holder.close())
   const taken = (holder.address() as { port: number }).port
-  const failed = serve(t, ['--metrics-port', String(taken), '--log-level', 'silent'])
+  const failed = serveCli(t, ['--metrics-port', String(taken), '--log-level', 'silent'])
   t.same(await failed.exited, { code: 1, signal: null }, 'a start-up failure exits 1')
   t.match(failed.stderr(), /EADDRINUSE/)
 })
 
 t.test('--log-format: JSON lines when not on a terminal, pretty lines when asked', async t => {
-  const json = serve(t, ['--log-level', 'info'])
-  await json.line(SERVING)
+  const json = serveCli(t, ['--log-level', 'info'])
+  const pretty = serveCli(t, ['--log-level', 'info', '--log-format', 'pretty'])
+  await json.url
   const listening = await json.line(/^(\{.*"Server listening at .*)$/m)
   t.match(JSON.parse(listening), { level: 30, msg: /^Server listening at http:\/\/127\.0\.0\.1:\d+$/ }, 'piped stdout: JSON by default')
 
-  const pretty = serve(t, ['--log-level', 'info', '--log-format', 'pretty'])
   const line = await pretty.line(/^(.*Server listening at .*)$/m)
   t.throws(() => JSON.parse(line), 'not JSON')
   t.match(line, /INFO.*: Server listening at http:\/\/127\.0\.0\.1:\d+/, 'the level and the message, for people')
 })
 
 t.test('--log-level debug: a session\'s life is followed by its clientId', async t => {
-  const server = serve(t, ['--log-level', 'debug', '--log-format', 'json'])
-  const peer = new HttpPeer(await server.line(SERVING))
+  const server = serveCli(t, ['--log-level', 'debug', '--log-format', 'json'])
+  const peer = new HttpPeer(await server.url)
   await peer.connected()
   await peer.send({ channel: '/meta/disconnect' })
   const clientId = peer.clientId!
