@@ -110,7 +110,7 @@ export const CLI_SETTINGS = {
   logFormat: setting({ enum: ['auto', 'pretty', 'json'], default: 'auto', description: 'log lines for people (`pretty`) or one JSON object a line (`json`); `auto`: pretty when standard output is a terminal' }),
   metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
   // Many nodes over Redis (issue 10, docs/cluster.md).
-  redis: setting({ type: 'string', minLength: 1, env: 'BAYEUX_REDIS_URL', default: '', description: 'Redis URL (e.g. `redis://127.0.0.1:6379`): share sessions and traffic with every node on the same Redis and prefix; without it, one process on the memory engine' }),
+  redis: setting({ type: 'string', pattern: '^rediss?://', env: 'BAYEUX_REDIS_URL', default: '', description: 'Redis URL (e.g. `redis://127.0.0.1:6379`): share sessions and traffic with every node on the same Redis and prefix; without it, one process on the memory engine' }),
   redisCluster: setting({ type: 'boolean', default: false, description: '`--redis` is a node of a Redis Cluster: channels are sharded, and every key of the engine shares one hash slot' }),
   redisPrefix: setting({ type: 'string', minLength: 1, default: 'bayeux:', description: 'prefix of every Redis key and channel, so that several clusters (or test runs) share one Redis' }),
   workers: setting({ type: 'string', pattern: '^(auto|[1-9][0-9]{0,3})$', default: '1', description: 'worker processes sharing the port (`node:cluster`, round-robin); `auto`: one per core. More than one needs `--redis`' }),

@@ -113,6 +113,9 @@ export class RedisEngine implements Engine {
     this.#cluster = options.cluster ?? false
     this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
     this.#scripts = Object.fromEntries(Object.entries(scripts).map(([name, text]) => [name, script(text, { cluster: this.#cluster })])) as Record<ScriptName, Script>
+    if (!/^rediss?:\/\/./.test(this.#url)) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: url must be redis://… or rediss://…, not ${JSON.stringify(this.#url)}`)
+    }
     if (this.#detection <= this.#heartbeatEvery) {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'RedisEngine: detection must be longer than heartbeat')
     }

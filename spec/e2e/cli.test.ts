@@ -92,6 +92,7 @@ t.test('readSettings: Redis and workers (issue 10)', async t => {
   t.same(readSettings(['--workers', '1'], {}), { workers: '1' }, 'one worker needs no Redis')
   t.same(readSettings(['--redis', 'redis://r', '--redis-cluster'], {}), { redis: 'redis://r', redisCluster: true })
   t.throws(() => readSettings(['--redis-cluster'], {}), { message: '--redis-cluster: needs redis: the address of a node of the cluster' })
+  t.throws(() => readSettings(['--redis', '127.0.0.1:6379'], {}), { message: '--redis: must match pattern "^rediss?://"' }, 'a Redis address without its scheme is a usage error')
 })
 
 t.test('readSettings: numbers are plain decimals, signed only where the schema allows negatives', async t => {
