@@ -53,8 +53,8 @@ interface Arrival {
 /** A history entry as Redis returns it: its stream id (`<replay id>-0`) and its fields. */
 type StreamEntry = [string, string[]]
 
-/** An event as it travels between nodes: the message, and its log id if it has one. */
-type WireEvent = [EventMessage, string?]
+/** An event as it travels between nodes: the message, its log id ('' if none) and its replay id, if it has them. */
+type WireEvent = [EventMessage, string?, number?]
 
 /** How a session's state travels between nodes. */
 interface WireState {
@@ -392,7 +392,9 @@ export class RedisEngine implements Engine {
   #toWire (state: SessionState): WireState {
     const wire = (events: readonly OutgoingEvent[]): WireEvent[] => events.map(event => {
       const id = this.#logIds.get(event)
-      return id === undefined ? [event.message as EventMessage] : [event.message as EventMessage, id]
+      const message = event.message as EventMessage
+      if (event.replayId !== undefined) return [message, id ?? '', event.replayId]
+      return id === undefined ? [message] : [message, id]
     })
     return {
       q: wire(state.queued),
@@ -405,9 +407,9 @@ export class RedisEngine implements Engine {
   }
 
   #fromWire (wire: WireState): SessionState {
-    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id]) => {
-      const event = new OutgoingEvent(message)
-      if (id !== undefined) this.#logIds.set(event, id)
+    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id, replayId]) => {
+      const event = new OutgoingEvent(message, replayId)
+      if (id !== undefined && id !== '') this.#logIds.set(event, id)
       return event
     })
     return {

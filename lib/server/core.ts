@@ -85,7 +85,7 @@ export class ServerCore implements TransportHost {
       policy,
       reporter: this.reporter
     })
-    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter)
+    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter, this.history !== undefined)
     if (this.options.timesync) this.addExtension(timesync)
     for (const extension of extensions) this.addExtension(extension)
   }
