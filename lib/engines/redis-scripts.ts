@@ -117,9 +117,10 @@ return 1`
  * expansion as JSON, then the expansion of its channel (the channel first). Gives the
  * event its channel's next replay id and keeps it in the history, logs it, then sends
  * it with both ids once to every node with a session subscribed to a key of the
- * expansion; returns how many. A replay id is at least the microsecond (Redis's clock)
- * of its publish, and above the channel's latest, so that ids issued before Redis lost
- * the history are never issued again.
+ * expansion; returns how many. A replay id is above every id issued before on any
+ * channel (so ids are in publish order across channels), and at least the microsecond
+ * (Redis's clock) of its publish, so that ids issued before Redis lost the history
+ * are never issued again.
  */
 export const PUBLISH = `${COMMON}
 local window, size, ttl, head, tail = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -127,16 +128,17 @@ local replay = ''
 if size > 0 then
   local channel = ARGV[8]
   local key = P .. 'h:' .. channel
+  local channels = P .. 'h:channels'
   local t = micros()
   local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
   local previous = last and replay_id(last) or 0
-  replay = int(math.max(previous + 1, t))
+  local top = redis.call('ZREVRANGE', channels, 0, 0, 'WITHSCORES')[2]
+  replay = int(math.max(previous + 1, (top and tonumber(top) or 0) + 1, t))
   redis.call('XADD', key, 'MAXLEN', size, replay .. '-0', 'e', head .. replay .. tail, 'p', int(previous))
   redis.call('XTRIM', key, 'MINID', int(t - ttl * 1000))
   redis.call('PEXPIRE', key, ttl)
-  local channels = P .. 'h:channels'
-  redis.call('ZADD', channels, t, channel)
-  redis.call('ZREMRANGEBYSCORE', channels, '-inf', t - ttl * 1000)
+  redis.call('ZADD', channels, replay, channel)
+  redis.call('ZREMRANGEBYSCORE', channels, '-inf', '(' .. int(t - ttl * 1000))
   redis.call('PEXPIRE', channels, ttl)
 end
 local body = replay .. '\\n' .. ARGV[7] .. '\\n' .. head .. replay .. tail

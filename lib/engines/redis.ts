@@ -190,7 +190,7 @@ export class RedisEngine implements Engine {
     if (entries === null) return undefined
     const events = entries.map(([id, fields]) => OutgoingEvent.fromJSON(fields[fields.indexOf('e') + 1]!, Number(id.slice(0, id.indexOf('-')))))
     if (!pattern.endsWith('*')) return events
-    // Ids follow Redis's clock: in id order, events of different channels are in publish order.
+    // Ids increase across channels: in id order, events of different channels are in publish order.
     return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 

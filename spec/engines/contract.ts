@@ -158,6 +158,27 @@ export type EngineFactory = (cluster: string) => Engine | Promise<Engine>
 const clusters = new WeakMap<Test, string>()
 let clusterCount = 0
 
+/** A host that takes what an engine gives it and forgets it: for tests of an engine's history alone. */
+export function historyHost (history: HistoryLimits): EngineHost {
+  return {
+    maxInterval: 10_000,
+    timeout: 30_000,
+    history,
+    deliver () {},
+    release: () => undefined,
+    subscribed () {},
+    unsubscribed () {},
+    endSession () {},
+    statusChanged () {},
+    warn () {}
+  }
+}
+
+/** Publishes `data` on `channel`, which keeps history, through `engine`. */
+export async function record (engine: Engine, channel: string, data: unknown): Promise<void> {
+  await engine.publish(new HistoricEvent({ channel, data }, 'ext'), parser.parse(channel)!.expansion)
+}
+
 /** What the tests' histories keep: few events, for long enough. */
 const HISTORY: HistoryLimits = { size: 4, ttl: 60_000 }
 
