@@ -9,6 +9,7 @@ import t from 'tap'
 import type { Engine } from '../../lib/engines/engine.ts'
 import { MemoryEngine } from '../../lib/engines/memory.ts'
 import type { EventMessage, Message } from '../../lib/protocol/message.ts'
+import { BayeuxServer } from '../../lib/server/bayeux-server.ts'
 import { ServerCore } from '../../lib/server/core.ts'
 import { replayIdInvalid } from '../../lib/protocol/wire-errors.ts'
 import { CoreHarness, flushed } from '../support/core-harness.ts'
@@ -297,4 +298,29 @@ t.test('history options: patterns of broadcast channels only', async t => {
     t.throws(() => new ServerCore({ history: [pattern] }, new EventEmitter()), { code: 'BAYEUX_ERR_INVALID_OPTIONS' }, pattern)
   }
   t.throws(() => new ServerCore({ replayEnvelope: ['/meta/**'] }, new EventEmitter()), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /replayEnvelope/ })
+})
+
+t.test('bayeux.history: server publishes get ids; pages with after and limit; refusals', async t => {
+  const bayeux = new BayeuxServer({ history: ['/h/**'], replayEnvelope: ['/event/*'], historySize: 5 })
+  await bayeux.start()
+  t.teardown(() => bayeux.close())
+  for (let i = 1; i <= 7; i++) await bayeux.publish('/h/a', i, i === 7 ? { trace: 'x' } : undefined)
+  await bayeux.publish('/event/E', { v: 1 })
+  const all = await bayeux.history('/h/a')
+  t.same(all.map(entry => entry.message.data), [3, 4, 5, 6, 7], 'the last historySize events, oldest first')
+  t.same(all[4]!.message, { channel: '/h/a', data: 7, ext: { trace: 'x', replay: { id: all[4]!.id } } }, 'as subscribers get them, other ext members kept')
+  t.same((await bayeux.history('/h/a', { limit: 2 })).map(entry => entry.id), all.slice(0, 2).map(entry => entry.id))
+  t.same((await bayeux.history('/h/a', { after: all[1]!.id, limit: 2 })).map(entry => entry.message.data), [5, 6], 'paging on from an id')
+  t.same((await bayeux.history('/**', { limit: 10 })).map(entry => entry.message.channel), ['/h/a', '/h/a', '/h/a', '/h/a', '/h/a', '/event/E'], 'a wildcard, in publish order')
+  const [envelope] = await bayeux.history('/event/E')
+  t.match(envelope!.message.data, { event: { replayId: envelope!.id }, payload: { v: 1 } })
+
+  await t.rejects(bayeux.history('/plain'), { code: 'BAYEUX_ERR_INVALID_CHANNEL' }, 'a channel without history')
+  await t.rejects(bayeux.history('/meta/connect'), { code: 'BAYEUX_ERR_INVALID_CHANNEL' })
+  await t.rejects(bayeux.history('/h/a', { after: 1 }), { code: 'BAYEUX_ERR_HISTORY_GAP' }, 'events after it were dropped')
+  await t.rejects(bayeux.history('/h/a', { after: all[4]!.id + 1 }), { code: 'BAYEUX_ERR_HISTORY_GAP' }, 'never issued')
+  for (const options of [{ after: 0 }, { after: 1.5 }, { limit: 0 }]) await t.rejects(bayeux.history('/h/a', options), { code: 'BAYEUX_ERR_INVALID_OPTIONS' }, JSON.stringify(options))
+  await t.rejects(bayeux.history('/h/*', { after: all[0]!.id }), { code: 'BAYEUX_ERR_INVALID_OPTIONS' }, 'after on a wildcard')
+  const off = new BayeuxServer()
+  await t.rejects(off.history('/h/a'), { code: 'BAYEUX_ERR_INVALID_CHANNEL' }, 'no history at all')
 })
