@@ -53,6 +53,9 @@ interface Arrival {
 /** A history entry as Redis returns it: its stream id (`<replay id>-0`) and its fields. */
 type StreamEntry = [string, string[]]
 
+/** A session of a dead node that a script ended: its id, its record (JSON), its subscriptions joined by newlines. */
+type EndedSession = [string, string, string]
+
 /** An event as it travels between nodes: the message, its log id ('' if none) and its replay id, if it has them. */
 type WireEvent = [EventMessage, string?, number?]
 
@@ -107,6 +110,8 @@ export class RedisEngine implements Engine {
   #available = true
   #lastRefresh = 0
   #closed = false
+  /** Sessions of the other nodes and orphans, at the last heartbeat. */
+  #elsewhere = 0
 
   constructor (options: RedisEngineOptions = {}) {
     this.#url = options.url ?? 'redis://127.0.0.1:6379'
@@ -295,11 +300,22 @@ export class RedisEngine implements Engine {
   }
 
   async endSession (sessionId: string, reason: 'client' | 'server'): Promise<void> {
-    await this.#run('END', sessionId, reason, String(this.#detection))
+    const ended = await this.#run('END', sessionId, reason, String(this.#detection)) as EndedSession | 'sent' | null
+    if (Array.isArray(ended)) this.#ended(ended, reason)
   }
 
   async sessionCount (): Promise<number> {
     return await this.#run('COUNT') as number
+  }
+
+  /** As of the last heartbeat: at most one heartbeat old. */
+  sessionsElsewhere (): number {
+    return this.#elsewhere
+  }
+
+  /** A session of a dead node that a script of this node ended: its events fire here. */
+  #ended ([id, record, subscriptions]: EndedSession, reason: 'expired' | 'client' | 'server'): void {
+    this.#host!.orphanEnded(id, { record: JSON.parse(record) as SessionRecord, subscriptions: subscriptions === '' ? [] : subscriptions.split('\n'), socketOpen: false }, reason)
   }
 
   async close (): Promise<void> {
@@ -423,7 +439,9 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const [joined] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, string[]]
+    const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
+    this.#elsewhere = elsewhere
+    for (const session of expired) this.#ended(session, 'expired')
     if (joined === 1 && this.#records.size > 0) await this.#restore()
     await this.#refresh()
   }

@@ -115,6 +115,7 @@ export class ServerCore implements TransportHost {
         const session = registry.get(sessionId)
         if (session !== undefined) registry.remove(session, reason)
       },
+      orphanEnded: (sessionId, session, reason) => this.#ended(registry.detached(sessionId, session), reason),
       statusChanged: (available, error) => reporter.engineStatus(available, error),
       warn: (message, error) => reporter.log.warn({ err: error }, message)
     })))
@@ -180,6 +181,11 @@ export class ServerCore implements TransportHost {
   #removed (session: Session, reason: EndReason): void {
     if (reason === 'overflow') this.reporter.log.warn({ clientId: session.id }, 'session queue full: session ended')
     this.reporter.settle(this.engine.destroySession(session.id), 'destroySession')
+    this.#ended(session, reason)
+  }
+
+  /** Tells diagnostics and the application that a session ended, once in the cluster. */
+  #ended (session: Session, reason: EndReason): void {
     if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ server: this.reporter.server, session, reason })
     this.reporter.notify('disconnect', session, reason)
   }

@@ -59,8 +59,10 @@ export class MessageHandlers {
       // Nothing the client can speak is offered: retrying would fail the same way.
       return { ...fail(message, errors.connectionTypesUnsupported(options.transports)), supportedConnectionTypes: [...options.transports], advice: { reconnect: 'none' } }
     }
-    if (registry.size >= options.maxSessions) {
-      reporter.log.warn({ sessions: registry.size }, 'handshake refused: too many sessions')
+    // Per cluster with a multi-node engine: the other nodes' count is at most one heartbeat old.
+    const sessions = registry.size + (engine.sessionsElsewhere?.() ?? 0)
+    if (sessions >= options.maxSessions) {
+      reporter.log.warn({ sessions }, 'handshake refused: too many sessions')
       return { ...fail(message, errors.TOO_MANY_SESSIONS), advice: { reconnect: 'handshake', interval: options.multiSessionInterval } }
     }
     if (link.kind === 'request' && link.browserId === undefined) link.assignBrowserId()

@@ -9,7 +9,7 @@
  * multi-node part runs too: sessions found, taken over and reached across nodes.
  */
 import type { Test } from 'tap'
-import type { ClaimedSession, Engine, EngineHost, HistoryLimits, SessionState } from '../../lib/engines/engine.ts'
+import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionState } from '../../lib/engines/engine.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
 import { HistoricEvent } from '../../lib/protocol/historic-event.ts'
 import type { ReplayForm } from '../../lib/protocol/historic-event.ts'
@@ -37,6 +37,7 @@ class Harness implements EngineHost {
   readonly queues = new Map<string, OutgoingEvent[]>()
   readonly subscriptionChanges: string[] = []
   readonly ended: Array<[string, string]> = []
+  readonly orphansEnded: Array<[string, string, boolean, string[]]> = []
   readonly #live = new Set<string>()
   #fences = 0
 
@@ -68,6 +69,10 @@ class Harness implements EngineHost {
 
   endSession (sessionId: string, reason: string): void {
     this.ended.push([sessionId, reason])
+  }
+
+  orphanEnded (sessionId: string, session: RemoteSession, reason: string): void {
+    this.orphansEnded.push([sessionId, reason, session.record.ack, [...session.subscriptions].sort()])
   }
 
   statusChanged (): void {}
@@ -169,6 +174,7 @@ export function historyHost (history: HistoryLimits): EngineHost {
     subscribed () {},
     unsubscribed () {},
     endSession () {},
+    orphanEnded () {},
     statusChanged () {},
     warn () {}
   }
@@ -404,6 +410,20 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     for (let i = 0; i < 400 && a.ended.length === 0; i++) await delay(5)
     t.same(a.ended, [['s', 'client']])
     t.same(b.ended, [])
+  })
+
+  t.test('nodes: a session whose node is gone ends on the node that ends it, whose host alone is told', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/left')
+    const before = await b.engine.sessionCount()
+    await a.engine.close()
+    await b.engine.endSession('s', 'client')
+    t.same(b.orphansEnded, [['s', 'client', false, [FENCE, '/left']]], 'with its record and subscriptions, for its events')
+    t.same([a.orphansEnded, a.ended, b.ended], [[], [], []], 'no other node, and no one asked to end it')
+    t.equal(await b.engine.find('s'), undefined, 'gone')
+    t.equal(await b.engine.sessionCount(), before - 1)
+    await b.engine.endSession('s', 'client')
+    t.equal(b.orphansEnded.length, 1, 'once')
   })
 
   t.test('nodes: a session taken over keeps every event once, in order, while publishes go on', async t => {
