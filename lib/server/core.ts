@@ -70,6 +70,10 @@ export class ServerCore implements TransportHost {
     this.channels = new ChannelParser({ maxLength: this.options.maxChannelLength, maxDepth: this.options.maxChannelDepth })
     this.history = HistoryPolicy.of(this.options, this.channels)
     this.engine = engine ?? new MemoryEngine()
+    if (this.history !== undefined && typeof (this.engine as Partial<Engine>).history !== 'function') {
+      // An engine written before history existed: refused now rather than at the first subscribe.
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'Invalid options: history needs an engine that keeps history (Engine.history)')
+    }
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
     this.access = new AccessChain(policy, this.authorizers)
     this.publisher = new Publisher(this.engine, this.extensions, this.reporter, this.history)

@@ -75,6 +75,9 @@ t.test('N replays what came after N; N itself need not be kept; a gap or an id n
   const keptIds = async (): Promise<number[]> => (await h.core.engine.history('/h/a', undefined, 10))!.map(event => event.replayId!)
   await publishAll(h, '/h/a', [1, 2, 3])
   const [first, second] = await keptIds() as [number, number]
+  // Ids follow the clock in µs: once it has ticked, the next id leaves a gap of ids never issued.
+  const tick = Date.now()
+  while (Date.now() === tick) await flushed()
   await publishAll(h, '/h/a', [4, 5])
   const kept = await keptIds()
   t.equal(kept.length, 3, 'historySize bounds the history')
@@ -298,6 +301,22 @@ t.test('history options: patterns of broadcast channels only', async t => {
     t.throws(() => new ServerCore({ history: [pattern] }, new EventEmitter()), { code: 'BAYEUX_ERR_INVALID_OPTIONS' }, pattern)
   }
   t.throws(() => new ServerCore({ replayEnvelope: ['/meta/**'] }, new EventEmitter()), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /replayEnvelope/ })
+  const { history, ...older } = new MemoryEngine()
+  void history
+  t.throws(() => new ServerCore({ history: ['/h/**'], engine: older as Engine }, new EventEmitter()), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /engine that keeps history/ }, 'an engine without history')
+})
+
+t.test('a subscribe to several channels replays each from its own entry', async t => {
+  const h = await CoreHarness.start(t, { timesync: false, history: ['/h/**'] })
+  const publisher = await client(h)
+  for (const [channel, data] of [['/h/a', 'a1'], ['/h/b', 'b1'], ['/h/a', 'a2'], ['/h/c', 'c1']] as const) {
+    await h.reply(publisher.link, h.publish(publisher.clientId, channel, data))
+  }
+  const c = await client(h)
+  const [a1] = (await h.core.engine.history('/h/a', undefined, 10))!
+  t.match(await subscribe(h, c, ['/h/a', '/h/b', '/h/c'] as unknown as string, { '/h/a': a1!.replayId, '/h/b': -2 }), { successful: true })
+  await flushed()
+  t.same(dataOf(c.link.pushed), ['a2', 'b1'], '/h/a after a1, /h/b all, /h/c new only')
 })
 
 t.test('bayeux.history: server publishes get ids; pages with after and limit; refusals', async t => {
