@@ -151,8 +151,10 @@ export class MessageHandlers {
           session.subscriptions.delete(channel.name)
           throw error
         }
-      } else if (!(await this.#replay(session, channel, start.from === 'after' ? start.id : undefined))) {
-        return { ...reply, successful: false, error: errors.replayIdInvalid((start as { id: number }).id) }
+      } else {
+        const after = start.from === 'after' ? start.id : undefined
+        // Only a read after an id can be refused: all of a history is always whole.
+        if (!(await this.#replay(session, channel, after))) return { ...reply, successful: false, error: errors.replayIdInvalid(after!) }
       }
       reporter.notify('subscribe', session, channel.name)
     }

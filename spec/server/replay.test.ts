@@ -343,3 +343,25 @@ t.test('bayeux.history: server publishes get ids; pages with after and limit; re
   const off = new BayeuxServer()
   await t.rejects(off.history('/h/a'), { code: 'BAYEUX_ERR_INVALID_CHANNEL' }, 'no history at all')
 })
+
+t.test('a session taken over by another node during its replay has the replay sent after it', async t => {
+  const slow = new SlowHistory()
+  const forwarded: unknown[] = []
+  const engine: Engine = slow.engine
+  engine.deliver = (_sessionId, event) => { forwarded.push((event.message as EventMessage).data); return true }
+  const h = await CoreHarness.start(t, { timesync: false, history: ['/h/**'], engine: slow.engine })
+  const publisher = await client(h)
+  for (const data of [1, 2]) await h.reply(publisher.link, h.publish(publisher.clientId, '/h/a', data))
+  const c = await client(h)
+  const replying = subscribe(h, c, '/h/a', { '/h/a': -2 })
+  await slow.paused(1)
+  await h.reply(publisher.link, h.publish(publisher.clientId, '/h/a', 3))
+  t.ok(h.core.registry.release(c.clientId), 'another node takes the session (EngineHost.release)')
+  slow.pauses[0]!()
+  await slow.paused(2)
+  slow.pauses[1]!()
+  await replying
+  await flushed()
+  t.same(forwarded, [1, 2, 3], 'the replay, then what waited, none twice')
+  t.same(c.link.pushed, [])
+})
