@@ -513,15 +513,15 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
   })
 
   t.test('history: events older than the ttl are gone', async t => {
-    const h = await start(t, makeEngine, { size: 10, ttl: 300 })
+    const h = await start(t, makeEngine, { size: 10, ttl: 500 })
     await h.record('/h/a', 'old')
     const [[old]] = (await h.read('/h/a'))! as [[number, unknown]]
-    await delay(400)
+    await delay(600)
     t.same(await h.read('/h/a'), [], 'expired')
     await h.record('/h/a', 'new')
     t.same((await h.read('/h/a'))?.map(([, data]) => data), ['new'])
     await h.record('/h/a', 'newer')
-    await delay(400)
+    await delay(600)
     t.same(await h.read('/h/a'), [], 'all expired')
     t.equal(await h.read('/h/a', old), undefined, 'events after it expired')
   })
