@@ -172,12 +172,16 @@ export class MessageHandlers {
   async #replay (session: Session, channel: ParsedChannel, after: number | undefined): Promise<boolean> {
     const { engine } = this.#parts
     let events: OutgoingEvent[] | undefined
+    let subscribed = false
     session.holdLive()
     try {
       await engine.subscribe(session.id, channel.name)
+      subscribed = true
       events = await engine.history(channel.name, after, Number.MAX_SAFE_INTEGER)
       if (events === undefined) await engine.unsubscribe(session.id, channel.name)
     } catch (error) {
+      // Best effort: the engine that failed the read may fail this too.
+      if (subscribed) await Promise.resolve(engine.unsubscribe(session.id, channel.name)).catch(() => {})
       this.#abandon(session, channel)
       throw error
     }

@@ -34,3 +34,13 @@ t.test('history: a channel whose events all expired is forgotten by the next swe
   t.equal(engine.history('/h/quiet', id, 10), undefined, 'swept: the channel, its latest id with it, is forgotten')
   t.same(engine.history('/h/quiet', undefined, 10), [])
 })
+
+t.test('history: a ring grows as events come, up to the size, oldest dropped first', async t => {
+  const engine = new MemoryEngine()
+  t.teardown(() => engine.close())
+  engine.start(historyHost({ size: 40, ttl: 60_000 }))
+  for (let i = 1; i <= 50; i++) await record(engine, '/h/a', i)
+  const kept = engine.history('/h/a', undefined, 100)!
+  t.same(kept.map(event => (event.message as { data: unknown }).data), Array.from({ length: 40 }, (_, i) => i + 11))
+  t.same(engine.history('/h/a', kept[19]!.replayId, 100)!.length, 20, 'reads after an id find it across the ring\'s wrap')
+})

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type { Engine } from '../../lib/engines/engine.ts'
 import { MemoryEngine } from '../../lib/engines/memory.ts'
+import { BayeuxServerError } from '../../lib/errors.ts'
 import type { EventMessage, Message } from '../../lib/protocol/message.ts'
 import { BayeuxServer } from '../../lib/server/bayeux-server.ts'
 import { ServerCore } from '../../lib/server/core.ts'
@@ -364,4 +365,29 @@ t.test('a session taken over by another node during its replay has the replay se
   await flushed()
   t.same(forwarded, [1, 2, 3], 'the replay, then what waited, none twice')
   t.same(c.link.pushed, [])
+})
+
+t.test('a history publish that cannot become JSON is refused before it gets an id', async t => {
+  const bayeux = new BayeuxServer({ history: ['/h/**'], replayEnvelope: ['/event/*'] })
+  await bayeux.start()
+  t.teardown(() => bayeux.close())
+  await t.rejects(bayeux.publish('/h/a', { n: 1n }), { code: 'BAYEUX_ERR_INVALID_DATA' })
+  await t.rejects(bayeux.publish('/event/E', { n: 1n }), { code: 'BAYEUX_ERR_INVALID_DATA' })
+  t.same(await bayeux.history('/h/a'), [], 'nothing kept')
+})
+
+t.test('the engine failing during a replay fails that subscribe, and takes the subscription back', async t => {
+  const memory = new MemoryEngine()
+  const engine: Engine = memory
+  engine.history = () => { throw new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', 'Redis is away') }
+  const h = await CoreHarness.start(t, { timesync: false, history: ['/h/**'], engine: memory })
+  const c = await client(h)
+  t.match(await subscribe(h, c, '/h/a', { '/h/a': -2 }), { successful: false, error: '503::engine_unavailable' })
+  t.same(h.session(c.clientId).subscriptions, new Set())
+  await subscribe(h, c, '/h/b')
+  const publisher = await client(h)
+  await h.reply(publisher.link, h.publish(publisher.clientId, '/h/a', 'not subscribed'))
+  await h.reply(publisher.link, h.publish(publisher.clientId, '/h/b', 'after'))
+  await flushed()
+  t.same(dataOf(c.link.pushed), ['after'], 'live events flow again, and only where subscribed')
 })
