@@ -9,7 +9,7 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import t from 'tap'
 import { RedisEngine } from '../../../lib/engines/redis.ts'
 import type { ServerSession } from '../../../lib/index.ts'
-import { HttpPeer, startServer } from '../../helpers.ts'
+import { HttpPeer, delay, startServer } from '../../helpers.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
 
@@ -127,4 +127,21 @@ t.test('maxSessions counts the sessions of every node, as of the last heartbeat'
   t.match(await new HttpPeer(b!.url).handshake(), { successful: true }, 'B admits one once A holds one')
   await heartbeats(engines[0]!, 2)
   t.match(await new HttpPeer(a!.url).handshake(), { successful: false, error: '503::too_many_sessions' }, 'and A refuses the next one, B holding one')
+})
+
+t.test('requests served on another node keep the session alive on its own (C77)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const maxInterval = 1500
+  const engines = [quickEngine(prefix), quickEngine(prefix)]
+  const [a, b] = await Promise.all(engines.map(engine => startServer(t, { engine, maxInterval })))
+  const ended = new Promise(resolve => a!.bayeux.on('disconnect', (_, reason) => resolve(reason)))
+  const onA = new HttpPeer(a!.url)
+  await onA.connected()
+  const onB = sameClientOn(b!.url, onA)
+  // Twice maxInterval of publishes through B alone, with no connect: A holds the session and serves none of them.
+  const replies: unknown[] = []
+  for (const until = Date.now() + 2 * maxInterval; Date.now() < until; await delay(100)) replies.push(...await onB.send({ channel: '/alive', data: 1 }))
+  t.match(replies, Array(replies.length).fill({ successful: true }), `the ${replies.length} publishes through B all succeeded: the session lived on`)
+  t.equal(await ended, 'expired', 'once they stop, it expires on A')
 })
