@@ -246,7 +246,7 @@ export class RedisEngine implements Engine {
   async touch (sessionId: string): Promise<void> {
     if (this.#touched.has(sessionId)) return
     this.#touched.add(sessionId)
-    await this.#run('DELIVER', sessionId, `t${sessionId}\n`)
+    await this.#run('TOUCH', sessionId, String(this.#maxInterval))
   }
 
   async batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): Promise<void> {
