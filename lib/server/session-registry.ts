@@ -192,6 +192,10 @@ export class SessionRegistry implements SessionHost {
     this.#reporter.settle(this.#engine.deliver(session.id, event), 'deliver')
   }
 
+  touchElsewhere (session: Session): void {
+    this.#reporter.settle(this.#engine.touch?.(session.id), 'touch')
+  }
+
   batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void {
     this.#reporter.settle(this.#engine.batchSent(session.id, batch, events), 'batchSent')
   }

@@ -64,6 +64,8 @@ export interface SessionHost {
   socketBound (session: Session, open: boolean): void
   /** Queues an event for a session that another node holds. */
   forward (session: Session, event: OutgoingEvent): void
+  /** Tells the node that holds a session that its client sent a message elsewhere. */
+  touchElsewhere (session: Session): void
   /** Acknowledge extension: `batch` of `events` went out; the client acknowledged `batch`. */
   batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void
   acknowledged (session: Session, batch: number): void
@@ -202,9 +204,10 @@ export class Session implements ServerSession {
     return (this.#publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
   }
 
-  /** A message other than a connect arrived: the session is alive (C77). */
+  /** A message other than a connect arrived: the session is alive (C77), wherever it is held. */
   touch (): void {
-    if (this.#hold === undefined && !this.#ended && !this.visitor) this.#extendExpiry(this.#host.options.maxInterval)
+    if (this.visitor) this.#host.touchElsewhere(this)
+    else if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.options.maxInterval)
   }
 
   enqueue (event: OutgoingEvent): void {
