@@ -17,14 +17,23 @@ export type ResponseHeaders = Record<string, string | number>
 export abstract class HttpExchange {
   readonly request: IncomingMessage
   readonly response: ServerResponse
-  /** The body as text, or why it was refused; undefined when the request has none. */
-  readonly body: string | Refusal | undefined
+  #body: string | Refusal | undefined
   #query: ParsedUrlQuery | undefined
 
   constructor (request: IncomingMessage, response: ServerResponse, body: string | Refusal | undefined) {
     this.request = request
     this.response = response
-    this.body = body
+    this.#body = body
+  }
+
+  /** The body as text, or why it was refused; undefined when the request has none (or once forgotten). */
+  get body (): string | Refusal | undefined {
+    return this.#body
+  }
+
+  /** Read and parsed: a held connect keeps its exchange, not its body. */
+  forgetBody (): void {
+    this.#body = undefined
   }
 
   /** The client's address (behind a trusted proxy, as fastify's `trustProxy` says). */
@@ -62,11 +71,16 @@ export function readBody (request: Readable, contentLength: string | undefined, 
   let first: Buffer | undefined
   let more: Buffer[] | undefined
   let size = 0
+  // The request lives as long as a held connect: once read, it keeps neither the
+  // listeners nor, through them, the chunks.
+  const stop = (): void => {
+    request.off('data', onData).off('end', onEnd)
+    first = more = undefined
+  }
   const onData = (chunk: Buffer): void => {
     size += chunk.length
     if (size > limit) {
-      request.off('data', onData).off('end', onEnd)
-      first = more = undefined
+      stop()
       done(TOO_LARGE)
     } else if (first === undefined) {
       first = chunk
@@ -75,6 +89,10 @@ export function readBody (request: Readable, contentLength: string | undefined, 
     }
   }
   // Most bodies arrive in one chunk: decoded as they are, without a copy.
-  const onEnd = (): void => done(more !== undefined ? Buffer.concat(more, size).toString() : first?.toString() ?? '')
+  const onEnd = (): void => {
+    const body = more !== undefined ? Buffer.concat(more, size).toString() : first?.toString() ?? ''
+    stop()
+    done(body)
+  }
   request.on('data', onData).on('end', onEnd)
 }

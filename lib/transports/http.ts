@@ -103,6 +103,7 @@ export class HttpEndpoint implements HttpRoutes {
         return
       }
       const envelope = spec.read(exchange, options)
+      exchange.forgetBody()
       if (!envelope.ok) {
         this.#refuse(exchange, spec.name, envelope)
         return
