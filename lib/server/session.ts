@@ -153,6 +153,11 @@ export class Session implements ServerSession {
     return (this.#attributes ??= new Map())
   }
 
+  /** The attributes that can travel to another node, without making the map of a session that has none. */
+  portableAttributes (): Record<string, unknown> {
+    return portable(this.#attributes)
+  }
+
   get ended (): boolean {
     return this.#ended
   }
@@ -332,7 +337,7 @@ export class Session implements ServerSession {
       connected: this.#connected,
       interval: this.#interval,
       transport: this.#transport,
-      attributes: portable(this.#attributes)
+      attributes: this.portableAttributes()
     }
   }
 
@@ -469,7 +474,7 @@ function endReply (held: Reply, reason: EndReason): Reply {
 }
 
 /** The attributes that can travel to another node: those whose value is JSON. */
-export function portable (attributes: ReadonlyMap<string, unknown> | undefined): Record<string, unknown> {
+function portable (attributes: ReadonlyMap<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (attributes === undefined) return out
   for (const [name, value] of attributes) {
