@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { BayeuxServerError } from './errors.ts'
 import { BayeuxServer, coreOf } from './server/bayeux-server.ts'
 import type { BayeuxOptions } from './server/core.ts'
+import { HttpEndpoint } from './transports/http.ts'
+import { serveOverFastify } from './transports/http-fastify.ts'
 import { OriginPolicy } from './transports/origin.ts'
 import { TRANSPORTS } from './transports/registry.ts'
 
@@ -27,16 +29,26 @@ export async function bayeuxPlugin (fastify: FastifyInstance, options: BayeuxPlu
     throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS',
       `Give either a server (bayeux) or its options, not both: ${Object.keys(serverOptions).join(', ')} would be ignored`)
   }
-  const bayeux = given ?? new BayeuxServer(serverOptions)
+  await serveBayeux(fastify, given ?? new BayeuxServer(serverOptions))
+}
+
+/**
+ * Serves every transport of `bayeux` on `fastify` (HTTP through fastify routes);
+ * returns the HTTP endpoint, for the standalone server's own way in (lib/transports/http-raw.ts).
+ */
+export async function serveBayeux (fastify: FastifyInstance, bayeux: BayeuxServer): Promise<HttpEndpoint> {
   const core = coreOf(bayeux)
   core.reporter.log = fastify.log
   await bayeux.start()
-  const context = { fastify, host: core, origins: new OriginPolicy(core.options.allowedOrigins) }
-  const stops = TRANSPORTS.map(transport => transport.mount(context))
+  const origins = new OriginPolicy(core.options.allowedOrigins)
+  const http = new HttpEndpoint(core, origins)
+  const stops = TRANSPORTS.map(transport => transport.mount({ fastify, host: core, origins, http }))
+  serveOverFastify(fastify, http, core)
   // Before the HTTP server stops: answer held connects and close sockets, so that
   // shutdown does not wait for connects to time out.
   fastify.addHook('preClose', async () => {
     await bayeux.close()
     await Promise.all(stops.map(stop => stop?.()))
   })
+  return http
 }

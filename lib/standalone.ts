@@ -13,7 +13,8 @@ import type { DrainResult } from './server/drain.ts'
 import type { SecurityPolicy } from './server/security.ts'
 import { tokenAuth } from './server/token-auth.ts'
 import { CLI_SETTINGS, settingProblems, combinationProblems } from './options.ts'
-import { bayeuxPlugin } from './plugin.ts'
+import { serveBayeux } from './plugin.ts'
+import { RawWayIn } from './transports/http-raw.ts'
 import { RedisEngine } from './engines/redis.ts'
 import type { MaybePromise } from './types.ts'
 
@@ -116,7 +117,11 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     ...QUIET_AND_PROMPT,
     bodyLimit: bayeux.options.maxBodySize
   })
-  await fastify.register(bayeuxPlugin, { bayeux })
+  // Bayeux requests skip fastify's per-request work (issue 13); fastify serves the rest.
+  const rawWayIn = new RawWayIn(fastify)
+  await fastify.register(async instance => {
+    rawWayIn.serve(await serveBayeux(instance, bayeux))
+  })
   // The demo page (issue 12): loaded only when asked for, so that it costs nothing otherwise.
   if (demo) {
     const { demoPlugin } = await import('./demo/plugin.ts')

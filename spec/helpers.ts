@@ -1,8 +1,10 @@
 /** Shared test helpers: a server on a free port, and raw HTTP / WebSocket Bayeux peers. */
+import Fastify from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import WebSocket from 'ws'
-import { createServer } from '../lib/index.ts'
-import type { BayeuxServer, RunningServer, ServerOptions } from '../lib/index.ts'
+import { BayeuxServer, bayeuxPlugin, createServer } from '../lib/index.ts'
+import type { RunningServer, ServerOptions } from '../lib/index.ts'
 import { coreOf } from '../lib/server/bayeux-server.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -14,6 +16,31 @@ export async function startServer (t: Teardown, options: ServerOptions = {}): Pr
   const server = await createServer({ host: '127.0.0.1', port: 0, logger: false, ...options })
   t.teardown(() => server.close())
   return server
+}
+
+/**
+ * The two ways HTTP requests reach the Bayeux endpoint: the raw listener the standalone
+ * server puts in front of fastify, and the plugin's fastify routes (embedding).
+ */
+export const WAYS_IN = ['standalone', 'plugin'] as const
+export type WayIn = (typeof WAYS_IN)[number]
+
+/** A server reached the `way` given: createServer, or a bare fastify app that registered bayeuxPlugin. */
+export async function startOver (way: WayIn, t: Teardown, options: ServerOptions = {}): Promise<{ url: string, bayeux: BayeuxServer }> {
+  if (way === 'standalone') return startServer(t, options)
+  const { logger = false, ...bayeuxOptions } = options
+  const app = Fastify(typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger })
+  const bayeux = new BayeuxServer(bayeuxOptions)
+  await app.register(bayeuxPlugin, { bayeux })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    // As createServer does: a keep-alive connection that lingers must not hold the close up.
+    const grace = setTimeout(() => app.server.closeAllConnections(), 500)
+    await app.close()
+    clearTimeout(grace)
+  })
+  const address = app.server.address()
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}${bayeux.options.path}`, bayeux }
 }
 
 export interface HttpAnswer {

@@ -72,6 +72,12 @@ function nodeList (value: string): number[] {
   return counts
 }
 
+function targetList (value: string): number[] {
+  const targets = value.split(',').map((item) => Number(item.trim()))
+  if (targets.some((target) => !Number.isFinite(target) || target <= 0)) throw new Error(`--targets: expected offered loads such as 5000,10000, got ${value}`)
+  return targets
+}
+
 export function parsePlan (argv: string[]): Plan {
   const { values } = parseArgs({
     args: argv,
@@ -83,6 +89,7 @@ export function parsePlan (argv: string[]): Plan {
       nodes: { type: 'string' },
       redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
       quick: { type: 'boolean', default: false },
+      targets: { type: 'string' },
       out: { type: 'string', default: new URL('../RESULTS.md', import.meta.url).pathname }
     }
   })
@@ -105,7 +112,7 @@ export function parsePlan (argv: string[]): Plan {
     servers: list(values.server ?? (multiNode ? 'ours-redis,faye-redis' : 'ours,faye,cometd,raw-ws,raw-http'), Object.keys(SERVERS) as ServerName[], 'server'),
     quick,
     stepped: {
-      targets: [...(multiNode ? REDIS_LOW_TARGETS : []), ...(quick ? QUICK_TARGETS : FULL_TARGETS)],
+      targets: values.targets !== undefined ? targetList(values.targets) : [...(multiNode ? REDIS_LOW_TARGETS : []), ...(quick ? QUICK_TARGETS : FULL_TARGETS)],
       // A 1 s step at 1k/s fan-out to 1,000 is one publish, whose tail alone can cost 10% of the rate.
       stepMs: quick ? (multiNode ? 2000 : 1000) : 3000,
       drainMs: quick ? 1000 : 2000,

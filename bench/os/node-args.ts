@@ -1,3 +1,5 @@
+import { heapSnapshotNodeArgs } from './heap-snapshots.ts'
+
 /**
  * Extra Node flags for the processes the runner starts, e.g. to profile them:
  *   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- ...
@@ -5,5 +7,6 @@
  */
 export function extraNodeArgs (role: 'server' | 'agent'): string[] {
   const value = process.env[role === 'server' ? 'BENCH_SERVER_NODE_ARGS' : 'BENCH_AGENT_NODE_ARGS'] ?? ''
-  return value.split(' ').filter((arg) => arg !== '')
+  const given = value.split(' ').filter((arg) => arg !== '')
+  return role === 'server' ? [...given, ...heapSnapshotNodeArgs()] : given
 }

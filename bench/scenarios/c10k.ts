@@ -1,4 +1,5 @@
 import type { LoadGenerator } from '../loadgen/generator.ts'
+import { takeHeapSnapshot } from '../os/heap-snapshots.ts'
 import type { ServerGroup } from '../servers/server-group.ts'
 import { broadcast } from './workloads.ts'
 
@@ -21,12 +22,21 @@ export interface C10kResult {
   broadcastDelivered: number
 }
 
+/** With BENCH_HEAP_SNAPSHOTS, a heap snapshot of every node (bench/os/heap-snapshots.ts). */
+async function heapSnapshots (server: ServerGroup, when: string): Promise<void> {
+  for (const node of server.nodes) {
+    const file = await takeHeapSnapshot(node.pid)
+    if (file !== undefined) console.log(`  heap snapshot, ${when}: ${file}`)
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Many idle sessions on one channel: what they cost the server at rest, and one broadcast to all. */
 export async function runC10k (server: ServerGroup, generator: LoadGenerator, sessions: number, idleMs: number): Promise<C10kResult> {
   const load = broadcast(sessions)
   const empty = server.sample()
+  await heapSnapshots(server, 'empty')
   const start = performance.now()
   const opening = await generator.open(load.sessions, 1)
   const connectSeconds = (performance.now() - start) / 1000
@@ -34,6 +44,7 @@ export async function runC10k (server: ServerGroup, generator: LoadGenerator, se
   const idleStart = server.sample()
   await sleep(idleMs)
   const idleEnd = server.sample()
+  await heapSnapshots(server, `${opening.opened} sessions idle`)
 
   await generator.observe(true)
   await generator.publish(1000, 1, load.channels, 50) // exactly one message

@@ -66,6 +66,8 @@ export interface EngineHost {
    * anyone, and return its state; undefined when this node does not hold it.
    */
   release (sessionId: string): SessionState | undefined
+  /** A request of a local session was served on another node: its client is alive (C77). */
+  touch (sessionId: string): void
   /** A local session's subscriptions changed through another node. */
   subscribed (sessionId: string, pattern: string): void
   unsubscribed (sessionId: string, pattern: string): void
@@ -127,6 +129,11 @@ export interface Engine {
    * (acknowledge extension), from which the events of a node that died are replayed.
    */
   claim (sessionId: string, options: { socket: boolean, ack?: number | undefined }): MaybePromise<ClaimedSession | undefined>
+  /**
+   * A request of a session another node holds was served here: tell that node its
+   * client is alive (C77). Engines of one process leave it out.
+   */
+  touch? (sessionId: string): MaybePromise<void>
   /** Acknowledge extension: a local session was sent `batch`, made of `events`. */
   batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): MaybePromise<void>
   /** Acknowledge extension: a local session's client acknowledged every batch up to `batch`. */

@@ -226,6 +226,24 @@ if not node then return 0 end
 redis.call('PUBLISH', P .. 'n:' .. node, ARGV[3])
 return 1`
 
+/**
+ * ARGV: prefix, id, maxInterval. A request of the session was served on a node that
+ * does not hold it, so its client is alive (C77): its node is told, or, when it is an
+ * orphan, its deadline moves to maxInterval from now.
+ */
+export const TOUCH = `${COMMON}
+local id = ARGV[2]
+local node = redis.call('HGET', P .. 's:' .. id, 'node')
+if not node then return 0 end
+if redis.call('ZSCORE', P .. 'orphans', id) then
+  local due = now() + tonumber(ARGV[3])
+  redis.call('ZADD', P .. 'orphans', due, id)
+  redis.call('PEXPIREAT', P .. 'orphans', due + 1000)
+else
+  redis.call('PUBLISH', P .. 'n:' .. node, 't' .. id .. '\\n')
+end
+return 1`
+
 /** ARGV: prefix, id. The record, the subscriptions and whether a socket is open to it on a live node. */
 export const FIND = `${COMMON}
 local key = P .. 's:' .. ARGV[2]

@@ -110,6 +110,8 @@ export class RedisEngine implements Engine {
   #available = true
   #lastRefresh = 0
   #closed = false
+  /** Sessions whose node this one told of a request since its last heartbeat. */
+  readonly #touched = new Set<string>()
   /** Sessions of the other nodes and orphans, at the last heartbeat. */
   #elsewhere = 0
 
@@ -259,6 +261,13 @@ export class RedisEngine implements Engine {
     return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
   }
 
+  /** Once a heartbeat at most per session: a client sending many requests here costs one script run a second. */
+  async touch (sessionId: string): Promise<void> {
+    if (this.#touched.has(sessionId)) return
+    this.#touched.add(sessionId)
+    await this.#run('TOUCH', sessionId, String(this.#maxInterval))
+  }
+
   async batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): Promise<void> {
     if (this.#logWindow === 0) return
     // The last event of the batch that came through the log says how far the client got.
@@ -359,6 +368,9 @@ export class RedisEngine implements Engine {
       case 's':
         if (this.#index.subscribe(head, rest)) host.subscribed(head, rest)
         return
+      case 't':
+        host.touch(head)
+        return
       case 'u':
         if (this.#index.unsubscribe(head, rest)) host.unsubscribed(head, rest)
         return
@@ -441,6 +453,7 @@ export class RedisEngine implements Engine {
   async #beat (): Promise<void> {
     const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
     this.#elsewhere = elsewhere
+    this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
     if (joined === 1 && this.#records.size > 0) await this.#restore()
     await this.#refresh()

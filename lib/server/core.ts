@@ -113,6 +113,7 @@ export class ServerCore implements TransportHost {
         session.enqueue(event)
       },
       release: sessionId => registry.release(sessionId),
+      touch: sessionId => registry.get(sessionId)?.touch(),
       subscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.add(pattern),
       unsubscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.delete(pattern),
       endSession: (sessionId, reason) => {

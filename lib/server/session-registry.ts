@@ -6,7 +6,7 @@ import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { Link } from './link.ts'
 import type { Reporter } from './reporter.ts'
-import { portable, Session } from './session.ts'
+import { Session } from './session.ts'
 import type { EndReason, SessionHost } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
 
@@ -95,7 +95,7 @@ export class SessionRegistry implements SessionHost {
       ack: session.ack,
       userId: session.userId,
       tokenExpiresAt: session.tokenExpiresAt,
-      attributes: portable(session.attributes)
+      attributes: session.portableAttributes()
     }
   }
 
@@ -191,6 +191,10 @@ export class SessionRegistry implements SessionHost {
 
   forward (session: Session, event: OutgoingEvent): void {
     this.#reporter.settle(this.#engine.deliver(session.id, event), 'deliver')
+  }
+
+  touchElsewhere (session: Session): void {
+    this.#reporter.settle(this.#engine.touch?.(session.id), 'touch')
   }
 
   batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void {

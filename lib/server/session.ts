@@ -65,6 +65,8 @@ export interface SessionHost {
   socketBound (session: Session, open: boolean): void
   /** Queues an event for a session that another node holds. */
   forward (session: Session, event: OutgoingEvent): void
+  /** Tells the node that holds a session that its client sent a message elsewhere. */
+  touchElsewhere (session: Session): void
   /** Acknowledge extension: `batch` of `events` went out; the client acknowledged `batch`. */
   batchSent (session: Session, batch: number, events: readonly OutgoingEvent[]): void
   acknowledged (session: Session, batch: number): void
@@ -156,6 +158,11 @@ export class Session implements ServerSession {
     return (this.#attributes ??= new Map())
   }
 
+  /** The attributes that can travel to another node, without making the map of a session that has none. */
+  portableAttributes (): Record<string, unknown> {
+    return portable(this.#attributes)
+  }
+
   get ended (): boolean {
     return this.#ended
   }
@@ -207,9 +214,10 @@ export class Session implements ServerSession {
     return (this.#publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
   }
 
-  /** A message other than a connect arrived: the session is alive (C77). */
+  /** A message other than a connect arrived: the session is alive (C77), wherever it is held. */
   touch (): void {
-    if (this.#hold === undefined && !this.#ended && !this.visitor) this.#extendExpiry(this.#host.options.maxInterval)
+    if (this.visitor) this.#host.touchElsewhere(this)
+    else if (this.#hold === undefined && !this.#ended) this.#extendExpiry(this.#host.options.maxInterval)
   }
 
   enqueue (event: OutgoingEvent): void {
@@ -361,7 +369,7 @@ export class Session implements ServerSession {
       connected: this.#connected,
       interval: this.#interval,
       transport: this.#transport,
-      attributes: portable(this.#attributes)
+      attributes: this.portableAttributes()
     }
   }
 
@@ -498,7 +506,7 @@ function endReply (held: Reply, reason: EndReason): Reply {
 }
 
 /** The attributes that can travel to another node: those whose value is JSON. */
-export function portable (attributes: ReadonlyMap<string, unknown> | undefined): Record<string, unknown> {
+function portable (attributes: ReadonlyMap<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (attributes === undefined) return out
   for (const [name, value] of attributes) {

@@ -14,8 +14,6 @@ const BAD_CALLBACK = refusal(400, 'jsonp_callback_invalid', 'invalid jsonp callb
 const NO_MESSAGE = refusal(400, 'message_parameter_missing', 'missing message parameter')
 const TOO_LARGE = refusal(413, 'too_large', 'message too large')
 
-type Query = Record<string, string | string[] | undefined>
-
 /**
  * `callback-polling`: a GET carrying `jsonp=<callback>` and one or more
  * `message=<JSON batch>`, answered with `<callback>([...])` as a script (C84, C85),
@@ -25,8 +23,8 @@ export const callbackPolling = httpTransport({
   name: 'callback-polling',
   method: 'GET',
 
-  read (request, options) {
-    const query = request.query as Query
+  read (exchange, options) {
+    const query = exchange.query
     const callback = query['jsonp']
     if (typeof callback !== 'string') return NO_CALLBACK
     if (callback.length > options.jsonpCallbackMaxLength || !CALLBACK.test(callback)) return BAD_CALLBACK
@@ -37,14 +35,13 @@ export const callbackPolling = httpTransport({
     return parseParts(parts, options.maxMessagesPerBatch)
   },
 
-  write (reply, json, request) {
-    const callback = (request.query as Query)['jsonp'] as string
-    reply
-      .type('text/javascript; charset=utf-8')
-      .header('x-content-type-options', 'nosniff')
-      .header('content-disposition', 'attachment; filename=f.txt')
-      .header('cache-control', 'no-cache, no-store')
-      .send(`/**/${callback}(${json.replace(LINE_SEPARATORS, escapeSeparator)});`)
+  write (json, exchange, headers) {
+    const callback = exchange.query['jsonp'] as string
+    headers['content-type'] = 'text/javascript; charset=utf-8'
+    headers['x-content-type-options'] = 'nosniff'
+    headers['content-disposition'] = 'attachment; filename=f.txt'
+    headers['cache-control'] = 'no-cache, no-store'
+    return `/**/${callback}(${json.replace(LINE_SEPARATORS, escapeSeparator)});`
   }
 })
 

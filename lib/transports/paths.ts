@@ -2,3 +2,9 @@
 export function basePath (path: string): string {
   return path.endsWith('/') ? path.slice(0, -1) : path
 }
+
+/** The endpoint's URLs as routes: `<base>` and everything under it (C79). */
+export function endpointUrls (path: string): string[] {
+  const base = basePath(path)
+  return [base || '/', `${base}/*`]
+}

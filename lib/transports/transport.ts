@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { BadInputReason, InputSource } from '../diagnostics.ts'
 import type { Logger } from '../logger.ts'
 import type { Link, Respond } from '../server/link.ts'
+import type { Envelope } from './envelope.ts'
+import type { HttpExchange, ResponseHeaders } from './http-exchange.ts'
 import type { OriginPolicy } from './origin.ts'
 
 /** The server options transports read; the core's resolved options are one. */
@@ -31,10 +33,27 @@ export interface TransportHost {
   badInput (source: InputSource, reason: BadInputReason, message: string, detail?: object): void
 }
 
+/** What an HTTP transport is made of: reading a payload from a request and writing one back. */
+export interface HttpTransportSpec<Name extends string = string> {
+  readonly name: Name
+  readonly method: 'GET' | 'POST'
+  read (exchange: HttpExchange, options: TransportOptions): Envelope
+  /** The response body for a payload serialized as `json`; its own headers go into `headers`. */
+  write (json: string, exchange: HttpExchange, headers: ResponseHeaders): string
+}
+
+/** The Bayeux HTTP endpoint (lib/transports/http.ts), as HTTP transports see it. */
+export interface HttpRoutes {
+  /** Serves `spec.method` with `spec`'s transport, whether offered or not (a client is told which). */
+  add (spec: HttpTransportSpec): void
+}
+
 export interface MountContext {
   readonly fastify: FastifyInstance
   readonly host: TransportHost
   readonly origins: OriginPolicy
+  /** Where HTTP transports serve: both ways in (fastify routes, the standalone's raw listener) lead there. */
+  readonly http: HttpRoutes
 }
 
 /**

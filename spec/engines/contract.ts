@@ -38,6 +38,7 @@ class Harness implements EngineHost {
   readonly subscriptionChanges: string[] = []
   readonly ended: Array<[string, string]> = []
   readonly orphansEnded: Array<[string, string, boolean, string[]]> = []
+  readonly touched: string[] = []
   readonly #live = new Set<string>()
   #fences = 0
 
@@ -57,6 +58,10 @@ class Harness implements EngineHost {
     this.queues.delete(sessionId)
     this.#live.delete(sessionId)
     return { queued, connected: true, interval: 0, transport: 'long-polling', attributes: { moved: true } }
+  }
+
+  touch (sessionId: string): void {
+    this.touched.push(sessionId)
   }
 
   subscribed (sessionId: string, pattern: string): void {
@@ -410,6 +415,17 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     for (let i = 0; i < 400 && a.ended.length === 0; i++) await delay(5)
     t.same(a.ended, [['s', 'client']])
     t.same(b.ended, [])
+  })
+
+  t.test('nodes: a request served elsewhere tells the session\'s node that its client is alive (C77)', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s')
+    if (b.engine.touch === undefined) return t.fail('an engine of many nodes passes touches on')
+    await b.engine.touch('s')
+    await b.engine.touch('ghost')
+    for (let i = 0; i < 400 && a.touched.length === 0; i++) await delay(5)
+    t.same(a.touched, ['s'], 'the node holding it is told')
+    t.same(b.touched, [])
   })
 
   t.test('nodes: a session whose node is gone ends on the node that ends it, whose host alone is told', async t => {

@@ -9,7 +9,7 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import t from 'tap'
 import { RedisEngine } from '../../../lib/engines/redis.ts'
 import type { ServerSession } from '../../../lib/index.ts'
-import { HttpPeer, startServer } from '../../helpers.ts'
+import { HttpPeer, delay, startServer } from '../../helpers.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
 
@@ -81,7 +81,7 @@ async function heartbeats (engine: RedisEngine, count: number): Promise<void> {
   })
 }
 
-t.test('a session of a killed node expires on one surviving node, which fires its disconnect event once', async t => {
+t.test('sessions of a killed node expire on one surviving node, which fires their disconnect event once', async t => {
   if (!await requireRedis(t)) return
   const prefix = testPrefix(t)
   const maxInterval = 1000
@@ -89,26 +89,48 @@ t.test('a session of a killed node expires on one surviving node, which fires it
   const survivors = await Promise.all(engines.map(engine => startServer(t, { engine, maxInterval })))
   const victim = await Nodes.start(t, 1, ['--redis', REDIS_URL, '--redis-prefix', prefix])
   const ended: Array<{ node: number, session: ServerSession, reason: string, at: number }> = []
-  const firstEnded = new Promise<void>(resolve => survivors.forEach((node, i) => node.bayeux.on('disconnect', (session, reason) => {
+  const waiting: Array<() => void> = []
+  survivors.forEach((node, i) => node.bayeux.on('disconnect', (session, reason) => {
     ended.push({ node: i, session, reason, at: Date.now() })
-    resolve()
-  })))
+    for (const wake of waiting.splice(0)) wake()
+  }))
+  /** Resolves once `count` events have fired, and each survivor has swept twice more: a repeated event would be in. */
+  const events = async (count: number): Promise<void> => {
+    while (ended.length < count) await new Promise<void>(resolve => waiting.push(resolve))
+    await Promise.all(engines.map(engine => heartbeats(engine, 2)))
+  }
 
-  const client = new HttpPeer(victim.urls[0]!)
-  await client.connected()
-  t.match(await client.send({ channel: '/meta/subscribe', subscription: '/news' }), [{ successful: true }])
-  t.equal(await survivors[0]!.bayeux.countSessions(), 1, 'the survivors count the session of the node about to die')
+  // One session falls silent with its node; the other goes on publishing through a survivor.
+  const silent = new HttpPeer(victim.urls[0]!)
+  await silent.connected()
+  t.match(await silent.send({ channel: '/meta/subscribe', subscription: '/news' }), [{ successful: true }])
+  const busy = new HttpPeer(victim.urls[0]!)
+  await busy.connected()
+  const busyThroughSurvivor = sameClientOn(survivors[1]!.url, busy)
+  t.equal(await survivors[0]!.bayeux.countSessions(), 2, 'the survivors count the sessions of the node about to die')
   const killedAt = Date.now()
   await victim.kill(0, 'SIGKILL')
-  await firstEnded
-  // Each survivor sweeps at every heartbeat: two more of each, and a second event would be in.
-  await Promise.all(engines.map(engine => heartbeats(engine, 2)))
+
+  const replies: unknown[] = []
+  const publishing = (async () => {
+    // Until a maxInterval past the silent one's end, for the busy one to have outlived it by that much.
+    while (ended.length === 0 || Date.now() < ended[0]!.at + maxInterval) {
+      replies.push(...await busyThroughSurvivor.send({ channel: '/alive', data: 1 }))
+      await delay(100)
+    }
+  })()
+  await events(1)
   t.equal(ended.length, 1, `once, on survivor ${ended[0]?.node}, ${ended[0]!.at - killedAt} ms after the kill`)
   t.equal(ended[0]?.reason, 'expired', 'with the reason of a session expiring on one node')
-  t.equal(ended[0]?.session.id, client.clientId, 'the session, as its record and subscriptions show it')
+  t.equal(ended[0]?.session.id, silent.clientId, 'the silent session, as its record and subscriptions show it')
   t.same([...ended[0]?.session.subscriptions ?? []], ['/news'])
   t.ok(ended[0]!.at - killedAt >= maxInterval, 'not before maxInterval has passed without a connect')
-  t.same(await Promise.all(survivors.map(node => node.bayeux.countSessions())), [0, 0], 'gone from the count')
+
+  await publishing
+  t.match(replies, Array(replies.length).fill({ successful: true }), `the ${replies.length} publishes of the other one through a survivor kept it alive (C77)`)
+  await events(2)
+  t.same(ended.slice(1).map(({ session, reason }) => [session.id, reason]), [[busy.clientId, 'expired']], 'once they stop, it expires too, once')
+  t.same(await Promise.all(survivors.map(node => node.bayeux.countSessions())), [0, 0], 'both gone from the count')
 })
 
 t.test('maxSessions counts the sessions of every node, as of the last heartbeat', async t => {
@@ -127,4 +149,21 @@ t.test('maxSessions counts the sessions of every node, as of the last heartbeat'
   t.match(await new HttpPeer(b!.url).handshake(), { successful: true }, 'B admits one once A holds one')
   await heartbeats(engines[0]!, 2)
   t.match(await new HttpPeer(a!.url).handshake(), { successful: false, error: '503::too_many_sessions' }, 'and A refuses the next one, B holding one')
+})
+
+t.test('requests served on another node keep the session alive on its own (C77)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const maxInterval = 1500
+  const engines = [quickEngine(prefix), quickEngine(prefix)]
+  const [a, b] = await Promise.all(engines.map(engine => startServer(t, { engine, maxInterval })))
+  const ended = new Promise(resolve => a!.bayeux.on('disconnect', (_, reason) => resolve(reason)))
+  const onA = new HttpPeer(a!.url)
+  await onA.connected()
+  const onB = sameClientOn(b!.url, onA)
+  // Twice maxInterval of publishes through B alone, with no connect: A holds the session and serves none of them.
+  const replies: unknown[] = []
+  for (const until = Date.now() + 2 * maxInterval; Date.now() < until; await delay(100)) replies.push(...await onB.send({ channel: '/alive', data: 1 }))
+  t.match(replies, Array(replies.length).fill({ successful: true }), `the ${replies.length} publishes through B all succeeded: the session lived on`)
+  t.equal(await ended, 'expired', 'once they stop, it expires on A')
 })
