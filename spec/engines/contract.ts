@@ -179,6 +179,7 @@ export function historyHost (history: HistoryLimits): EngineHost {
     subscribed () {},
     unsubscribed () {},
     endSession () {},
+    touch () {},
     orphanEnded () {},
     statusChanged () {},
     warn () {}
