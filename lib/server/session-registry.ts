@@ -107,8 +107,9 @@ export class SessionRegistry implements SessionHost {
 
   /**
    * The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9).
-   * A session another node holds is looked up there: a connect (`connect`, the
-   * message) or a WebSocket takes it over, any other request gets a visitor view of it.
+   * A session another node holds is looked up there: a connect or a subscribe that
+   * replays history (`connect`, the message) or a WebSocket takes it over, any other
+   * request gets a visitor view of it.
    */
   find (clientId: string | undefined, link: Link, connect: Message | undefined): Session | undefined | Promise<Session | undefined> {
     if (clientId === undefined) return undefined

@@ -6,6 +6,7 @@ import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { SessionState } from '../engines/engine.ts'
 import { AckLedger } from './ack.ts'
+import { ReplaySeam } from './replay-seam.ts'
 import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
 import type { Link, PushLink, Respond } from './link.ts'
@@ -126,6 +127,10 @@ export class Session implements ServerSession {
   #interval: number
   #expiresAt = 0
   #awaitingDrain = false
+  /** Made when the session first replays history (docs/replay.md). */
+  #seam: ReplaySeam | undefined
+  /** Another node took the session over (release). */
+  #movedAway = false
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
@@ -216,6 +221,32 @@ export class Session implements ServerSession {
   }
 
   enqueue (event: OutgoingEvent): void {
+    if (this.#seam !== undefined && !this.#seam.admits(event)) return
+    this.#push(event)
+  }
+
+  /** A replay of history starts: live events wait until `replayed` ends it. */
+  holdLive (): void {
+    (this.#seam ??= new ReplaySeam()).hold()
+  }
+
+  /**
+   * A replay ends: its `events` are queued, then the live events that waited, less
+   * those it held and those `keep` refuses (when the subscribe failed).
+   */
+  replayed (events: readonly OutgoingEvent[], keep?: (event: OutgoingEvent) => boolean): void {
+    const seam = this.#seam!
+    // Moved to another node while the replay was read: nothing is lost, though there
+    // it may come after, or along with, events that reached it first (docs/replay.md).
+    const queue = this.#movedAway ? (event: OutgoingEvent) => this.#host.forward(this, event) : (event: OutgoingEvent) => this.#push(event)
+    for (const event of events) {
+      seam.replayed(event)
+      queue(event)
+    }
+    for (const event of seam.release(keep)) queue(event)
+  }
+
+  #push (event: OutgoingEvent): void {
     if (this.#ended) return
     const options = this.#host.options
     if (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
@@ -327,6 +358,7 @@ export class Session implements ServerSession {
    */
   release (): SessionState {
     this.#ended = true
+    this.#movedAway = true
     this.#host.expiries.cancel(this)
     this.#host.tokenExpiries.cancel(this)
     if (this.#hold !== undefined) this.#supersede(this.#hold)
