@@ -9,7 +9,8 @@ export const ERROR_CODES = {
   BAYEUX_ERR_INVALID_EXTENSION: 'An extension has no hook, or a hook that is not a function.',
   BAYEUX_ERR_INVALID_DATA: 'Data to send cannot be serialized as JSON (a cycle, a BigInt).',
   BAYEUX_ERR_ENGINE_UNAVAILABLE: 'The engine cannot reach what it depends on (Redis): the operation did not happen.',
-  BAYEUX_ERR_UNUSABLE_KEY: 'A TLS certificate or key, or a key to verify tokens with, cannot be read or is not of a supported kind.'
+  BAYEUX_ERR_UNUSABLE_KEY: 'A TLS certificate or key, or a key to verify tokens with, cannot be read or is not of a supported kind.',
+  BAYEUX_ERR_HISTORY_GAP: '`history(channel, { after })` names a replay id after which events are no longer kept, or one never issued.'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -83,7 +83,12 @@ export const OPTION_SETTINGS = {
   timesync: setting({ type: 'boolean', default: true, description: 'answer the timesync extension' }), // §6.3
   browserCookieName: setting({ type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'BAYEUX_BROWSER', description: 'name of the browser cookie' }), // §5.7
   browserCookieSameSite: setting({ enum: ['Strict', 'Lax', 'None'], default: 'Lax', description: '`SameSite` of the browser cookie; `None` also sets `Secure` (cross-site deployments)' }),
-  websocketHighWaterMark: setting({ ...count, default: 1_048_576, description: 'bytes buffered on a WebSocket before events wait in the session queue instead' })
+  websocketHighWaterMark: setting({ ...count, default: 1_048_576, description: 'bytes buffered on a WebSocket before events wait in the session queue instead' }),
+  // Channel history and the replay extension (issue 11, docs/replay.md).
+  history: setting({ type: 'array', items: { type: 'string', pattern: '^/' }, default: [], description: 'channels (patterns allowed, e.g. `/event/**`) whose events are kept, for clients to replay with the replay extension' }),
+  historySize: setting({ ...count, maximum: 1_000_000, default: 1_000, description: 'most events kept per history channel' }),
+  historyTtl: setting({ type: 'integer', minimum: 1_000, maximum: 2_592_000_000, default: 86_400_000, description: 'ms an event of a history channel is kept' }),
+  replayEnvelope: setting({ type: 'array', items: { type: 'string', pattern: '^/' }, default: [], description: 'history channels whose events go out in Salesforce\'s envelope (`data.event.replayId`, `data.payload`), for Salesforce streaming clients; they keep history without being in `--history`' })
 }
 
 /** Settings of bin/bayeux-server (and createServer) only: not options of the Bayeux server. */

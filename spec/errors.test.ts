@@ -46,11 +46,12 @@ t.test('wire errors: every string the server can send is documented, and only th
     wire.fieldInvalid('<field>'),
     wire.publishInvalid('<channel>'),
     wire.connectionTypesUnsupported(['<transports>']),
+    wire.replayIdInvalid('<id>'),
     ...kinds.map(kind => wire.denied(kind)),
     wire.denied('subscribe_denied', 'denied_by_authorizer'),
     wire.denied('publish_denied', 'denied_by_authorizer')
   ]
   const functions = Object.values(wire as Record<string, unknown>).filter(value => typeof value === 'function')
-  t.equal(functions.length, 4, 'every template function of wire-errors.ts is sampled above')
+  t.equal(functions.length, 5, 'every template function of wire-errors.ts is sampled above')
   t.same([...table('Wire errors').keys()].sort(), [...constants, ...templates].sort())
 })

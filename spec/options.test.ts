@@ -87,7 +87,9 @@ t.test('each invalid option is rejected with BAYEUX_ERR_INVALID_OPTIONS, naming 
     ['trustClientSession', 'yes', /must be boolean/], ['requireHandshakePerConnection', 1, /must be boolean/], ['ack', null, /must be boolean/],
     ['timesync', 'true', /must be boolean/],
     ['browserCookieName', 'a;b', /must match pattern/], ['browserCookieName', '', /must match pattern/], ['browserCookieName', 'a b', /must match pattern/],
-    ['browserCookieSameSite', 'lax', /must be one of Strict, Lax, None/], ['websocketHighWaterMark', 0, /must be >= 1/]
+    ['browserCookieSameSite', 'lax', /must be one of Strict, Lax, None/], ['websocketHighWaterMark', 0, /must be >= 1/],
+    ['history', ['event/**'], /item 0 must match pattern/], ['historySize', 0, /must be >= 1/], ['historyTtl', 999, /must be >= 1000/],
+    ['replayEnvelope', '/event/**', /must be array/]
   ]
   for (const [name, value, problem] of invalid) {
     const message = new RegExp(`^Invalid options: ${name} ${problem.source}`)

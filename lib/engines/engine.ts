@@ -1,3 +1,4 @@
+import type { HistoricEvent } from '../protocol/historic-event.ts'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { MaybePromise } from '../types.ts'
 
@@ -43,11 +44,21 @@ export interface ClaimedSession extends RemoteSession {
   readonly state: SessionState | undefined
 }
 
+/** How much history an engine keeps of each channel that has one (docs/replay.md). */
+export interface HistoryLimits {
+  /** Most events kept per channel. */
+  readonly size: number
+  /** ms an event is kept. */
+  readonly ttl: number
+}
+
 /** What the server gives an engine: the sessions of this node. */
 export interface EngineHost {
   /** The server's options an engine sizes its timers by. */
   readonly maxInterval: number
   readonly timeout: number
+  /** Undefined when the server keeps no channel history. */
+  readonly history: HistoryLimits | undefined
   /** Queues `event` for the local session `sessionId`; unknown ids are ignored. */
   deliver (sessionId: string, event: OutgoingEvent): void
   /**
@@ -87,9 +98,18 @@ export interface Engine {
   /**
    * Delivers `event` once to every session subscribed to its channel or to a
    * wildcard matching it (`expansion`, most specific first), however many of its
-   * patterns match (C60), on every node.
+   * patterns match (C60), on every node. A HistoricEvent is first given its channel's
+   * next replay id and kept in the channel's history, in one step with its delivery:
+   * every node sees the same id, and the history holds the event as delivered.
    */
-  publish (event: OutgoingEvent, expansion: readonly string[]): MaybePromise<void>
+  publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[]): MaybePromise<void>
+  /**
+   * The events the history still holds of the channels `pattern` matches, oldest
+   * first (by replay id), at most `limit`: those after the replay id `after` (a
+   * concrete channel only), or all of them. Undefined when `after` cannot be resumed
+   * from whole: an event after it is no longer held, or it was never issued.
+   */
+  history (pattern: string, after: number | undefined, limit: number): MaybePromise<OutgoingEvent[] | undefined>
   /** Queues `event` for one session, whichever node holds it; false when there is no such session. */
   deliver (sessionId: string, event: OutgoingEvent): MaybePromise<boolean>
   /** A session this node does not hold; undefined when no node does (the single-process engine: always). */

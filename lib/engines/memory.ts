@@ -1,14 +1,25 @@
+import { patternMatches } from '../protocol/channel.ts'
+import { HistoricEvent } from '../protocol/historic-event.ts'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
-import type { Engine, EngineHost } from './engine.ts'
+import { ChannelHistory } from './channel-history.ts'
+import type { Engine, EngineHost, HistoryLimits } from './engine.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
 
-/** The single-process engine: subscriptions in maps, delivery by direct call. */
+/** ms between sweeps of the histories of quiet channels, at most. */
+const SWEEP_EVERY = 60_000
+
+/** The single-process engine: subscriptions in maps, delivery by direct call, history in rings. */
 export class MemoryEngine implements Engine {
   #host: EngineHost | undefined
   readonly #index = new SubscriptionIndex()
+  readonly #histories = new Map<string, ChannelHistory>()
+  #limits: HistoryLimits | undefined
+  #sweeper: NodeJS.Timeout | undefined
 
   start (host: EngineHost): void {
     this.#host = host
+    this.#limits = host.history
+    if (this.#limits !== undefined) this.#sweeper = setInterval(() => this.#sweep(), Math.min(this.#limits.ttl, SWEEP_EVERY)).unref()
   }
 
   createSession (sessionId: string): void {
@@ -27,9 +38,28 @@ export class MemoryEngine implements Engine {
     this.#index.unsubscribe(sessionId, pattern)
   }
 
-  publish (event: OutgoingEvent, expansion: readonly string[]): void {
+  publish (published: OutgoingEvent | HistoricEvent, expansion: readonly string[]): void {
     const host = this.#host!
+    const event = published instanceof HistoricEvent ? this.#record(published) : published
     for (const id of this.#index.match(expansion)) host.deliver(id, event)
+  }
+
+  history (pattern: string, after: number | undefined, limit: number): OutgoingEvent[] | undefined {
+    const oldest = Date.now() - (this.#limits?.ttl ?? 0)
+    if (!pattern.endsWith('*')) {
+      const history = this.#histories.get(pattern)
+      history?.expire(oldest)
+      if (history === undefined) return after === undefined ? [] : undefined
+      return history.read(after, limit)
+    }
+    const events: OutgoingEvent[] = []
+    for (const [channel, history] of this.#histories) {
+      if (!patternMatches(pattern, channel)) continue
+      history.expire(oldest)
+      events.push(...history.read(undefined, limit)!)
+    }
+    // Ids follow the clock: in id order, events of different channels are in publish order.
+    return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 
   deliver (sessionId: string, event: OutgoingEvent): boolean {
@@ -63,6 +93,27 @@ export class MemoryEngine implements Engine {
   }
 
   close (): void {
+    clearInterval(this.#sweeper)
     this.#index.clear()
+    this.#histories.clear()
+  }
+
+  /** Gives the event its channel's next id and keeps it. */
+  #record (historic: HistoricEvent): OutgoingEvent {
+    const now = Date.now()
+    let history = this.#histories.get(historic.channel)
+    if (history === undefined) this.#histories.set(historic.channel, history = new ChannelHistory(this.#limits!.size))
+    const event = historic.stamp(history.nextId(now))
+    history.add(event, now)
+    return event
+  }
+
+  /** Forgets the histories whose every event expired: a channel nobody publishes on costs nothing. */
+  #sweep (): void {
+    const oldest = Date.now() - this.#limits!.ttl
+    for (const [channel, history] of this.#histories) {
+      history.expire(oldest)
+      if (history.size === 0) this.#histories.delete(channel)
+    }
   }
 }

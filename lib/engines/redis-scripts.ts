@@ -10,7 +10,13 @@
  * `n:<node>:sessions`, `n:<node>:patterns` (sets), `nodes` (zset: node → last
  * heartbeat), `orphans` (zset: session → when it expires), `log` (stream: every
  * publish of the last few seconds, from which an acknowledge-extension session whose
- * node died gets back what its client had not acknowledged).
+ * node died gets back what its client had not acknowledged). Channel history
+ * (docs/replay.md): `h:<channel>` (stream: entry id `<replay id>-0`, fields `e`, the
+ * event as delivered, and `p`, the replay id before it), `h:channels` (zset: channel →
+ * when it was last published on, to find the channels of a wildcard).
+ *
+ * A node's messages: `e<log id>\n<replay id>\n<expansion>\n<event>` (a publish; ids
+ * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x` (see RedisEngine).
  */
 
 const COMMON = `
@@ -22,6 +28,17 @@ end
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function micros()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- Replay ids are microseconds-sized: Lua would print them in exponent notation.
+local function int(n)
+  return string.format('%.0f', n)
+end
+local function replay_id(entry)
+  return tonumber(string.match(entry[1], '^%d+'))
 end
 -- A node is alive while it listens on its channel and has beaten in the last three
 -- detection times: a killed process loses its connection at once, long before its
@@ -94,22 +111,44 @@ end
 return 1`
 
 /**
- * ARGV: prefix, how long the log keeps events (ms, 0: no log), the event (its
- * expansion as JSON, a newline, the event as JSON), then the expansion of its
- * channel. Logs the event, then sends it with its log id once to every node with a
- * session subscribed to a key of the expansion; returns how many.
+ * ARGV: prefix, how long the log keeps events (ms, 0: no log), how many events the
+ * channel's history keeps (0: none), how long (ms), the event's JSON in two parts
+ * around its replay id (`head`, `tail`; all of it in `head` without history), its
+ * expansion as JSON, then the expansion of its channel (the channel first). Gives the
+ * event its channel's next replay id and keeps it in the history, logs it, then sends
+ * it with both ids once to every node with a session subscribed to a key of the
+ * expansion; returns how many. A replay id is at least the microsecond (Redis's clock)
+ * of its publish, and above the channel's latest, so that ids issued before Redis lost
+ * the history are never issued again.
  */
 export const PUBLISH = `${COMMON}
-local window, body = tonumber(ARGV[2]), ARGV[3]
+local window, size, ttl, head, tail = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local replay = ''
+if size > 0 then
+  local channel = ARGV[8]
+  local key = P .. 'h:' .. channel
+  local t = micros()
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  local previous = last and replay_id(last) or 0
+  replay = int(math.max(previous + 1, t))
+  redis.call('XADD', key, 'MAXLEN', size, replay .. '-0', 'e', head .. replay .. tail, 'p', int(previous))
+  redis.call('XTRIM', key, 'MINID', int(t - ttl * 1000))
+  redis.call('PEXPIRE', key, ttl)
+  local channels = P .. 'h:channels'
+  redis.call('ZADD', channels, t, channel)
+  redis.call('ZREMRANGEBYSCORE', channels, '-inf', t - ttl * 1000)
+  redis.call('PEXPIRE', channels, ttl)
+end
+local body = replay .. '\\n' .. ARGV[7] .. '\\n' .. head .. replay .. tail
 local id = ''
 if window > 0 then
   local log = P .. 'log'
-  id = redis.call('XADD', log, 'MINID', '~', (now() - window) .. '-0', '*', 'k', table.concat(ARGV, '\\n', 4), 'm', body)
+  id = redis.call('XADD', log, 'MINID', '~', (now() - window) .. '-0', '*', 'k', table.concat(ARGV, '\\n', 8), 'm', body)
   redis.call('PEXPIRE', log, window)
 end
 local message = 'e' .. id .. '\\n' .. body
 local nodes, count = {}, 0
-for i = 4, #ARGV do
+for i = 8, #ARGV do
   for _, node in ipairs(redis.call('HKEYS', P .. 'c:' .. ARGV[i])) do
     if not nodes[node] then
       nodes[node] = true
@@ -119,6 +158,47 @@ for i = 4, #ARGV do
   end
 end
 return count`
+
+/**
+ * ARGV: prefix, a channel or pattern, the replay id to read after ('' for all: the
+ * only read of a wildcard), most entries, how long the history keeps events (ms).
+ * The entries of the history not yet expired, oldest first (per channel), as
+ * { stream id, { field, value... } }; false when reading after that id would not be
+ * whole: an entry after it is gone (dropped or expired), or it was never issued.
+ */
+export const HISTORY = `${COMMON}
+local pattern, after, limit = ARGV[2], ARGV[3], ARGV[4]
+local oldest = micros() - tonumber(ARGV[5]) * 1000
+local from = int(oldest) .. '-0'
+if not string.find(pattern, '*', 1, true) then
+  local key = P .. 'h:' .. pattern
+  if after == '' then return redis.call('XRANGE', key, from, '+', 'COUNT', limit) end
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  local n = tonumber(after)
+  if not last or n > replay_id(last) then return false end
+  if n == replay_id(last) then return {} end
+  -- Whole when the first entry after n is kept and was published right after n.
+  local first = redis.call('XRANGE', key, '(' .. after .. '-0', '+', 'COUNT', 1)[1]
+  if replay_id(first) < oldest then return false end
+  local fields = first[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'p' and fields[i + 1] ~= after then return false end
+  end
+  return redis.call('XRANGE', key, '(' .. after .. '-0', '+', 'COUNT', limit)
+end
+local function matches(channel)
+  local wild = string.match(pattern, '/(%*+)$')
+  local base = string.sub(pattern, 1, #pattern - #wild)
+  if #channel <= #base or string.sub(channel, 1, #base) ~= base then return false end
+  return wild == '**' or not string.find(channel, '/', #base + 1, true)
+end
+local out = {}
+for _, channel in ipairs(redis.call('ZRANGEBYSCORE', P .. 'h:channels', oldest, '+inf')) do
+  if matches(channel) then
+    for _, entry in ipairs(redis.call('XRANGE', P .. 'h:' .. channel, from, '+', 'COUNT', limit)) do out[#out + 1] = entry end
+  end
+end
+return out`
 
 /** ARGV: prefix, id, message. Sends to the node that holds the session; 0 when none does. */
 export const DELIVER = `${COMMON}

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { BayeuxServerError } from '../errors.ts'
+import { HistoricEvent } from '../protocol/historic-event.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
-import type { ClaimedSession, Engine, EngineHost, RemoteSession, SessionRecord, SessionState } from './engine.ts'
+import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionRecord, SessionState } from './engine.ts'
 import { connectRedis, isReply, script } from './redis-connection.ts'
 import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
@@ -48,6 +49,9 @@ interface Arrival {
   /** Resolves when the previous node has handed the session over. */
   handedOver: () => void
 }
+
+/** A history entry as Redis returns it: its stream id (`<replay id>-0`) and its fields. */
+type StreamEntry = [string, string[]]
 
 /** An event as it travels between nodes: the message, and its log id if it has one. */
 type WireEvent = [EventMessage, string?]
@@ -94,6 +98,7 @@ export class RedisEngine implements Engine {
   readonly #keys: string
   readonly #cluster: boolean
   #host: EngineHost | undefined
+  #history: HistoryLimits | undefined
   #client: RedisConnection | undefined
   #subscriber: RedisConnection | undefined
   #timer: NodeJS.Timeout | undefined
@@ -133,6 +138,7 @@ export class RedisEngine implements Engine {
 
   async start (host: EngineHost): Promise<void> {
     this.#host = host
+    this.#history = host.history
     this.#maxInterval = host.maxInterval
     // A session's keys outlive any gap between its connects, and a dead node's detection.
     // The log covers a session's lifetime: any event its client may not have acknowledged.
@@ -171,8 +177,21 @@ export class RedisEngine implements Engine {
     await this.#run('SUBSCRIBE', sessionId, pattern, '-1')
   }
 
-  async publish (event: OutgoingEvent, expansion: readonly string[]): Promise<void> {
-    await this.#run('PUBLISH', String(this.#logWindow), `${JSON.stringify(expansion)}\n${event.json}`, ...expansion)
+  async publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[]): Promise<void> {
+    // The script gives a historic event its id, keeps it and fans it out in one step.
+    const { size, ttl } = event instanceof HistoricEvent ? this.#history! : { size: 0, ttl: 0 }
+    const [head, tail] = event instanceof HistoricEvent ? [event.head, event.tail] : [event.json, '']
+    await this.#run('PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, JSON.stringify(expansion), ...expansion)
+  }
+
+  async history (pattern: string, after: number | undefined, limit: number): Promise<OutgoingEvent[] | undefined> {
+    const ttl = this.#history?.ttl ?? 0
+    const entries = await this.#run('HISTORY', pattern, after === undefined ? '' : String(after), String(limit), String(ttl)) as StreamEntry[] | null
+    if (entries === null) return undefined
+    const events = entries.map(([id, fields]) => OutgoingEvent.fromJSON(fields[fields.indexOf('e') + 1]!, Number(id.slice(0, id.indexOf('-')))))
+    if (!pattern.endsWith('*')) return events
+    // Ids follow Redis's clock: in id order, events of different channels are in publish order.
+    return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 
   async deliver (sessionId: string, event: OutgoingEvent): Promise<boolean> {
@@ -254,18 +273,21 @@ export class RedisEngine implements Engine {
   async #replay (sessionId: string, after: string, until: string): Promise<OutgoingEvent[]> {
     const pairs = await this.#run('REPLAY', sessionId, after, until) as string[]
     const events: OutgoingEvent[] = []
-    for (let i = 0; i < pairs.length; i += 2) {
-      const body = pairs[i + 1]!
-      events.push(this.#logged(pairs[i]!, body.slice(body.indexOf('\n') + 1)))
-    }
+    for (let i = 0; i < pairs.length; i += 2) events.push(this.#logged(pairs[i]!, pairs[i + 1]!).event)
     return events
   }
 
-  /** An event that came through the log, remembered with its log id. */
-  #logged (id: string, json: string): OutgoingEvent {
-    const event = OutgoingEvent.fromJSON(json)
+  /**
+   * A publish as the script sends and logs it (`<replay id>\n<expansion>\n<event>`), its
+   * event remembered with its log id.
+   */
+  #logged (id: string, body: string): { event: OutgoingEvent, expansion: string } {
+    const first = body.indexOf('\n')
+    const second = body.indexOf('\n', first + 1)
+    const replayId = first === 0 ? undefined : Number(body.slice(0, first))
+    const event = OutgoingEvent.fromJSON(body.slice(second + 1), replayId)
     if (id !== '') this.#logIds.set(event, id)
-    return event
+    return { event, expansion: body.slice(first + 1, second) }
   }
 
   async socketBound (sessionId: string, open: boolean): Promise<void> {
@@ -310,10 +332,9 @@ export class RedisEngine implements Engine {
     const rest = message.slice(newline + 1)
     switch (kind) {
       case 'e': {
-        // e<log id>\n<expansion>\n<event>
-        const split = rest.indexOf('\n')
-        const event = this.#logged(head, rest.slice(split + 1))
-        for (const id of this.#index.match(JSON.parse(rest.slice(0, split)) as string[])) this.#deliverLocal(id, event)
+        // e<log id>\n<replay id>\n<expansion>\n<event>
+        const { event, expansion } = this.#logged(head, rest)
+        for (const id of this.#index.match(JSON.parse(expansion) as string[])) this.#deliverLocal(id, event)
         return
       }
       case 'd':

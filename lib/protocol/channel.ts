@@ -64,6 +64,19 @@ export class ParsedChannel {
 }
 
 /**
+ * True when the pattern `pattern` (`/a/b`, `/a/*` or `/a/**`, already valid) matches
+ * the concrete channel `channel`: for code that has names, not parsed channels.
+ */
+export function patternMatches (pattern: string, channel: string): boolean {
+  if (pattern.endsWith('/**')) return channel.startsWith(pattern.slice(0, -2)) && channel.length > pattern.length - 2
+  if (pattern.endsWith('/*')) {
+    const base = pattern.slice(0, -1)
+    return channel.startsWith(base) && channel.length > base.length && !channel.includes('/', base.length)
+  }
+  return pattern === channel
+}
+
+/**
  * Parses channel names, caching the result: the same few channels are published to
  * over and over, so validation and expansion are paid once per channel, not per message.
  */

@@ -7,12 +7,15 @@ import type { EventMessage, Reply } from './message.ts'
  */
 export class OutgoingEvent {
   readonly message: EventMessage | Reply
+  /** The event's id in its channel's history (docs/replay.md); undefined on channels that keep none. */
+  readonly replayId: number | undefined
   #json: string | undefined
   #alone: Buffer | undefined
 
   /** `message` is a broadcast event, or a message the server sends unasked (a disconnect). */
-  constructor (message: EventMessage | Reply) {
+  constructor (message: EventMessage | Reply, replayId?: number) {
     this.message = message
+    this.replayId = replayId
   }
 
   /**
@@ -29,9 +32,14 @@ export class OutgoingEvent {
     return event
   }
 
-  /** An event that arrived serialized (from another node): it keeps its JSON as it came. */
-  static fromJSON (json: string): OutgoingEvent {
-    const event = new OutgoingEvent(JSON.parse(json) as EventMessage)
+  /** An event that arrived serialized (from another node, or from history): it keeps its JSON as it came. */
+  static fromJSON (json: string, replayId?: number): OutgoingEvent {
+    return OutgoingEvent.serialized(JSON.parse(json) as EventMessage, json, replayId)
+  }
+
+  /** An event whose JSON is already made: `json` must be `message` serialized. */
+  static serialized (message: EventMessage, json: string, replayId?: number): OutgoingEvent {
+    const event = new OutgoingEvent(message, replayId)
     event.#json = json
     return event
   }

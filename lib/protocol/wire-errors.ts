@@ -50,3 +50,12 @@ export function denied (kind: DenialKind, reason: DenialReason = 'denied_by_secu
 export function connectionTypesUnsupported (offered: readonly string[]): string {
   return `301:${offered.join(',')}:connection_types_not_supported`
 }
+
+/**
+ * A subscribe asked to resume after a replay id from which the history cannot be
+ * replayed whole (docs/replay.md): Salesforce's text, which its clients match, braces
+ * and two spaces included.
+ */
+export function replayIdInvalid (replayId: number | string): string {
+  return `400::The replayId {${replayId}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`
+}

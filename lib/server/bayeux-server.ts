@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { BayeuxServerError } from '../errors.ts'
 import { CLI_SETTINGS } from '../options.ts'
 import type { ResolvedOptions } from '../options.ts'
-import type { Ext } from '../protocol/message.ts'
+import type { EventMessage, Ext } from '../protocol/message.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Authorizer } from './authorizers.ts'
 import { ServerCore } from './core.ts'
@@ -10,6 +10,7 @@ import type { BayeuxOptions } from './core.ts'
 import type { DrainResult } from './drain.ts'
 import type { BayeuxEvents } from './events.ts'
 import type { Extension } from './extensions.ts'
+import type { HistoryEntry } from './history.ts'
 import type { ChannelListener } from './publisher.ts'
 import type { ServerSession } from './session.ts'
 
@@ -105,6 +106,31 @@ export class BayeuxServer extends EventEmitter<BayeuxEvents> {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_CHANNEL', `Cannot publish to ${JSON.stringify(channel)}`)
     }
     await this.#core.publisher.broadcast({ channel, data, ...(ext !== undefined && { ext }) }, parsed, undefined, undefined)
+  }
+
+  /**
+   * The events the history still holds of `channel` (docs/replay.md), oldest first, as
+   * subscribers get them, with their replay ids: those after the replay id `after`, or
+   * all of them; at most `limit` (default: historySize), so that `after` can page on
+   * from the last id returned. `channel` may be a wildcard (without `after`: ids are per
+   * channel). Throws BAYEUX_ERR_INVALID_CHANNEL for a channel that keeps no history, and
+   * BAYEUX_ERR_HISTORY_GAP when events after `after` are no longer held, or it was never issued.
+   */
+  async history (channel: string, { after, limit }: { after?: number, limit?: number } = {}): Promise<HistoryEntry[]> {
+    const core = this.#core
+    const parsed = core.channels.parse(channel)
+    if (core.history === undefined || parsed === null || parsed.kind !== 'broadcast' || (parsed.wild === 0 && core.history.formOf(parsed) === undefined)) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_CHANNEL', `${JSON.stringify(channel)} keeps no history`)
+    }
+    if (after !== undefined && (!Number.isSafeInteger(after) || after < 1 || parsed.wild !== 0)) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `after is a replay id (a positive integer) of a channel, not ${String(after)} of ${JSON.stringify(channel)}`)
+    }
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `limit is a positive integer, not ${String(limit)}`)
+    }
+    const events = await core.engine.history(parsed.name, after, limit ?? core.options.historySize)
+    if (events === undefined) throw new BayeuxServerError('BAYEUX_ERR_HISTORY_GAP', `The history of ${channel} no longer keeps every event after ${String(after)}, or that id was never issued`)
+    return events.map(event => ({ id: event.replayId!, message: event.message as EventMessage }))
   }
 
   /** Listens to publishes on channels matching `pattern` (may end in `*` or `**`); returns a function that stops it. */

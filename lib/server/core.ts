@@ -17,6 +17,7 @@ import type { BayeuxEvents } from './events.ts'
 import { ExtensionChain } from './extensions.ts'
 import type { Extension } from './extensions.ts'
 import { MessageHandlers } from './handlers.ts'
+import { HistoryPolicy } from './history.ts'
 import type { Link, Respond } from './link.ts'
 import { MessagePipeline } from './pipeline.ts'
 import { Publisher } from './publisher.ts'
@@ -48,6 +49,8 @@ export class ServerCore implements TransportHost {
   readonly reporter: Reporter
   readonly channels: ChannelParser
   readonly engine: Engine
+  /** Undefined when no channel keeps history. */
+  readonly history: HistoryPolicy | undefined
   readonly extensions = new ExtensionChain()
   readonly authorizers: Authorizers
   readonly access: AccessChain
@@ -65,15 +68,17 @@ export class ServerCore implements TransportHost {
     this.options = resolveOptions(plain)
     this.reporter = new Reporter(events)
     this.channels = new ChannelParser({ maxLength: this.options.maxChannelLength, maxDepth: this.options.maxChannelDepth })
+    this.history = HistoryPolicy.of(this.options, this.channels)
     this.engine = engine ?? new MemoryEngine()
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
     this.access = new AccessChain(policy, this.authorizers)
-    this.publisher = new Publisher(this.engine, this.extensions, this.reporter)
+    this.publisher = new Publisher(this.engine, this.extensions, this.reporter, this.history)
     this.registry = new SessionRegistry(this.options, this.reporter, this.engine, (session, reason) => this.#removed(session, reason))
     const handlers = new MessageHandlers({
       options: this.options,
       registry: this.registry,
       engine: this.engine,
+      history: this.history,
       access: this.access,
       publisher: this.publisher,
       channels: this.channels,
@@ -95,6 +100,7 @@ export class ServerCore implements TransportHost {
     return (this.#started ??= Promise.resolve(this.engine.start({
       maxInterval: this.options.maxInterval,
       timeout: this.options.timeout,
+      history: this.history?.limits,
       deliver: (sessionId, event) => {
         const session = registry.get(sessionId)
         if (session === undefined) return

@@ -4,11 +4,14 @@ import type { ResolvedOptions } from '../options.ts'
 import type { ChannelParser, ParsedChannel } from '../protocol/channel.ts'
 import { META_CONNECT, META_DISCONNECT, META_HANDSHAKE, META_SUBSCRIBE, META_UNSUBSCRIBE } from '../protocol/message.ts'
 import type { EventMessage, Message, Reply } from '../protocol/message.ts'
+import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import * as errors from '../protocol/wire-errors.ts'
 import type { AccessChain } from './access.ts'
 import { drainInterval } from './drain.ts'
+import type { HistoryPolicy } from './history.ts'
 import type { Link } from './link.ts'
 import type { Publisher } from './publisher.ts'
+import { ReplayRefusal, replayMap, replayStart } from './replay.ts'
 import type { Reporter } from './reporter.ts'
 import type { SecurityPolicy } from './security.ts'
 import type { Session } from './session.ts'
@@ -22,6 +25,8 @@ export interface HandlerParts {
   readonly options: HandlerOptions
   readonly registry: SessionRegistry
   readonly engine: Engine
+  /** Undefined when no channel keeps history: the replay extension is not offered. */
+  readonly history: HistoryPolicy | undefined
   readonly access: AccessChain
   readonly publisher: Publisher
   readonly channels: ChannelParser
@@ -44,7 +49,7 @@ export class MessageHandlers {
   }
 
   async handshake (message: Message, link: Link): Promise<Reply> {
-    const { options, registry, policy, engine, reporter } = this.#parts
+    const { options, registry, policy, engine, reporter, history } = this.#parts
     if (registry.draining) {
       // Shutting down: handshake again later, each client after its own pause (lib/server/drain.ts).
       return { ...fail(message, errors.SERVER_DRAINING), advice: { reconnect: 'handshake', interval: drainInterval() } }
@@ -83,7 +88,8 @@ export class MessageHandlers {
       minimumVersion: '1.0',
       supportedConnectionTypes: [...options.transports],
       advice: { reconnect: 'retry', interval: options.interval, timeout: options.timeout },
-      ...(ack && { ext: { ack: true } })
+      // Replay clients resume only when the handshake says the server keeps history.
+      ...((ack || history !== undefined) && { ext: { ...(ack && { ack: true }), ...(history !== undefined && { replay: true }) } })
     }
   }
 
@@ -110,10 +116,13 @@ export class MessageHandlers {
   }
 
   async #subscribe (message: Message, session: Session): Promise<Reply> {
-    const { options, access, engine, reporter } = this.#parts
+    const { options, access, engine, reporter, history } = this.#parts
     const reply = withSubscription(message)
     const parsed = this.#subscriptionChannels(message)
     if (typeof parsed === 'string') return { ...reply, successful: false, error: parsed }
+    // The replay extension (docs/replay.md): only where the handshake offered it.
+    const map = history === undefined ? undefined : replayMap(message, options.maxSubscriptionsPerSession)
+    if (map instanceof ReplayRefusal) return this.#replayRefused(reply, session, map)
     for (const channel of parsed) {
       if (channel.kind === 'meta') return { ...reply, successful: false, error: errors.denied('subscribe_denied') }
       // Service channels: the client only wants its local listener to see direct replies (C44).
@@ -124,18 +133,72 @@ export class MessageHandlers {
       const refused = await access.check('subscribe', session, channel, message)
       if (refused !== undefined) return { ...reply, successful: false, error: refused }
       if (session.ended) return { ...reply, successful: false, error: errors.SUBSCRIBE_FAILED }
+      const start = history === undefined ? undefined : replayStart(map, channel.name)
+      if (start instanceof ReplayRefusal) return this.#replayRefused(reply, session, start)
+      // Ids are per channel: none names a place in a wildcard's many channels.
+      if (start?.from === 'after' && (channel.wild !== 0 || history!.formOf(channel) === undefined)) {
+        return { ...reply, successful: false, error: errors.replayIdInvalid(start.id) }
+      }
       // Counted before the engine call, so that a concurrent subscribe cannot exceed the limit;
       // taken back if the engine fails (Redis away), so that a retry does it again.
       session.subscriptions.add(channel.name)
-      try {
-        await engine.subscribe(session.id, channel.name)
-      } catch (error) {
-        session.subscriptions.delete(channel.name)
-        throw error
+      if (start === undefined || start.from === 'new') {
+        try {
+          await engine.subscribe(session.id, channel.name)
+        } catch (error) {
+          session.subscriptions.delete(channel.name)
+          throw error
+        }
+      } else if (!(await this.#replay(session, channel, start.from === 'after' ? start.id : undefined))) {
+        return { ...reply, successful: false, error: errors.replayIdInvalid((start as { id: number }).id) }
       }
       reporter.notify('subscribe', session, channel.name)
     }
     return reply
+  }
+
+  /**
+   * Subscribes `session` to `channel` and replays its history after `after` (all of it
+   * when undefined) before any live event (docs/replay.md, the seam): live events wait
+   * from before the subscription until the replay is queued, which happens once the
+   * subscribe reply is on its way, since some clients drop events of a channel whose
+   * subscription they have not seen confirmed. False, and no subscription, when the
+   * history cannot be replayed whole from `after`.
+   */
+  async #replay (session: Session, channel: ParsedChannel, after: number | undefined): Promise<boolean> {
+    const { engine } = this.#parts
+    let events: OutgoingEvent[] | undefined
+    session.holdLive()
+    try {
+      await engine.subscribe(session.id, channel.name)
+      events = await engine.history(channel.name, after, Number.MAX_SAFE_INTEGER)
+      if (events === undefined) await engine.unsubscribe(session.id, channel.name)
+    } catch (error) {
+      this.#abandon(session, channel)
+      throw error
+    }
+    if (events === undefined) {
+      this.#abandon(session, channel)
+      return false
+    }
+    // Authorizers leave out the channels of a wildcard the session may not receive, as in live delivery.
+    const { access, channels } = this.#parts
+    const replayed = channel.wild === 0 ? events : events.filter(event => access.mayReceive(session, channels.parse(event.channel)!))
+    setImmediate(() => session.replayed(replayed))
+    return true
+  }
+
+  /** A replaying subscribe failed: live events of that channel that waited go only where another subscription wants them. */
+  #abandon (session: Session, channel: ParsedChannel): void {
+    session.subscriptions.delete(channel.name)
+    const { channels } = this.#parts
+    setImmediate(() => session.replayed([], event => channels.parse(event.channel)!.expansion.some(pattern => session.subscriptions.has(pattern))))
+  }
+
+  /** Bad input in `ext.replay`: the subscribe is refused, and the reason logged. */
+  #replayRefused (reply: Reply, session: Session, refusal: ReplayRefusal): Reply {
+    this.#parts.reporter.log.warn({ clientId: session.id, subscription: reply.subscription }, `subscribe refused: ${refusal.warning}`)
+    return { ...reply, successful: false, error: refusal.error }
   }
 
   async #unsubscribe (message: Message, session: Session): Promise<Reply> {

@@ -1,9 +1,11 @@
 import * as diagnostics from '../diagnostics.ts'
 import type { Engine } from '../engines/engine.ts'
 import type { ParsedChannel } from '../protocol/channel.ts'
+import { HistoricEvent } from '../protocol/historic-event.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage, Message, Reply } from '../protocol/message.ts'
 import type { ExtensionChain } from './extensions.ts'
+import type { HistoryPolicy } from './history.ts'
 import { PatternRegistry } from './pattern-registry.ts'
 import type { Reporter } from './reporter.ts'
 import type { ServerSession } from './session.ts'
@@ -21,22 +23,26 @@ export class Publisher {
   readonly #engine: Engine
   readonly #extensions: ExtensionChain
   readonly #reporter: Reporter
+  readonly #history: HistoryPolicy | undefined
 
-  constructor (engine: Engine, extensions: ExtensionChain, reporter: Reporter) {
+  constructor (engine: Engine, extensions: ExtensionChain, reporter: Reporter, history: HistoryPolicy | undefined) {
     this.#engine = engine
     this.#extensions = extensions
     this.#reporter = reporter
+    this.#history = history
   }
 
   /**
    * Fans an event out to every subscriber, serialized once, after outgoing extensions
-   * and listeners have seen it; false when an extension dropped it.
+   * and listeners have seen it; false when an extension dropped it. On a channel that
+   * keeps history, the engine gives it its replay id and keeps it.
    */
   async broadcast (event: EventMessage, channel: ParsedChannel, session: ServerSession | undefined, request: Message | undefined): Promise<boolean> {
     let outgoing = this.#extensions.outgoing(event, undefined, request)
     if (outgoing instanceof Promise) outgoing = await outgoing
     if (outgoing === null) return false
-    const serialized = OutgoingEvent.of(outgoing)
+    const form = this.#history?.formOf(channel)
+    const serialized = form === undefined ? OutgoingEvent.of(outgoing) : new HistoricEvent(outgoing, form)
     if (this.listeners.size > 0) {
       // Listeners of broadcast channels only observe: one that fails must not stop delivery.
       for (const listener of this.listeners.for(channel)) {

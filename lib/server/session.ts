@@ -6,6 +6,7 @@ import type { Advice, Ext, Message, Reply } from '../protocol/message.ts'
 import type { ResolvedOptions } from '../options.ts'
 import type { SessionState } from '../engines/engine.ts'
 import { AckLedger } from './ack.ts'
+import { ReplaySeam } from './replay-seam.ts'
 import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
 import type { Link, PushLink, Respond } from './link.ts'
@@ -124,6 +125,8 @@ export class Session implements ServerSession {
   #interval: number
   #expiresAt = 0
   #awaitingDrain = false
+  /** Made when the session first replays history (docs/replay.md). */
+  #seam: ReplaySeam | undefined
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
@@ -208,6 +211,29 @@ export class Session implements ServerSession {
   }
 
   enqueue (event: OutgoingEvent): void {
+    if (this.#seam !== undefined && !this.#seam.admits(event)) return
+    this.#push(event)
+  }
+
+  /** A replay of history starts: live events wait until `replayed` ends it. */
+  holdLive (): void {
+    (this.#seam ??= new ReplaySeam()).hold()
+  }
+
+  /**
+   * A replay ends: its `events` are queued, then the live events that waited, less
+   * those it held and those `keep` refuses (when the subscribe failed).
+   */
+  replayed (events: readonly OutgoingEvent[], keep?: (event: OutgoingEvent) => boolean): void {
+    const seam = this.#seam!
+    for (const event of events) {
+      seam.replayed(event)
+      this.#push(event)
+    }
+    for (const event of seam.release(keep)) this.#push(event)
+  }
+
+  #push (event: OutgoingEvent): void {
     if (this.#ended) return
     const options = this.#host.options
     if (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {

@@ -9,8 +9,10 @@
  * multi-node part runs too: sessions found, taken over and reached across nodes.
  */
 import type { Test } from 'tap'
-import type { ClaimedSession, Engine, EngineHost, SessionState } from '../../lib/engines/engine.ts'
+import type { ClaimedSession, Engine, EngineHost, HistoryLimits, SessionState } from '../../lib/engines/engine.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
+import { HistoricEvent } from '../../lib/protocol/historic-event.ts'
+import type { ReplayForm } from '../../lib/protocol/historic-event.ts'
 import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
 
@@ -30,6 +32,7 @@ class Harness implements EngineHost {
   readonly maxInterval = 10_000
   readonly timeout = 30_000
   readonly engine: Engine
+  readonly history: HistoryLimits
   readonly deliveries: Delivery[] = []
   readonly queues = new Map<string, OutgoingEvent[]>()
   readonly subscriptionChanges: string[] = []
@@ -37,8 +40,9 @@ class Harness implements EngineHost {
   readonly #live = new Set<string>()
   #fences = 0
 
-  constructor (engine: Engine) {
+  constructor (engine: Engine, history: HistoryLimits) {
     this.engine = engine
+    this.history = history
   }
 
   deliver (sessionId: string, event: OutgoingEvent): void {
@@ -104,6 +108,17 @@ class Harness implements EngineHost {
     return { event, done: Promise.resolve(this.engine.publish(event, parser.parse(channel)!.expansion)) }
   }
 
+  /** Publishes on a channel that keeps history; resolves when the publish is done. */
+  async record (channel: string, data: unknown, form: ReplayForm = 'ext'): Promise<void> {
+    await this.engine.publish(new HistoricEvent({ channel, data }, form), parser.parse(channel)!.expansion)
+  }
+
+  /** The replay ids and data the history holds of `pattern`, after `after`; undefined when that read is refused. */
+  async read (pattern: string, after?: number, limit = 100): Promise<Array<[number, unknown]> | undefined> {
+    const events = await this.engine.history(pattern, after, limit)
+    return events?.map(event => [event.replayId!, replayedData(event)])
+  }
+
   /**
    * Waits until every live session has received a fence published after everything
    * so far. Delivery per session is FIFO (C70), so each live session then has all it
@@ -143,13 +158,22 @@ export type EngineFactory = (cluster: string) => Engine | Promise<Engine>
 const clusters = new WeakMap<Test, string>()
 let clusterCount = 0
 
-async function start (t: Test, makeEngine: EngineFactory): Promise<Harness> {
+/** What the tests' histories keep: few events, for long enough. */
+const HISTORY: HistoryLimits = { size: 4, ttl: 60_000 }
+
+async function start (t: Test, makeEngine: EngineFactory, history = HISTORY): Promise<Harness> {
   let cluster = clusters.get(t)
   if (cluster === undefined) clusters.set(t, cluster = `c${++clusterCount}`)
-  const harness = new Harness(await makeEngine(cluster))
+  const harness = new Harness(await makeEngine(cluster), history)
   await harness.engine.start(harness)
   t.teardown(() => harness.engine.close())
   return harness
+}
+
+/** The data an event of a history channel was published with, whichever its form. */
+function replayedData (event: OutgoingEvent): unknown {
+  const { data, ext } = event.message as { data: { payload?: unknown }, ext?: { replay?: unknown } }
+  return ext?.replay !== undefined ? data : data.payload
 }
 
 /** The data of `events`, fences left out. */
@@ -402,5 +426,90 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     await a.publish('/here', 2).done
     await a.settle()
     t.same(a.dataAt('s'), [1, 2])
+  })
+
+  t.test('history: a publish gets its channel\'s next id, is delivered with it and kept as delivered', async t => {
+    const h = await start(t, makeEngine)
+    await h.session('s', '/h/a')
+    await h.record('/h/a', 'one')
+    await h.record('/h/b', 'other')
+    await h.record('/h/a', 'two', 'envelope')
+    await h.settle()
+    const [first, second] = h.received('s') as [OutgoingEvent, OutgoingEvent]
+    t.ok(Number.isSafeInteger(first.replayId) && first.replayId! > 0, `a positive integer: ${first.replayId}`)
+    t.ok(second.replayId! > first.replayId!, 'increasing within the channel')
+    t.same(first.message, { channel: '/h/a', data: 'one', ext: { replay: { id: first.replayId } } }, 'ext form')
+    t.match(second.message, { channel: '/h/a', data: { event: { replayId: second.replayId, createdDate: String }, payload: 'two' } }, 'envelope form')
+    const kept = await h.engine.history('/h/a', undefined, 10)
+    t.same(kept?.map(event => event.json), [first.json, second.json], 'the history holds the very events delivered')
+    t.same(await h.read('/h/nothing'), [], 'a channel without history: nothing to read')
+    t.equal(await h.read('/h/nothing', 5), undefined, 'and no id to resume from')
+  })
+
+  t.test('history: bounded in size; reading after an id is whole or refused', async t => {
+    const h = await start(t, makeEngine)
+    for (let i = 1; i <= 6; i++) await h.record('/h/a', i)
+    const kept = (await h.read('/h/a'))!
+    t.same(kept.map(([, data]) => data), [3, 4, 5, 6], `the last ${HISTORY.size} are kept`)
+    const [third, fourth, , sixth] = kept.map(([id]) => id) as [number, number, number, number]
+    t.same((await h.read('/h/a', fourth))?.map(([, data]) => data), [5, 6], 'after a kept id')
+    t.same(await h.read('/h/a', sixth), [], 'after the latest: nothing')
+    t.same((await h.read('/h/a', third, 2))?.map(([, data]) => data), [4, 5], 'limit: the oldest first')
+    t.equal(await h.read('/h/a', sixth + 1), undefined, 'beyond the latest: never issued')
+    t.equal(await h.read('/h/a', 1), undefined, 'long before: events after it were dropped')
+    if (fourth - third > 1) t.equal(await h.read('/h/a', third + 1), undefined, 'between two ids: never issued')
+  })
+
+  t.test('history: the id of the last event dropped is still a place to resume from', async t => {
+    const h = await start(t, makeEngine)
+    for (let i = 1; i <= 4; i++) await h.record('/h/a', i)
+    const [first, second] = (await h.read('/h/a'))!.map(([id]) => id) as [number, number]
+    await h.record('/h/a', 5)
+    t.same((await h.read('/h/a', first))?.map(([, data]) => data), [2, 3, 4, 5], 'nothing after the dropped one is missing')
+    await h.record('/h/a', 6)
+    t.equal(await h.read('/h/a', first), undefined, 'now the event after it is gone too')
+    t.same((await h.read('/h/a', second))?.map(([, data]) => data), [3, 4, 5, 6])
+  })
+
+  t.test('history: events older than the ttl are gone', async t => {
+    const h = await start(t, makeEngine, { size: 10, ttl: 300 })
+    await h.record('/h/a', 'old')
+    const [[old]] = (await h.read('/h/a'))! as [[number, unknown]]
+    await delay(400)
+    t.same(await h.read('/h/a'), [], 'expired')
+    await h.record('/h/a', 'new')
+    t.same((await h.read('/h/a'))?.map(([, data]) => data), ['new'])
+    await h.record('/h/a', 'newer')
+    await delay(400)
+    t.same(await h.read('/h/a'), [], 'all expired')
+    t.equal(await h.read('/h/a', old), undefined, 'events after it expired')
+  })
+
+  t.test('history: a wildcard reads every matching channel, in id order', async t => {
+    const h = await start(t, makeEngine)
+    await h.record('/w/a', 1)
+    await h.record('/w/b', 2)
+    await h.record('/w/a/deep', 3)
+    await h.record('/other', 4)
+    await h.record('/w/b', 5)
+    t.same((await h.read('/w/*'))?.map(([, data]) => data), [1, 2, 5])
+    t.same((await h.read('/w/**'))?.map(([, data]) => data), [1, 2, 3, 5])
+    t.same((await h.read('/**', undefined, 2))?.map(([, data]) => data), [1, 2], 'limit: the oldest first')
+  })
+
+  if (!nodes) return
+
+  t.test('nodes: ids are the same on every node, and any node reads what any node published', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await b.session('s', '/h/**')
+    await a.record('/h/x', 'from a')
+    await b.record('/h/x', 'from b')
+    await b.settle()
+    const live = b.received('s').map(event => event.replayId)
+    const fromA = (await a.read('/h/x'))!.map(([id]) => id)
+    const fromB = (await b.read('/h/x'))!.map(([id]) => id)
+    t.same(fromA, live, 'ids delivered live are the ids kept')
+    t.same(fromB, fromA, 'both nodes read the same history')
+    t.ok(fromA[1]! > fromA[0]!, 'increasing across nodes')
   })
 }
