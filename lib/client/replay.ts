@@ -1,7 +1,7 @@
 /**
  * The replay extension for the `cometd` JavaScript client, in the browser and in Node
  * (`import { ReplayExtension } from 'bayeux-server/client/replay'`). It remembers the last
- * replay id it saw on each channel and sends them in `ext.replay` on every subscribe, so an
+ * replay id it saw on each channel and sends it in `ext.replay` with the subscribe, so an
  * application that subscribes again after a re-handshake (its session expired while it was
  * away) resumes where it left off: nothing missed, nothing twice (docs/replay.md).
  *
@@ -38,8 +38,10 @@ export interface ReplayExtensionOptions {
 export class ReplayExtension {
   /** The server offers replay: set by each successful handshake reply. */
   #enabled = false
-  /** Channel or pattern → where its next subscription resumes. */
+  /** Channel → the last id seen on it, or where it starts; pattern → where it starts. */
   readonly #ids = new Map<string, number>()
+  /** Wildcard patterns subscribed to successfully: subscribing to one again resumes it. */
+  readonly #patterns = new Set<string>()
 
   constructor ({ from = {} }: ReplayExtensionOptions = {}) {
     for (const [channel, id] of Object.entries(from)) this.setReplayId(channel, id)
@@ -61,45 +63,47 @@ export class ReplayExtension {
     this.#ids.set(channel, id)
   }
 
-  incoming (message: ReplayMessage): ReplayMessage {
+  /** Keeps the id of each event; drops an event whose id it has already seen on that channel. */
+  incoming<M extends ReplayMessage> (message: M): M | null {
     if (message.channel === '/meta/handshake') {
       if (message.successful === true) this.#enabled = message.ext?.replay === true
-    } else if (!message.channel.startsWith('/meta/')) {
-      this.#remember(message)
+      return message
     }
+    if (message.channel === '/meta/subscribe') {
+      if (message.successful === true) for (const subscription of [message.subscription ?? []].flat()) if (isWild(subscription)) this.#patterns.add(subscription)
+      return message
+    }
+    if (message.channel.startsWith('/meta/')) return message
+    const id = message.data?.event?.replayId ?? message.ext?.replay?.id
+    if (!Number.isSafeInteger(id) || id <= 0) return message
+    const known = this.#ids.get(message.channel)
+    if (known !== undefined && id <= known) return null
+    this.#ids.set(message.channel, id)
     return message
   }
 
-  outgoing (message: ReplayMessage): ReplayMessage {
+  outgoing<M extends ReplayMessage> (message: M): M {
     if (message.channel !== '/meta/subscribe' || !this.#enabled) return message
     const replay: Record<string, number> = {}
     for (const subscription of [message.subscription ?? []].flat()) {
-      for (const [channel, id] of this.#ids) {
-        if (matches(subscription, channel)) replay[channel] = id
-      }
+      const id = this.#resumeFrom(subscription)
+      if (id !== undefined) replay[subscription] = id
     }
     if (Object.keys(replay).length > 0) message.ext = { ...message.ext, replay }
     return message
   }
 
-  /** Keeps the id of an event: `data.event.replayId` (Salesforce's envelope) or `ext.replay.id`. */
-  #remember (message: ReplayMessage): void {
-    const id = message.data?.event?.replayId ?? message.ext?.replay?.id
-    if (!Number.isSafeInteger(id) || id <= 0) return
-    const known = this.#ids.get(message.channel)
-    if (known === undefined || known < id) this.#ids.set(message.channel, id)
+  /**
+   * A channel resumes after the last id seen on it. Ids are per channel and a server replays a
+   * wildcard pattern only whole (`-2`): a pattern subscribed to before resumes with every
+   * retained event, and `incoming` drops those already seen.
+   */
+  #resumeFrom (subscription: string): number | undefined {
+    if (isWild(subscription) && this.#patterns.has(subscription)) return REPLAY_ALL
+    return this.#ids.get(subscription)
   }
 }
 
-/**
- * True when a subscription to `subscription` covers `channel`: the same name, or a concrete
- * channel under a wildcard (`/a/*`: one more segment, `/a/**`: one or more).
- */
-function matches (subscription: string, channel: string): boolean {
-  if (subscription === channel) return true
-  const wild = subscription.endsWith('/**') ? 2 : subscription.endsWith('/*') ? 1 : 0
-  if (wild === 0) return false
-  const prefix = subscription.slice(0, subscription.lastIndexOf('/') + 1)
-  if (!channel.startsWith(prefix) || channel.endsWith('*')) return false
-  return wild === 2 || !channel.includes('/', prefix.length)
+function isWild (channel: string): boolean {
+  return channel.endsWith('/*') || channel.endsWith('/**')
 }
