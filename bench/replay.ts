@@ -16,7 +16,7 @@ import { longPollingLink } from './loadgen/http-link.ts'
 import type { Transport } from './loadgen/protocol.ts'
 import { SourceAddress } from './loadgen/source-address.ts'
 import { webSocketLink } from './loadgen/ws-link.ts'
-import { coreLayout, pin } from './os/cpu-pinning.ts'
+import { coreLayout, pin, type CoreLayout } from './os/cpu-pinning.ts'
 import { SERVERS } from './servers/catalog.ts'
 import { ServerProcess } from './servers/server-process.ts'
 
@@ -79,7 +79,7 @@ async function inParallel (count: number, work: (index: number) => Promise<void>
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 
 /** Replays `events` events to `subscribers` sessions subscribing at once over `transport`. */
-export async function measureReplay (transport: Transport, events: number, subscribers: number, cores = coreLayout()): Promise<ReplayFigures> {
+export async function measureReplay (transport: Transport, events: number, subscribers: number, cores: CoreLayout | undefined): Promise<ReplayFigures> {
   const EVENTS = events
   const SUBSCRIBERS = subscribers
   const definition = { ...SERVERS['ours-history'], nodeArgs: (timeoutMs: number) => [...SERVERS['ours-history'].nodeArgs(timeoutMs, undefined), '--history-size', String(EVENTS)] }
