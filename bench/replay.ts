@@ -22,6 +22,7 @@ import { ServerProcess } from './servers/server-process.ts'
 
 const CHANNEL = '/replay/0'
 const OPENING_CONCURRENCY = 100
+const PUBLISH_BATCH = 100
 
 export interface ReplayFigures {
   transport: Transport
@@ -31,6 +32,8 @@ export interface ReplayFigures {
   lastMs: number
   serverCpuMs: number
   serverCpuMicrosPerEvent: number
+  /** CPU of this process (every subscriber) over the same time: near the wall time, it was the limit. */
+  generatorCpuMs: number
   /** Sessions that got fewer or more events than EVENTS, or ids out of order. */
   incomplete: number
   problems: ClientProblems
@@ -90,18 +93,22 @@ export async function measureReplay (transport: Transport, events: number, subsc
   const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '' }
   const clients: BayeuxClient[] = []
   try {
-    // The history: EVENTS events, published in batches; the publisher's own copies say they are all in.
+    // The history: EVENTS events, published a batch at a time (a long-polling client would join
+    // queued batches into one payload, over maxMessagesPerBatch); the publisher's own copies say
+    // when a batch is in.
     let published = 0
-    let allPublished = (): void => {}
-    const inHistory = new Promise<void>(resolve => { allPublished = resolve })
-    const publisher = new BayeuxClient(() => { if (++published === EVENTS) allPublished() }, problems)
+    let batchIn = (): void => {}
+    let batchEnd = 0
+    const publisher = new BayeuxClient(() => { if (++published === batchEnd) batchIn() }, problems)
     clients.push(publisher)
     await publisher.open(linkFactory(transport, url, source, pools))
     await publisher.subscribe([CHANNEL])
-    for (let sent = 0; sent < EVENTS; sent += 100) {
-      publisher.publish(Array.from({ length: Math.min(100, EVENTS - sent) }, (_, i) => ({ channel: CHANNEL, data: { n: sent + i, text: 'x'.repeat(50) } })))
+    for (let sent = 0; sent < EVENTS; sent = batchEnd) {
+      batchEnd = Math.min(sent + PUBLISH_BATCH, EVENTS)
+      const inHistory = new Promise<void>(resolve => { batchIn = resolve })
+      publisher.publish(Array.from({ length: batchEnd - sent }, (_, i) => ({ channel: CHANNEL, data: { n: sent + i, text: 'x'.repeat(50) } })))
+      await inHistory
     }
-    await inHistory
 
     let finished = 0
     let allReplayed = (): void => {}
@@ -116,10 +123,12 @@ export async function measureReplay (transport: Transport, events: number, subsc
     })
 
     const cpuBefore = server.sample().cpuMicros
+    const generatorBefore = process.cpuUsage()
     const start = performance.now()
     const subscribed = subscribers.map(client => client.subscribe([CHANNEL], { replay: { [CHANNEL]: -2 } }))
     await Promise.all([replayed, ...subscribed])
     const serverCpuMs = (server.sample().cpuMicros - cpuBefore) / 1000
+    const generator = process.cpuUsage(generatorBefore)
     const times = counts.map(count => count.doneAt - start).sort((a, b) => a - b)
     return {
       transport,
@@ -128,6 +137,7 @@ export async function measureReplay (transport: Transport, events: number, subsc
       lastMs: times.at(-1)!,
       serverCpuMs,
       serverCpuMicrosPerEvent: (serverCpuMs * 1000) / (EVENTS * SUBSCRIBERS),
+      generatorCpuMs: (generator.user + generator.system) / 1000,
       incomplete: counts.filter(count => count.count !== EVENTS || !count.ordered).length,
       problems
     }
@@ -151,11 +161,11 @@ if (isMain) {
   const cores = coreLayout()
   pin(process.pid, cores?.generator)
   console.log(`load average at start: ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
-  console.log('| transport | events × subscribers | median ms | p99 ms | last ms | server CPU ms | server CPU µs/event | incomplete sessions |')
-  console.log('|---|---|---|---|---|---|---|---|')
+  console.log('| transport | events × subscribers | median ms | p99 ms | last ms | server CPU ms | server CPU µs/event | generator CPU ms | incomplete sessions |')
+  console.log('|---|---|---|---|---|---|---|---|---|')
   for (const transport of values.transport.split(',') as Transport[]) {
     const f = await measureReplay(transport, events, subscribers, cores)
-    console.log(`| ${transport} | ${events} × ${subscribers} | ${f.p50Ms.toFixed(0)} | ${f.p99Ms.toFixed(0)} | ${f.lastMs.toFixed(0)} | ${f.serverCpuMs.toFixed(0)} | ${f.serverCpuMicrosPerEvent.toFixed(2)} | ${f.incomplete} |`)
+    console.log(`| ${transport} | ${events} × ${subscribers} | ${f.p50Ms.toFixed(0)} | ${f.p99Ms.toFixed(0)} | ${f.lastMs.toFixed(0)} | ${f.serverCpuMs.toFixed(0)} | ${f.serverCpuMicrosPerEvent.toFixed(2)} | ${f.generatorCpuMs.toFixed(0)} | ${f.incomplete} |`)
     if (f.problems.failedReplies + f.problems.transportErrors > 0) console.log(`  problems: ${JSON.stringify(f.problems)}`)
   }
   console.log(`load average at end: ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
