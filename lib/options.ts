@@ -66,7 +66,7 @@ export const OPTION_SETTINGS = {
   maxBodySize: setting({ ...count, default: 1_048_576, description: 'largest HTTP body, JSONP `message` or WebSocket message, in bytes' }), // C102
   maxMessagesPerBatch: setting({ ...count, default: 500, description: 'most messages in one payload' }),
   maxSubscriptionsPerSession: setting({ ...count, default: 1_000, description: 'most channels one session may subscribe to' }),
-  maxSessions: setting({ ...count, default: 100_000, description: 'most live sessions' }),
+  maxSessions: setting({ ...count, default: 100_000, description: 'most live sessions; with `--redis`, of the whole cluster (the other nodes counted as of the last heartbeat)' }),
   maxSessionsPerBrowser: setting({ type: 'integer', default: 1, description: 'held connects per browser cookie over HTTP, more degrade to polling; negative: unlimited' }), // C38
   multiSessionInterval: setting({ ...duration, default: 2_000, description: 'ms between polls advised to the extra sessions of a browser' }),
   maxQueue: setting({ ...count, default: 10_000, description: 'most events waiting for one session' }),

@@ -8,6 +8,27 @@ export interface ProcessSample {
   rssBytes: number
 }
 
+/** A process and its children (the workers of a node:cluster primary), summed. */
+export function sampleProcessTree (pid: number): ProcessSample {
+  const total = sampleProcess(pid)
+  for (const child of childrenOf(pid)) {
+    try {
+      const sample = sampleProcess(child)
+      total.cpuMicros += sample.cpuMicros
+      total.rssBytes += sample.rssBytes
+    } catch {} // exited since it was listed
+  }
+  return total
+}
+
+export function childrenOf (pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    return [] // no such file where the kernel lacks CONFIG_PROC_CHILDREN: the process alone
+  }
+}
+
 export function sampleProcess (pid: number): ProcessSample {
   // The command name in parentheses may contain spaces, so fields are counted after its ')'.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')

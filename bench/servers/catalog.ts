@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
 import type { RedisTarget } from './server-args.ts'
 
-export type ServerName = 'ours' | 'ours-metrics' | 'ours-history' | 'ours-redis' | 'baseline' | 'faye' | 'faye-redis' | 'cometd' | 'raw-ws' | 'raw-http'
+export type ServerName = 'ours' | 'ours-metrics' | 'ours-history' | 'ours-redis' | 'ours-workers' | 'baseline' | 'faye' | 'faye-redis' | 'cometd' | 'raw-ws' | 'raw-http'
 
 export interface ServerDefinition {
   name: ServerName
@@ -26,6 +26,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
  * BENCH_BASELINE=<checkout of the older commit, with dist/ built> (e.g. a git worktree).
  */
 const BASELINE = process.env.BENCH_BASELINE
+/** Worker processes of `ours-workers` (BENCH_WORKERS, default 4). */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4)
 
 function script (name: string): string {
   return fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
@@ -66,6 +68,8 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   'ours-history': ourServer('ours-history', 'bayeux-server --history /**', REPO, ['--history', '/**']),
   // Every node a bin/bayeux-server process, sharing sessions and subscriptions through Redis.
   'ours-redis': ourServer('ours-redis', 'bayeux-server on Redis', REPO, [], true),
+  // One port, WORKERS node:cluster workers sharing through Redis: the way one machine's cores are used.
+  'ours-workers': ourServer('ours-workers', `bayeux-server --workers ${WORKERS} on Redis`, REPO, ['--workers', String(WORKERS)], true),
   baseline: ourServer('baseline', `bayeux-server baseline (${BASELINE ?? 'BENCH_BASELINE unset'})`, BASELINE),
   faye: referenceServer('faye', 'Faye 1.4', ['ws', 'lp']),
   'faye-redis': referenceServer('faye-redis', 'Faye 1.4 + faye-redis 0.2', ['ws', 'lp'], true),

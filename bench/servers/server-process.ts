@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { pin } from '../os/cpu-pinning.ts'
 import { extraNodeArgs } from '../os/node-args.ts'
-import { sampleProcess, type ProcessSample } from '../os/proc-stats.ts'
+import { childrenOf, sampleProcessTree, type ProcessSample } from '../os/proc-stats.ts'
 import type { ServerDefinition } from './catalog.ts'
 import type { RedisTarget } from './server-args.ts'
 
@@ -33,7 +33,8 @@ export class ServerProcess {
         }
       })
     })
-    pin(child.pid!, cores)
+    // Workers (node:cluster) were forked before the announcement: pin them with their primary.
+    for (const pid of [child.pid!, ...childrenOf(child.pid!)]) pin(pid, cores)
     const server = new ServerProcess(child, url)
     child.once('exit', (code, signal) => {
       if (!server.#stopping) console.error(`${definition.name} exited unexpectedly (${signal ?? `code ${code}`})`)
@@ -46,7 +47,7 @@ export class ServerProcess {
   }
 
   sample (): ProcessSample {
-    return sampleProcess(this.pid)
+    return sampleProcessTree(this.pid)
   }
 
   async stop (): Promise<void> {

@@ -28,16 +28,7 @@ export class ChannelHistory {
     return this.#count
   }
 
-  /**
-   * The id of the next event published at `now` (ms since the epoch): at least the
-   * microsecond of its publish, and above every id issued before, so that ids issued
-   * before a restart that lost the history are never issued again.
-   */
-  nextId (now: number): number {
-    return Math.max(this.#latest + 1, now * 1000)
-  }
-
-  /** Keeps `event` (its replayId from nextId), dropping the oldest when the ring is full. */
+  /** Keeps `event`, whose replay id is above every one before, dropping the oldest when the ring is full. */
   add (event: OutgoingEvent, now: number): void {
     if (this.#count === this.#events.length) {
       if (this.#count === this.#capacity) this.#dropOldest()

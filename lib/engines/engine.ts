@@ -71,6 +71,12 @@ export interface EngineHost {
   unsubscribed (sessionId: string, pattern: string): void
   /** Another node asks to end a local session (its client disconnected there, or the server ended it). */
   endSession (sessionId: string, reason: 'client' | 'server'): void
+  /**
+   * A session of a dead node ended here: it expired unclaimed in this node's sweep, or
+   * its client disconnected through this node. The engine already forgot it; fire its
+   * events here. One node in the cluster is told, once.
+   */
+  orphanEnded (sessionId: string, session: RemoteSession, reason: 'expired' | 'client' | 'server'): void
   /** What the engine depends on (Redis) went away or came back; called once per change. */
   statusChanged (available: boolean, error?: Error): void
   /** Something went wrong that the engine recovered from; logged at warn. */
@@ -131,5 +137,11 @@ export interface Engine {
   endSession (sessionId: string, reason: 'client' | 'server'): MaybePromise<void>
   /** Live sessions on every node. */
   sessionCount (): MaybePromise<number>
+  /**
+   * Sessions the other nodes held when the engine last looked, without asking anyone,
+   * so that `maxSessions` counts per cluster at no cost per handshake. Engines of one
+   * process leave it out.
+   */
+  sessionsElsewhere? (): number
   close (): MaybePromise<void>
 }

@@ -14,6 +14,8 @@ export class MemoryEngine implements Engine {
   readonly #index = new SubscriptionIndex()
   readonly #histories = new Map<string, ChannelHistory>()
   #limits: HistoryLimits | undefined
+  /** The latest replay id issued, on any channel. */
+  #latestId = 0
   #sweeper: NodeJS.Timeout | undefined
 
   start (host: EngineHost): void {
@@ -58,7 +60,7 @@ export class MemoryEngine implements Engine {
       history.expire(oldest)
       events.push(...history.read(undefined, limit)!)
     }
-    // Ids follow the clock: in id order, events of different channels are in publish order.
+    // Ids increase across channels: in id order, events of different channels are in publish order.
     return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 
@@ -98,12 +100,17 @@ export class MemoryEngine implements Engine {
     this.#histories.clear()
   }
 
-  /** Gives the event its channel's next id and keeps it. */
+  /**
+   * Gives the event the next replay id and keeps it. An id is above every id issued
+   * before, on any channel (so ids are in publish order across channels), and at
+   * least the microsecond of its publish, so that a restarted process, whose history
+   * is gone, never issues an id it issued before.
+   */
   #record (historic: HistoricEvent): OutgoingEvent {
     const now = Date.now()
     let history = this.#histories.get(historic.channel)
     if (history === undefined) this.#histories.set(historic.channel, history = new ChannelHistory(this.#limits!.size))
-    const event = historic.stamp(history.nextId(now))
+    const event = historic.stamp(this.#latestId = Math.max(this.#latestId + 1, now * 1000))
     history.add(event, now)
     return event
   }

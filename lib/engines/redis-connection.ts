@@ -35,12 +35,8 @@ export interface RedisEndpoint {
  * an error instead of waiting.
  */
 export function connectRedis ({ url, cluster }: RedisEndpoint): { commands: RedisConnection, listener: RedisConnection } {
-  if (!cluster) {
-    const commands = newClient(url)
-    return { commands: single(commands), listener: single(commands.duplicate()) }
-  }
-  const commands = newCluster(url)
-  return { commands: sharded(commands), listener: sharded(commands.duplicate()) }
+  const commands = cluster ? newCluster(url) : newClient(url)
+  return { commands: connection(commands, cluster), listener: connection(commands.duplicate(), cluster) }
 }
 
 function newClient (url: string) {
@@ -62,40 +58,28 @@ export function isReply (error: unknown): boolean {
   return error instanceof ErrorReply
 }
 
-type Runner = (sha: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
+/** What the engine uses of a node-redis client or cluster, which name these alike. */
+type Client = ReturnType<typeof newClient> | ReturnType<typeof newCluster>
 
-/** EVALSHA, then EVAL (which also caches the script) when this server has not seen it yet or restarted. */
-async function evaluate (evalSha: Runner, evalText: (text: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>, script: Script, key: string, args: string[]): Promise<unknown> {
-  const options = { keys: [key], arguments: args }
-  try {
-    return await evalSha(script.sha, options)
-  } catch (error) {
-    if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
-    return await evalText(script.text, options)
-  }
-}
-
-function single (client: ReturnType<typeof newClient>): RedisConnection {
+/** `client` as a RedisConnection; on a cluster, channels are sharded. */
+function connection (client: Client, sharded: boolean): RedisConnection {
   // Errors also come as events; the engine learns of outages from failed commands.
   client.on('error', () => {})
   return {
     get ready () { return client.isReady },
     connect: async () => { await client.connect() },
-    run: (script, key, args) => evaluate((sha, options) => client.evalSha(sha, options), (text, options) => client.eval(text, options), script, key, args),
-    publish: (channel, message) => client.publish(channel, message),
-    subscribe: (channel, listener) => client.subscribe(channel, listener),
+    // EVALSHA, then EVAL (which also caches the script) when this server has not seen it yet or restarted.
+    run: async (script, key, args) => {
+      const options = { keys: [key], arguments: args }
+      try {
+        return await client.evalSha(script.sha, options)
+      } catch (error) {
+        if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
+        return await client.eval(script.text, options)
+      }
+    },
+    publish: (channel, message) => sharded ? client.sPublish(channel, message) : client.publish(channel, message),
+    subscribe: (channel, listener) => sharded ? client.sSubscribe(channel, listener) : client.subscribe(channel, listener),
     destroy: () => client.destroy()
-  }
-}
-
-function sharded (cluster: ReturnType<typeof newCluster>): RedisConnection {
-  cluster.on('error', () => {})
-  return {
-    get ready () { return cluster.isReady },
-    connect: async () => { await cluster.connect() },
-    run: (script, key, args) => evaluate((sha, options) => cluster.evalSha(sha, options), (text, options) => cluster.eval(text, options), script, key, args),
-    publish: (channel, message) => cluster.sPublish(channel, message),
-    subscribe: (channel, listener) => cluster.sSubscribe(channel, listener),
-    destroy: () => cluster.destroy()
   }
 }

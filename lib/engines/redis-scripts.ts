@@ -79,6 +79,23 @@ local function destroy(id)
   redis.call('ZREM', P .. 'orphans', id)
   return 1
 end
+-- Destroys a session no live node holds, and returns what its events need (id,
+-- record, subscriptions joined by newlines), or nothing when it was gone already.
+local function ended(id)
+  local key = P .. 's:' .. id
+  local record = redis.call('HGET', key, 'record')
+  local subs = table.concat(redis.call('HKEYS', key .. ':subs'), '\\n')
+  redis.call('ZREM', P .. 'orphans', id)
+  if record and destroy(id) == 1 then return { id, record, subs } end
+end
+-- Sessions on every live node but \`except\`, and orphans not yet claimed or expired.
+local function sessions(except)
+  local count = redis.call('ZCARD', P .. 'orphans')
+  for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
+    if node ~= except then count = count + redis.call('SCARD', P .. 'n:' .. node .. ':sessions') end
+  end
+  return count
+end
 `
 
 /** ARGV: prefix, id, node, record JSON, ttl. */
@@ -117,9 +134,10 @@ return 1`
  * expansion as JSON, then the expansion of its channel (the channel first). Gives the
  * event its channel's next replay id and keeps it in the history, logs it, then sends
  * it with both ids once to every node with a session subscribed to a key of the
- * expansion; returns how many. A replay id is at least the microsecond (Redis's clock)
- * of its publish, and above the channel's latest, so that ids issued before Redis lost
- * the history are never issued again.
+ * expansion; returns how many. A replay id is above every id issued before on any
+ * channel (so ids are in publish order across channels), and at least the microsecond
+ * (Redis's clock) of its publish, so that ids issued before Redis lost the history
+ * are never issued again.
  */
 export const PUBLISH = `${COMMON}
 local window, size, ttl, head, tail = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -127,16 +145,17 @@ local replay = ''
 if size > 0 then
   local channel = ARGV[8]
   local key = P .. 'h:' .. channel
+  local channels = P .. 'h:channels'
   local t = micros()
   local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
   local previous = last and replay_id(last) or 0
-  replay = int(math.max(previous + 1, t))
+  local top = redis.call('ZREVRANGE', channels, 0, 0, 'WITHSCORES')[2]
+  replay = int(math.max(previous + 1, (top and tonumber(top) or 0) + 1, t))
   redis.call('XADD', key, 'MAXLEN', size, replay .. '-0', 'e', head .. replay .. tail, 'p', int(previous))
   redis.call('XTRIM', key, 'MINID', int(t - ttl * 1000))
   redis.call('PEXPIRE', key, ttl)
-  local channels = P .. 'h:channels'
-  redis.call('ZADD', channels, t, channel)
-  redis.call('ZREMRANGEBYSCORE', channels, '-inf', t - ttl * 1000)
+  redis.call('ZADD', channels, replay, channel)
+  redis.call('ZREMRANGEBYSCORE', channels, '-inf', '(' .. int(t - ttl * 1000))
   redis.call('PEXPIRE', channels, ttl)
 end
 local body = replay .. '\\n' .. ARGV[7] .. '\\n' .. head .. replay .. tail
@@ -262,7 +281,8 @@ return 1`
 
 /**
  * ARGV: prefix, id, reason, detection. Asks the session's node to end it; when that
- * node is dead, ends it here. Returns 'sent', 'destroyed' or false (unknown).
+ * node is dead, ends it here. Returns 'sent', false (unknown), or when it ended here
+ * { id, record, subscriptions } for its events.
  */
 export const END = `${COMMON}
 local node = redis.call('HGET', P .. 's:' .. ARGV[2], 'node')
@@ -271,8 +291,7 @@ if alive(node, tonumber(ARGV[4])) then
   redis.call('PUBLISH', P .. 'n:' .. node, 'x' .. ARGV[2] .. '\\n' .. ARGV[3])
   return 'sent'
 end
-destroy(ARGV[2])
-return 'destroyed'`
+return ended(ARGV[2]) or false`
 
 /**
  * ARGV: prefix, node, detection, maxInterval, ttl. The node's heartbeat, then the
@@ -281,7 +300,8 @@ return 'destroyed'`
  * sessions become orphans that expire after maxInterval unless a connect claims them
  * first; orphans past that are destroyed. Returns 1 when this node was not counted
  * as alive (its first heartbeat, after Redis lost everything, or after the others
- * took it for dead), and the ids destroyed.
+ * took it for dead), then the orphans destroyed ({ id, record, subscriptions } each),
+ * then the sessions of every other node and the orphans left.
  */
 export const HEARTBEAT = `${COMMON}
 local node, detection, maxInterval, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -293,9 +313,9 @@ for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. '
 for _, late in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
   if not alive(late, detection) then reap(late, t + maxInterval) end
 end
-local expired = redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)
-for _, id in ipairs(expired) do destroy(id) end
-return { joined, expired }`
+local expired = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)) do expired[#expired + 1] = ended(id) end
+return { joined, expired, sessions(node) }`
 
 /**
  * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,
@@ -355,11 +375,7 @@ return 1`
 
 /** ARGV: prefix. Sessions on every live node, and orphans not yet claimed or expired. */
 export const COUNT = `${COMMON}
-local count = redis.call('ZCARD', P .. 'orphans')
-for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
-  count = count + redis.call('SCARD', P .. 'n:' .. node .. ':sessions')
-end
-return count`
+return sessions(nil)`
 
 /**
  * ARGV: prefix, id, batch, the last log id in it ('' when the client acknowledges the

@@ -53,8 +53,11 @@ interface Arrival {
 /** A history entry as Redis returns it: its stream id (`<replay id>-0`) and its fields. */
 type StreamEntry = [string, string[]]
 
-/** An event as it travels between nodes: the message, and its log id if it has one. */
-type WireEvent = [EventMessage, string?]
+/** A session of a dead node that a script ended: its id, its record (JSON), its subscriptions joined by newlines. */
+type EndedSession = [string, string, string]
+
+/** An event as it travels between nodes: the message, its log id ('' if none) and its replay id, if it has them. */
+type WireEvent = [EventMessage, string?, number?]
 
 /** How a session's state travels between nodes. */
 interface WireState {
@@ -107,6 +110,8 @@ export class RedisEngine implements Engine {
   #available = true
   #lastRefresh = 0
   #closed = false
+  /** Sessions of the other nodes and orphans, at the last heartbeat. */
+  #elsewhere = 0
 
   constructor (options: RedisEngineOptions = {}) {
     this.#url = options.url ?? 'redis://127.0.0.1:6379'
@@ -190,7 +195,7 @@ export class RedisEngine implements Engine {
     if (entries === null) return undefined
     const events = entries.map(([id, fields]) => OutgoingEvent.fromJSON(fields[fields.indexOf('e') + 1]!, Number(id.slice(0, id.indexOf('-')))))
     if (!pattern.endsWith('*')) return events
-    // Ids follow Redis's clock: in id order, events of different channels are in publish order.
+    // Ids increase across channels: in id order, events of different channels are in publish order.
     return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 
@@ -295,11 +300,22 @@ export class RedisEngine implements Engine {
   }
 
   async endSession (sessionId: string, reason: 'client' | 'server'): Promise<void> {
-    await this.#run('END', sessionId, reason, String(this.#detection))
+    const ended = await this.#run('END', sessionId, reason, String(this.#detection)) as EndedSession | 'sent' | null
+    if (Array.isArray(ended)) this.#ended(ended, reason)
   }
 
   async sessionCount (): Promise<number> {
     return await this.#run('COUNT') as number
+  }
+
+  /** As of the last heartbeat: at most one heartbeat old. */
+  sessionsElsewhere (): number {
+    return this.#elsewhere
+  }
+
+  /** A session of a dead node that a script of this node ended: its events fire here. */
+  #ended ([id, record, subscriptions]: EndedSession, reason: 'expired' | 'client' | 'server'): void {
+    this.#host!.orphanEnded(id, { record: JSON.parse(record) as SessionRecord, subscriptions: subscriptions === '' ? [] : subscriptions.split('\n'), socketOpen: false }, reason)
   }
 
   async close (): Promise<void> {
@@ -392,7 +408,9 @@ export class RedisEngine implements Engine {
   #toWire (state: SessionState): WireState {
     const wire = (events: readonly OutgoingEvent[]): WireEvent[] => events.map(event => {
       const id = this.#logIds.get(event)
-      return id === undefined ? [event.message as EventMessage] : [event.message as EventMessage, id]
+      const message = event.message as EventMessage
+      if (event.replayId !== undefined) return [message, id ?? '', event.replayId]
+      return id === undefined ? [message] : [message, id]
     })
     return {
       q: wire(state.queued),
@@ -405,9 +423,9 @@ export class RedisEngine implements Engine {
   }
 
   #fromWire (wire: WireState): SessionState {
-    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id]) => {
-      const event = new OutgoingEvent(message)
-      if (id !== undefined) this.#logIds.set(event, id)
+    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id, replayId]) => {
+      const event = new OutgoingEvent(message, replayId)
+      if (id !== undefined && id !== '') this.#logIds.set(event, id)
       return event
     })
     return {
@@ -421,7 +439,9 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const [joined] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, string[]]
+    const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
+    this.#elsewhere = elsewhere
+    for (const session of expired) this.#ended(session, 'expired')
     if (joined === 1 && this.#records.size > 0) await this.#restore()
     await this.#refresh()
   }

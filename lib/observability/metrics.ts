@@ -91,14 +91,14 @@ export class BayeuxMetrics {
       for (const session of core.registry.values()) tally.add(session.transport ?? this.#handshakeTransport.get(session) ?? 'none')
       return tally
     }
-    gauge(registers, 'bayeux_sessions', 'Live sessions, by the transport of their latest connect (of their handshake before it).', 'transport', sessionsByTransport)
-    gauge(registers, 'bayeux_connects_held', 'Held /meta/connect requests, on every transport.', undefined, () => core.registry.holds.size)
-    gauge(registers, 'bayeux_subscriptions', 'Subscriptions of live sessions (channels and patterns, /service/ excepted).', undefined, () => {
+    scraped(Gauge, registers, 'bayeux_sessions', 'Live sessions, by the transport of their latest connect (of their handshake before it).', 'transport', sessionsByTransport)
+    scraped(Gauge, registers, 'bayeux_connects_held', 'Held /meta/connect requests, on every transport.', undefined, () => core.registry.holds.size)
+    scraped(Gauge, registers, 'bayeux_subscriptions', 'Subscriptions of live sessions (channels and patterns, /service/ excepted).', undefined, () => {
       let count = 0
       for (const session of core.registry.values()) count += session.subscriptions.size
       return count
     })
-    gauge(registers, 'bayeux_channels', 'Channels and patterns with at least one subscriber.', undefined, () => {
+    scraped(Gauge, registers, 'bayeux_channels', 'Channels and patterns with at least one subscriber.', undefined, () => {
       const channels = new Set<string>()
       for (const session of core.registry.values()) for (const channel of session.subscriptions) channels.add(channel)
       return channels.size
@@ -116,14 +116,14 @@ export class BayeuxMetrics {
         for (const [transport, counts] of received) counts.forEach((count, index) => this.inc({ transport, type: MESSAGE_TYPES[index]! }, count))
       }
     })
-    counter(registers, 'bayeux_messages_delivered_total', 'Events written to clients, by transport.', 'transport', () => this.#delivered)
-    counter(registers, 'bayeux_errors_total', 'Error replies sent, by the three-digit Bayeux code of their error.', 'code', () => this.#errors)
-    counter(registers, 'bayeux_bad_input_total', 'Input refused before it reached the protocol, or failing validation, by reason (BAD_INPUT_REASONS).', 'reason', () => this.#badInput)
-    counter(registers, 'bayeux_sessions_expired_total', 'Sessions ended because their client stopped connecting (maxInterval).', undefined, () => this.#expired)
-    counter(registers, 'bayeux_queue_overflows_total', 'Session queues that overflowed: oldest events dropped, or the session ended (queueOverflow).', undefined, () => this.#overflows)
+    scraped(Counter, registers, 'bayeux_messages_delivered_total', 'Events written to clients, by transport.', 'transport', () => this.#delivered)
+    scraped(Counter, registers, 'bayeux_errors_total', 'Error replies sent, by the three-digit Bayeux code of their error.', 'code', () => this.#errors)
+    scraped(Counter, registers, 'bayeux_bad_input_total', 'Input refused before it reached the protocol, or failing validation, by reason (BAD_INPUT_REASONS).', 'reason', () => this.#badInput)
+    scraped(Counter, registers, 'bayeux_sessions_expired_total', 'Sessions ended because their client stopped connecting (maxInterval).', undefined, () => this.#expired)
+    scraped(Counter, registers, 'bayeux_queue_overflows_total', 'Session queues that overflowed: oldest events dropped, or the session ended (queueOverflow).', undefined, () => this.#overflows)
     // A Redis engine publishes bayeux-server:engine; the memory engine has nothing to count.
-    counter(registers, 'bayeux_engine_operations_total', 'Operations of an engine that talks to a broker, by operation (none with the memory engine).', 'operation', () => this.#engineOperations)
-    counter(registers, 'bayeux_engine_failures_total', 'Failed operations of an engine that talks to a broker, by operation.', 'operation', () => this.#engineFailures)
+    scraped(Counter, registers, 'bayeux_engine_operations_total', 'Operations of an engine that talks to a broker, by operation (none with the memory engine).', 'operation', () => this.#engineOperations)
+    scraped(Counter, registers, 'bayeux_engine_failures_total', 'Failed operations of an engine that talks to a broker, by operation.', 'operation', () => this.#engineFailures)
     if (processMetrics) collectDefaultMetrics({ register: this.registry })
 
     this.#listen('bayeux-server:message', this.#onMessage)
@@ -234,40 +234,22 @@ class ReplyDurations {
   }
 }
 
-/** A gauge read at scrape time: one value, or one per value of `label`. */
-function gauge (registers: Registry[], name: string, help: string, label: string | undefined, read: () => number | Tally): void {
+/**
+ * A gauge or a counter read at scrape time: one value, or one per value of `label`.
+ * A counter's totals are kept elsewhere and copied in; after the reset, `inc` sets either.
+ */
+function scraped (Metric: typeof Gauge | typeof Counter, registers: Registry[], name: string, help: string, label: string | undefined, read: () => number | Tally): void {
   // eslint-disable-next-line no-new
-  new Gauge({
+  new Metric({
     name,
     help,
     labelNames: label === undefined ? [] : [label],
     registers,
     collect () {
       this.reset()
-      setAll(read(), label, (labels, value) => this.set(labels, value))
+      const value = read()
+      if (typeof value === 'number') this.inc(value)
+      else for (const [labelValue, count] of value.counts) this.inc({ [label!]: labelValue }, count)
     }
   })
-}
-
-/** A counter whose totals are kept elsewhere, copied in at scrape time. */
-function counter (registers: Registry[], name: string, help: string, label: string | undefined, read: () => number | Tally): void {
-  // eslint-disable-next-line no-new
-  new Counter({
-    name,
-    help,
-    labelNames: label === undefined ? [] : [label],
-    registers,
-    collect () {
-      this.reset()
-      setAll(read(), label, (labels, value) => this.inc(labels, value))
-    }
-  })
-}
-
-function setAll (value: number | Tally, label: string | undefined, set: (labels: Record<string, string>, value: number) => void): void {
-  if (typeof value === 'number') {
-    set({}, value)
-    return
-  }
-  for (const [labelValue, count] of value.counts) set({ [label!]: labelValue }, count)
 }

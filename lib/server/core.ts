@@ -70,6 +70,10 @@ export class ServerCore implements TransportHost {
     this.channels = new ChannelParser({ maxLength: this.options.maxChannelLength, maxDepth: this.options.maxChannelDepth })
     this.history = HistoryPolicy.of(this.options, this.channels)
     this.engine = engine ?? new MemoryEngine()
+    if (this.history !== undefined && typeof (this.engine as Partial<Engine>).history !== 'function') {
+      // An engine written before history existed: refused now rather than at the first subscribe.
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'Invalid options: history needs an engine that keeps history (Engine.history)')
+    }
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
     this.access = new AccessChain(policy, this.authorizers)
     this.publisher = new Publisher(this.engine, this.extensions, this.reporter, this.history)
@@ -85,7 +89,7 @@ export class ServerCore implements TransportHost {
       policy,
       reporter: this.reporter
     })
-    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter)
+    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter, this.history !== undefined)
     if (this.options.timesync) this.addExtension(timesync)
     for (const extension of extensions) this.addExtension(extension)
   }
@@ -115,6 +119,7 @@ export class ServerCore implements TransportHost {
         const session = registry.get(sessionId)
         if (session !== undefined) registry.remove(session, reason)
       },
+      orphanEnded: (sessionId, session, reason) => this.#ended(registry.detached(sessionId, session), reason),
       statusChanged: (available, error) => reporter.engineStatus(available, error),
       warn: (message, error) => reporter.log.warn({ err: error }, message)
     })))
@@ -180,6 +185,11 @@ export class ServerCore implements TransportHost {
   #removed (session: Session, reason: EndReason): void {
     if (reason === 'overflow') this.reporter.log.warn({ clientId: session.id }, 'session queue full: session ended')
     this.reporter.settle(this.engine.destroySession(session.id), 'destroySession')
+    this.#ended(session, reason)
+  }
+
+  /** Tells diagnostics and the application that a session ended, once in the cluster. */
+  #ended (session: Session, reason: EndReason): void {
     if (diagnostics.sessionDestroy.hasSubscribers) diagnostics.sessionDestroy.publish({ server: this.reporter.server, session, reason })
     this.reporter.notify('disconnect', session, reason)
   }

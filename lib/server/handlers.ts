@@ -59,8 +59,10 @@ export class MessageHandlers {
       // Nothing the client can speak is offered: retrying would fail the same way.
       return { ...fail(message, errors.connectionTypesUnsupported(options.transports)), supportedConnectionTypes: [...options.transports], advice: { reconnect: 'none' } }
     }
-    if (registry.size >= options.maxSessions) {
-      reporter.log.warn({ sessions: registry.size }, 'handshake refused: too many sessions')
+    // Per cluster with a multi-node engine: the other nodes' count is at most one heartbeat old.
+    const sessions = registry.size + (engine.sessionsElsewhere?.() ?? 0)
+    if (sessions >= options.maxSessions) {
+      reporter.log.warn({ sessions }, 'handshake refused: too many sessions')
       return { ...fail(message, errors.TOO_MANY_SESSIONS), advice: { reconnect: 'handshake', interval: options.multiSessionInterval } }
     }
     if (link.kind === 'request' && link.browserId === undefined) link.assignBrowserId()
@@ -149,8 +151,10 @@ export class MessageHandlers {
           session.subscriptions.delete(channel.name)
           throw error
         }
-      } else if (!(await this.#replay(session, channel, start.from === 'after' ? start.id : undefined))) {
-        return { ...reply, successful: false, error: errors.replayIdInvalid((start as { id: number }).id) }
+      } else {
+        const after = start.from === 'after' ? start.id : undefined
+        // Only a read after an id can be refused: all of a history is always whole.
+        if (!(await this.#replay(session, channel, after))) return { ...reply, successful: false, error: errors.replayIdInvalid(after!) }
       }
       reporter.notify('subscribe', session, channel.name)
     }
@@ -168,12 +172,16 @@ export class MessageHandlers {
   async #replay (session: Session, channel: ParsedChannel, after: number | undefined): Promise<boolean> {
     const { engine } = this.#parts
     let events: OutgoingEvent[] | undefined
+    let subscribed = false
     session.holdLive()
     try {
       await engine.subscribe(session.id, channel.name)
+      subscribed = true
       events = await engine.history(channel.name, after, Number.MAX_SAFE_INTEGER)
       if (events === undefined) await engine.unsubscribe(session.id, channel.name)
     } catch (error) {
+      // Best effort: the engine that failed the read may fail this too.
+      if (subscribed) await Promise.resolve(engine.unsubscribe(session.id, channel.name)).catch(() => {})
       this.#abandon(session, channel)
       throw error
     }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import * as diagnostics from '../diagnostics.ts'
-import { META_CONNECT, META_HANDSHAKE } from '../protocol/message.ts'
+import { META_CONNECT, META_HANDSHAKE, META_SUBSCRIBE } from '../protocol/message.ts'
 import type { Message, Reply } from '../protocol/message.ts'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import { checkMessage } from '../protocol/validation.ts'
@@ -29,12 +29,15 @@ export class MessagePipeline {
   readonly #handlers: MessageHandlers
   readonly #extensions: ExtensionChain
   readonly #reporter: Reporter
+  /** The server keeps history: a subscribe asking for a replay takes its session over, as a connect does. */
+  readonly #replays: boolean
 
-  constructor (registry: SessionRegistry, handlers: MessageHandlers, extensions: ExtensionChain, reporter: Reporter) {
+  constructor (registry: SessionRegistry, handlers: MessageHandlers, extensions: ExtensionChain, reporter: Reporter, replays: boolean) {
     this.#registry = registry
     this.#handlers = handlers
     this.#extensions = extensions
     this.#reporter = reporter
+    this.#replays = replays
   }
 
   /**
@@ -95,8 +98,10 @@ export class MessagePipeline {
     let created: string | undefined
     try {
       if (message.channel !== META_HANDSHAKE) {
-        // A promise only when another node holds the session (a multi-node engine).
-        const found = this.#registry.find(message.clientId, link, message.channel === META_CONNECT ? message : undefined)
+        // A promise only when another node holds the session (a multi-node engine). A
+        // replay comes here, where its live events then wait for it (docs/replay.md).
+        const takesOver = message.channel === META_CONNECT || (this.#replays && message.channel === META_SUBSCRIBE && message.ext?.['replay'] !== undefined)
+        const found = this.#registry.find(message.clientId, link, takesOver ? message : undefined)
         session = found instanceof Promise ? await found : found
       }
     } catch (error) {

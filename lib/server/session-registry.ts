@@ -107,8 +107,9 @@ export class SessionRegistry implements SessionHost {
 
   /**
    * The session `clientId` names, if `link` may speak for it (docs/protocol.md §5.9).
-   * A session another node holds is looked up there: a connect (`connect`, the
-   * message) or a WebSocket takes it over, any other request gets a visitor view of it.
+   * A session another node holds is looked up there: a connect or a subscribe that
+   * replays history (`connect`, the message) or a WebSocket takes it over, any other
+   * request gets a visitor view of it.
    */
   find (clientId: string | undefined, link: Link, connect: Message | undefined): Session | undefined | Promise<Session | undefined> {
     if (clientId === undefined) return undefined
@@ -142,19 +143,14 @@ export class SessionRegistry implements SessionHost {
   async #findElsewhere (id: string, lookup: Promise<RemoteSession | undefined> | RemoteSession, link: Link, connect: Message | undefined): Promise<Session | undefined> {
     const found = await lookup
     if (found === undefined || !this.#admits(found.record.browserId, found.socketOpen, link)) return undefined
-    if (link.kind === 'request' && connect === undefined) {
-      const visitor = this.#materialize(id, found.record, true)
-      for (const pattern of found.subscriptions) visitor.subscriptions.add(pattern)
-      return visitor
-    }
+    if (link.kind === 'request' && connect === undefined) return this.#materialize(id, found, true)
     const ack = connect?.ext?.['ack']
     const claimed = await this.#engine.claim(id, { socket: link.kind === 'push', ack: typeof ack === 'number' ? ack : undefined })
     // A concurrent request of the same client may have brought it here first.
     const here = this.#sessions.get(id)
     if (here !== undefined) return here
     if (claimed === undefined) return undefined
-    const session = this.#materialize(id, claimed.record, false)
-    for (const pattern of claimed.subscriptions) session.subscriptions.add(pattern)
+    const session = this.#materialize(id, claimed, false)
     if (claimed.state !== undefined) session.restore(claimed.state)
     this.#sessions.set(id, session)
     session.open(link)
@@ -162,11 +158,21 @@ export class SessionRegistry implements SessionHost {
     return session
   }
 
-  #materialize (id: string, record: SessionRecord, visitor: boolean): Session {
+  /**
+   * A session of a dead node that ended through this node's engine (EngineHost.ended),
+   * as its events show it; never added here.
+   */
+  detached (id: string, found: RemoteSession): Session {
+    this.#reporter.log.debug({ clientId: id }, 'session of a dead node ended')
+    return this.#materialize(id, found, true)
+  }
+
+  #materialize (id: string, { record, subscriptions }: RemoteSession, visitor: boolean): Session {
     const session = new Session(this, { id, browserId: record.browserId, remoteAddress: record.remoteAddress, ack: record.ack, visitor })
     session.userId = record.userId
     session.tokenExpiresAt = record.tokenExpiresAt
     for (const [name, value] of Object.entries(record.attributes ?? {})) session.attributes.set(name, value)
+    for (const pattern of subscriptions) session.subscriptions.add(pattern)
     return session
   }
 

@@ -127,6 +127,8 @@ export class Session implements ServerSession {
   #awaitingDrain = false
   /** Made when the session first replays history (docs/replay.md). */
   #seam: ReplaySeam | undefined
+  /** Another node took the session over (release). */
+  #movedAway = false
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
@@ -226,11 +228,14 @@ export class Session implements ServerSession {
    */
   replayed (events: readonly OutgoingEvent[], keep?: (event: OutgoingEvent) => boolean): void {
     const seam = this.#seam!
+    // Moved to another node while the replay was read: nothing is lost, though there
+    // it may come after, or along with, events that reached it first (docs/replay.md).
+    const queue = this.#movedAway ? (event: OutgoingEvent) => this.#host.forward(this, event) : (event: OutgoingEvent) => this.#push(event)
     for (const event of events) {
       seam.replayed(event)
-      this.#push(event)
+      queue(event)
     }
-    for (const event of seam.release(keep)) this.#push(event)
+    for (const event of seam.release(keep)) queue(event)
   }
 
   #push (event: OutgoingEvent): void {
@@ -345,6 +350,7 @@ export class Session implements ServerSession {
    */
   release (): SessionState {
     this.#ended = true
+    this.#movedAway = true
     this.#host.expiries.cancel(this)
     this.#host.tokenExpiries.cancel(this)
     if (this.#hold !== undefined) this.#supersede(this.#hold)

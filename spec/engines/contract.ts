@@ -9,7 +9,7 @@
  * multi-node part runs too: sessions found, taken over and reached across nodes.
  */
 import type { Test } from 'tap'
-import type { ClaimedSession, Engine, EngineHost, HistoryLimits, SessionState } from '../../lib/engines/engine.ts'
+import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionState } from '../../lib/engines/engine.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
 import { HistoricEvent } from '../../lib/protocol/historic-event.ts'
 import type { ReplayForm } from '../../lib/protocol/historic-event.ts'
@@ -37,6 +37,7 @@ class Harness implements EngineHost {
   readonly queues = new Map<string, OutgoingEvent[]>()
   readonly subscriptionChanges: string[] = []
   readonly ended: Array<[string, string]> = []
+  readonly orphansEnded: Array<[string, string, boolean, string[]]> = []
   readonly #live = new Set<string>()
   #fences = 0
 
@@ -68,6 +69,10 @@ class Harness implements EngineHost {
 
   endSession (sessionId: string, reason: string): void {
     this.ended.push([sessionId, reason])
+  }
+
+  orphanEnded (sessionId: string, session: RemoteSession, reason: string): void {
+    this.orphansEnded.push([sessionId, reason, session.record.ack, [...session.subscriptions].sort()])
   }
 
   statusChanged (): void {}
@@ -157,6 +162,28 @@ export type EngineFactory = (cluster: string) => Engine | Promise<Engine>
 
 const clusters = new WeakMap<Test, string>()
 let clusterCount = 0
+
+/** A host that takes what an engine gives it and forgets it: for tests of an engine's history alone. */
+export function historyHost (history: HistoryLimits): EngineHost {
+  return {
+    maxInterval: 10_000,
+    timeout: 30_000,
+    history,
+    deliver () {},
+    release: () => undefined,
+    subscribed () {},
+    unsubscribed () {},
+    endSession () {},
+    orphanEnded () {},
+    statusChanged () {},
+    warn () {}
+  }
+}
+
+/** Publishes `data` on `channel`, which keeps history, through `engine`. */
+export async function record (engine: Engine, channel: string, data: unknown): Promise<void> {
+  await engine.publish(new HistoricEvent({ channel, data }, 'ext'), parser.parse(channel)!.expansion)
+}
 
 /** What the tests' histories keep: few events, for long enough. */
 const HISTORY: HistoryLimits = { size: 4, ttl: 60_000 }
@@ -385,6 +412,20 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     t.same(b.ended, [])
   })
 
+  t.test('nodes: a session whose node is gone ends on the node that ends it, whose host alone is told', async t => {
+    const [a, b] = [await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/left')
+    const before = await b.engine.sessionCount()
+    await a.engine.close()
+    await b.engine.endSession('s', 'client')
+    t.same(b.orphansEnded, [['s', 'client', false, [FENCE, '/left']]], 'with its record and subscriptions, for its events')
+    t.same([a.orphansEnded, a.ended, b.ended], [[], [], []], 'no other node, and no one asked to end it')
+    t.equal(await b.engine.find('s'), undefined, 'gone')
+    t.equal(await b.engine.sessionCount(), before - 1)
+    await b.engine.endSession('s', 'client')
+    t.equal(b.orphansEnded.length, 1, 'once')
+  })
+
   t.test('nodes: a session taken over keeps every event once, in order, while publishes go on', async t => {
     const [a, b, publisher] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
     await a.session('s', '/stream')
@@ -472,15 +513,15 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
   })
 
   t.test('history: events older than the ttl are gone', async t => {
-    const h = await start(t, makeEngine, { size: 10, ttl: 300 })
+    const h = await start(t, makeEngine, { size: 10, ttl: 500 })
     await h.record('/h/a', 'old')
     const [[old]] = (await h.read('/h/a'))! as [[number, unknown]]
-    await delay(400)
+    await delay(600)
     t.same(await h.read('/h/a'), [], 'expired')
     await h.record('/h/a', 'new')
     t.same((await h.read('/h/a'))?.map(([, data]) => data), ['new'])
     await h.record('/h/a', 'newer')
-    await delay(400)
+    await delay(600)
     t.same(await h.read('/h/a'), [], 'all expired')
     t.equal(await h.read('/h/a', old), undefined, 'events after it expired')
   })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisEngine } from '../../lib/engines/redis.ts'
-import { REDIS_URL, requireRedis, testPrefix } from '../support/redis.ts'
-import { engineContract } from './contract.ts'
+import { connectRedis, keysUnder, REDIS_URL, requireRedis, testPrefix } from '../support/redis.ts'
+import { engineContract, historyHost, record } from './contract.ts'
 
 t.test('options that cannot work are refused when the engine is made, before it connects', async t => {
   for (const url of ['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis://']) {
@@ -14,3 +14,34 @@ if (await requireRedis(t)) {
   const prefix = testPrefix(t)
   engineContract(t, cluster => new RedisEngine({ url: REDIS_URL, prefix: `${prefix}${cluster}:` }), { nodes: true })
 }
+
+t.test('history in Redis', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const limits = { size: 3, ttl: 60_000 }
+  const engine = new RedisEngine({ url: REDIS_URL, prefix })
+  await engine.start(historyHost(limits))
+  t.teardown(() => engine.close())
+  const redis = await connectRedis(t)
+  for (const data of [1, 2, 3, 4]) await record(engine, '/h/a', data)
+  await record(engine, '/h/b', 5)
+
+  await t.test('a stream per channel, trimmed to the size, and an index; each expires', async t => {
+    t.same(await redis.xLen(`${prefix}h:/h/a`), 3)
+    t.same((await keysUnder(prefix)).filter(key => key.startsWith(`${prefix}h:`)), [`${prefix}h:/h/a`, `${prefix}h:/h/b`, `${prefix}h:channels`])
+    for (const key of ['h:/h/a', 'h:/h/b', 'h:channels']) {
+      const ttl = await redis.pTTL(prefix + key)
+      t.ok(ttl > 0 && ttl <= limits.ttl, `${key}: ${ttl} ms`)
+    }
+  })
+
+  await t.test('after Redis lost the history, ids stay above those issued before, and resuming from those is refused', async t => {
+    const issued = (await engine.history('/h/**', undefined, 10))!.map(event => event.replayId!)
+    await redis.unlink(['h:/h/a', 'h:/h/b', 'h:channels'].map(key => prefix + key))
+    await record(engine, '/h/b', 6)
+    const [next] = (await engine.history('/h/b', undefined, 10))!
+    t.ok(next!.replayId! > Math.max(...issued), `${next!.replayId} after ${issued.join(', ')}`)
+    t.equal(await engine.history('/h/b', issued.at(-1), 10), undefined)
+    t.equal(await engine.history('/h/a', issued[0], 10), undefined)
+  })
+})

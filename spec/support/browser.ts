@@ -52,3 +52,20 @@ export async function serveCometdPage (t: Pick<BrowserTest, 'teardown'>, script:
   const address = app.server.address() as { port: number }
   return `http://127.0.0.1:${address.port}/`
 }
+
+/**
+ * The opening of a page script for `serveCometdPage`: `cometd`, the real client set up
+ * for `bayeuxUrl` over callback-polling only, with the AckExtension when `ack`, and a
+ * backoff of its own when given. What the page does with it follows.
+ */
+export function callbackPollingClient (bayeuxUrl: string, { ack = false, backoffIncrement }: { ack?: boolean, backoffIncrement?: number } = {}): string {
+  return `
+import { AckExtension, CometD } from '/cometd-lib/cometd.js'
+const cometd = new CometD()
+cometd.unregisterTransport('websocket')
+cometd.unregisterTransport('long-polling')
+${ack ? "cometd.registerExtension('ack', new AckExtension())" : ''}
+cometd.configure({ url: ${JSON.stringify(bayeuxUrl)}, logLevel: 'warn' })
+${backoffIncrement === undefined ? '' : `cometd.setBackoffIncrement(${backoffIncrement})`}
+`
+}

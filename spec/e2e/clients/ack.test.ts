@@ -9,7 +9,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { delay, startServer } from '../../helpers.ts'
 import { CuttingProxy } from '../../support/cutting-proxy.ts'
-import { launchChromium, serveCometdPage } from '../../support/browser.ts'
+import { callbackPollingClient, launchChromium, serveCometdPage } from '../../support/browser.ts'
 import type { RunningServer, ServerSession } from '../../../lib/index.ts'
 import { Inbox, disconnect, handshake, newClient, publish, subscribe } from './cometd.ts'
 import type { Transport } from './cometd.ts'
@@ -169,14 +169,7 @@ t.test('callback-polling in headless Chromium: exactly once and in order while c
 
 /** A page whose client, over callback-polling only and with the AckExtension, subscribes to CHANNEL. */
 function ackSubscriberPage (bayeuxUrl: string): string {
-  return `
-import { AckExtension, CometD } from '/cometd-lib/cometd.js'
-const cometd = new CometD()
-cometd.unregisterTransport('websocket')
-cometd.unregisterTransport('long-polling')
-cometd.registerExtension('ack', new AckExtension())
-cometd.configure({ url: ${JSON.stringify(bayeuxUrl)}, logLevel: 'warn' })
-cometd.setBackoffIncrement(${BACKOFF_INCREMENT})
+  return `${callbackPollingClient(bayeuxUrl, { ack: true, backoffIncrement: BACKOFF_INCREMENT })}
 window.received = []
 cometd.handshake(reply => {
   if (!reply.successful) return

@@ -11,6 +11,7 @@ import type { RunningServer } from '../../../lib/index.ts'
 import { Inbox } from './cometd.ts'
 import type { Transport } from './cometd.ts'
 import { clientIdOf, closeFaye, newFaye, subscribe } from './faye.ts'
+import { fayePair, fayeScenarios } from './faye-scenarios.ts'
 
 const transports: Transport[] = ['long-polling', 'websocket']
 
@@ -41,65 +42,16 @@ for (const transport of transports) {
     // Faye resends a message unanswered after 1.2 × advice.timeout: keep that well above
     // a loaded machine's latency.
     const server = await startServer(t, { timeout: 2000 })
-    const alice = newFaye(server.url, transport)
-    const bob = newFaye(server.url, transport)
-    t.teardown(() => Promise.all([closeFaye(alice.client), closeFaye(bob.client)]))
-
-    const atAlice = new Inbox()
-    const atBob = new Inbox()
-    await subscribe(alice.client, '/chat/to-alice', atAlice)
-    await subscribe(bob.client, '/chat/to-bob', atBob)
-    t.match(clientIdOf(alice.client), /^[0-9a-f]{40}$/, 'C15 C21 handshake succeeded with a 160-bit clientId')
+    const ended = new Map<string, string>()
+    server.bayeux.on('disconnect', (session, reason) => ended.set(session.id, reason))
+    const pair = await fayePair(t, server.url, transport)
+    const { alice } = pair
     t.equal(await connectedOver(server, alice.client, transport), transport, `the server sees connects over ${transport}`)
-    t.equal(alice.client._dispatcher.connectionType, transport, `Faye selected ${transport}`)
     // Faye sizes its wait for a held connect on the advice: it must be the server's hold
     // time, also after a first connect Faye batched with advice {timeout:0} (docs/protocol.md §4.3).
     t.equal(alice.client._advice.timeout, 2000, 'the advice Faye keeps is the server\'s timeout')
 
-    await t.test('subscribe, publish and deliver both ways (C53, C55, C59)', async t => {
-      await alice.client.publish('/chat/to-bob', { text: 'hi bob' })
-      await bob.client.publish('/chat/to-alice', { text: 'hi alice' })
-      await atBob.waitFor(1)
-      await atAlice.waitFor(1)
-      t.same(atBob.messages, [{ channel: '/chat/to-bob', data: { text: 'hi bob' } }])
-      t.same(atAlice.messages, [{ channel: '/chat/to-alice', data: { text: 'hi alice' } }])
-    })
-
-    await t.test('a refused publish rejects the publication (C63)', async t => {
-      await t.rejects(Promise.resolve(alice.client.publish('/meta/nope', 1)), 'publishing to /meta/ is refused')
-    })
-
-    await t.test('wildcards * and ** deliver one copy per session (C60, C61)', async t => {
-      const one = new Inbox()
-      const many = new Inbox()
-      await subscribe(bob.client, '/wild/*', one)
-      await subscribe(bob.client, '/wild/**', many)
-      const before = bob.events.length
-      await alice.client.publish('/wild/a', 1)
-      await alice.client.publish('/wild/a/b', 2)
-      await many.waitFor(2)
-      t.same(one.data, [1], '/wild/* matches one segment only')
-      t.same(many.data, [1, 2], '/wild/** matches deeper channels')
-      t.same(bob.events.slice(before), ['/wild/a', '/wild/a/b'], 'the server sent each event once')
-    })
-
-    await t.test('unsubscribe stops delivery (C51)', async t => {
-      const gone = new Inbox()
-      const { subscription } = await subscribe(bob.client, '/gone', gone)
-      await alice.client.publish('/gone', 'before')
-      await gone.waitFor(1)
-      const unsubscribed = serverEvent(server, 'unsubscribe', (session, channel) => session.id === clientIdOf(bob.client) && channel === '/gone')
-      subscription.cancel()
-      await unsubscribed
-      const marker = new Inbox()
-      await subscribe(bob.client, '/marker', marker)
-      const before = bob.events.length
-      await alice.client.publish('/gone', 'after')
-      await alice.client.publish('/marker', 'done')
-      await marker.waitFor(1)
-      t.same(bob.events.slice(before), ['/marker'], 'the server sent nothing on /gone after the unsubscribe')
-      t.same(gone.data, ['before'])
-    })
+    await fayeScenarios(t, server.url, transport, pair, id => server.bayeux.getSession(id) === undefined && ended.get(id) === 'client')
 
     await t.test('re-handshakes and re-subscribes when the server drops its session (C26, C75)', async t => {
       const carol = newFaye(server.url, transport)
@@ -144,17 +96,5 @@ for (const transport of transports) {
         t.match(await intruder.until(m => m['id'] === id), { successful: false, error: '402::session_unknown' })
       })
     }
-
-    await t.test('disconnect ends the session (C71, C73)', async t => {
-      const dave = newFaye(server.url, transport)
-      await subscribe(dave.client, '/bye', new Inbox())
-      const id = clientIdOf(dave.client)
-      const ended = serverEvent(server, 'disconnect', session => session.id === id)
-      await dave.client.disconnect()
-      const [, reason] = await ended
-      t.equal(reason, 'client')
-      t.equal(server.bayeux.getSession(id), undefined, 'the session is gone')
-      dave.client._dispatcher.close()
-    })
   })
 }

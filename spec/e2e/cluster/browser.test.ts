@@ -9,7 +9,7 @@ import t from 'tap'
 import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, leftoverKeys, requireRedis, testPrefix } from '../../support/redis.ts'
-import { launchChromium, serveCometdPage } from '../../support/browser.ts'
+import { callbackPollingClient, launchChromium, serveCometdPage } from '../../support/browser.ts'
 import { Inbox, disconnect, handshake, newClient, publish, subscribe } from '../clients/cometd.ts'
 
 /** A script the page loaded from the balancer: which node answered, and the channels it carried. */
@@ -103,12 +103,7 @@ if (await requireRedis(t) && requireHaproxy(t)) {
 
 /** A page script that runs the cometd client over callback-polling only, and records what it sees. */
 function callbackPollingPage (bayeuxUrl: string): string {
-  return `
-import { CometD } from '/cometd-lib/cometd.js'
-const cometd = new CometD()
-cometd.unregisterTransport('websocket')
-cometd.unregisterTransport('long-polling')
-cometd.configure({ url: ${JSON.stringify(bayeuxUrl)}, logLevel: 'warn' })
+  return `${callbackPollingClient(bayeuxUrl)}
 window.received = []
 window.handshakes = 0
 window.connects = []

@@ -1,7 +1,7 @@
 /**
  * The Faye Node client through three bin/bayeux-server nodes on one Redis behind
  * HAProxy's plain round-robin (issue 10), over long-polling and over WebSocket: the
- * scenarios of spec/e2e/clients/faye.test.ts where any request may land on any node.
+ * scenarios of spec/e2e/clients/faye-scenarios.ts where any request may land on any node.
  * Faye handshakes over HTTP, so over WebSocket too its session starts on one node and
  * moves to the one its socket reaches.
  */
@@ -9,9 +9,8 @@ import t from 'tap'
 import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, leftoverKeys, requireRedis, testPrefix } from '../../support/redis.ts'
-import { Inbox } from '../clients/cometd.ts'
 import type { Transport } from '../clients/cometd.ts'
-import { clientIdOf, closeFaye, newFaye, received, subscribe } from '../clients/faye.ts'
+import { fayePair, fayeScenarios } from '../clients/faye-scenarios.ts'
 
 if (await requireRedis(t) && requireHaproxy(t)) {
   const prefix = testPrefix(t)
@@ -27,101 +26,7 @@ if (await requireRedis(t) && requireHaproxy(t)) {
   for (const transport of ['long-polling', 'websocket'] as Transport[]) {
     t.test(transport, async t => {
       const before = await balancer.requests()
-      const alice = newFaye(url, transport)
-      const bob = newFaye(url, transport)
-      t.teardown(() => Promise.all([closeFaye(alice.client), closeFaye(bob.client)]))
-
-      const atAlice = new Inbox()
-      const atBob = new Inbox()
-      await subscribe(alice.client, '/chat/to-alice', atAlice)
-      await subscribe(bob.client, '/chat/to-bob', atBob)
-      t.match(clientIdOf(alice.client), /^[0-9a-f]{40}$/, 'C15 C21 handshake succeeded')
-
-      await t.test('subscribe, publish and deliver both ways (C53, C55, C59)', async t => {
-        await alice.client.publish('/chat/to-bob', { text: 'hi bob' })
-        await bob.client.publish('/chat/to-alice', { text: 'hi alice' })
-        await atBob.waitFor(1)
-        await atAlice.waitFor(1)
-        t.same(atBob.messages, [{ channel: '/chat/to-bob', data: { text: 'hi bob' } }])
-        t.same(atAlice.messages, [{ channel: '/chat/to-alice', data: { text: 'hi alice' } }])
-        t.equal(alice.client._dispatcher.connectionType, transport, `Faye uses ${transport}`)
-      })
-
-      await t.test('wildcards * and ** deliver one copy per session (C60, C61)', async t => {
-        const one = new Inbox()
-        const many = new Inbox()
-        await subscribe(bob.client, '/wild/*', one)
-        await subscribe(bob.client, '/wild/**', many)
-        const start = bob.events.length
-        await alice.client.publish('/wild/a', 1)
-        await alice.client.publish('/wild/a/b', 2)
-        await many.waitFor(2)
-        t.same(one.data, [1], '/wild/* matches one segment only')
-        t.same(many.data, [1, 2], '/wild/** matches deeper channels')
-        t.same(bob.events.slice(start), ['/wild/a', '/wild/a/b'], 'the server sent each event once')
-      })
-
-      await t.test('a publisher\'s messages arrive once each and in order, wherever they land (C70)', async t => {
-        const inbox = new Inbox()
-        await subscribe(bob.client, '/order', inbox)
-        const start = bob.events.length
-        // Faye sends publications made in one tick together, in one request.
-        const batch = Array.from({ length: 5 }, (_, i) => alice.client.publish('/order', i))
-        await Promise.all(batch)
-        for (let i = 5; i < 20; i++) await alice.client.publish('/order', i)
-        const end = new Inbox()
-        await subscribe(bob.client, '/order-end', end)
-        await alice.client.publish('/order-end', 'done')
-        await end.waitFor(1)
-        t.same(inbox.data, Array.from({ length: 20 }, (_, i) => i), 'every message once, in order')
-        t.same(bob.events.slice(start), [...Array(20).fill('/order'), '/order-end'], 'the server sent nothing twice')
-      })
-
-      await t.test('unsubscribe stops delivery (C51)', async t => {
-        const gone = new Inbox()
-        const { subscription } = await subscribe(bob.client, '/gone', gone)
-        await alice.client.publish('/gone', 'before')
-        await gone.waitFor(1)
-        const unsubscribed = received(bob.client, m => m.channel === '/meta/unsubscribe' && m.subscription === '/gone')
-        subscription.cancel()
-        t.equal((await unsubscribed).successful, true, 'the unsubscribe is acknowledged')
-        const marker = new Inbox()
-        await subscribe(bob.client, '/marker', marker)
-        const start = bob.events.length
-        await alice.client.publish('/gone', 'after')
-        await alice.client.publish('/marker', 'done')
-        await marker.waitFor(1)
-        t.same(bob.events.slice(start), ['/marker'], 'the server sent nothing on /gone after the unsubscribe')
-        t.same(gone.data, ['before'])
-      })
-
-      await t.test('held connects come back and are sent again, on whichever node (C30, C31)', async t => {
-        // Nothing is published meanwhile: each of these connects ends at its timeout.
-        const start = alice.connects.length
-        await received(alice.client, m => m.channel === '/meta/connect')
-        await received(alice.client, m => m.channel === '/meta/connect')
-        t.same(alice.connects.slice(start), [true, true], 'two held connects in a row came back successful')
-        await bob.client.publish('/chat/to-alice', 'still here')
-        await atAlice.waitFor(2)
-        t.same(atAlice.data.at(-1), 'still here', 'and the session still gets its events')
-      })
-
-      await t.test('no re-handshake, no failed request', async t => {
-        for (const [name, watched] of Object.entries({ alice, bob })) {
-          t.equal(watched.handshakes, 1, `${name} handshook once`)
-          t.equal(watched.downs, 0, `${name}'s transport never went down`)
-          t.ok(watched.connects.length >= 2 && watched.connects.every(successful => successful), `${name}'s ${watched.connects.length} connects all succeeded`)
-        }
-      })
-
-      await t.test('disconnect is acknowledged wherever it lands (C71, C73)', async t => {
-        const dave = newFaye(url, transport)
-        await subscribe(dave.client, '/bye', new Inbox())
-        const disconnected = received(dave.client, m => m.channel === '/meta/disconnect')
-        await dave.client.disconnect()
-        t.equal((await disconnected).successful, true)
-        dave.client._dispatcher.close()
-      })
+      await fayeScenarios(t, url, transport, await fayePair(t, url, transport))
 
       const after = await balancer.requests()
       const served = after.map((count, i) => count - before[i]!)

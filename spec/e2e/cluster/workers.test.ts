@@ -3,7 +3,7 @@
  * workers behind one port, sharing their sessions through Redis. A raw client whose
  * every request comes on a new connection (node:cluster hands connections to the
  * workers in turn) shows a session created by one worker and carried on by the other;
- * the real CometD client then works through it as through one server. SIGTERM ends
+ * the real CometD client then passes spec/e2e/clients/cometd-scenarios.ts through it. SIGTERM ends
  * the primary and its workers; without --redis, --workers is refused.
  */
 import t from 'tap'
@@ -12,7 +12,8 @@ import { Client } from 'undici'
 import { serveCli } from '../../support/cli-process.ts'
 import type { CliProcess } from '../../support/cli-process.ts'
 import { REDIS_URL, keysUnder, leftoverKeys, requireRedis, testPrefix } from '../../support/redis.ts'
-import { Inbox, deliversBetween, disconnect, handshake, newClient, publish, subscribe } from '../clients/cometd.ts'
+import { disconnect, handshake, newClient } from '../clients/cometd.ts'
+import { cometdScenarios } from '../clients/cometd-scenarios.ts'
 
 type LogLine = Record<string, any>
 
@@ -70,7 +71,8 @@ if (await requireRedis(t)) {
     // Debug: each worker logs, with its pid, the sessions it creates and those that move to it.
     '--log-level', 'debug', '--log-format', 'json',
     // cometd-nodejs-client keeps one cookie jar per host, so both clients look like one browser.
-    '--timeout', '400', '--max-interval', '2000', '--max-sessions-per-browser', '-1'
+    '--timeout', '400', '--max-interval', '2000', '--max-sessions-per-browser', '-1',
+    '--require', 'spec/e2e/cluster/echo-service.mjs'
   ])
   const url = await cli.url
   const primary = cli.child.pid!
@@ -130,41 +132,9 @@ if (await requireRedis(t)) {
     const alice = newClient(url, 'long-polling')
     const bob = newClient(url, 'long-polling')
     t.teardown(() => { alice.disconnect(); bob.disconnect() })
-    const handshakes: unknown[] = []
-    for (const client of [alice, bob]) client.addListener('/meta/handshake', (m: unknown) => handshakes.push(m))
     await handshake(alice)
     await handshake(bob)
-
-    await t.test('publish and deliver both ways (C53, C59)', async t => {
-      t.match(await deliversBetween(alice, bob, '/to/bob', { text: 'hi bob' }), { channel: '/to/bob', data: { text: 'hi bob' } })
-      t.match(await deliversBetween(bob, alice, '/to/alice', { text: 'hi alice' }), { channel: '/to/alice', data: { text: 'hi alice' } })
-    })
-
-    await t.test('a publisher\'s messages arrive once each, in order (C70)', async t => {
-      const inbox = new Inbox()
-      await subscribe(bob, '/order', inbox.listener)
-      const marker = new Inbox()
-      await subscribe(bob, '/order-end', marker.listener)
-      for (let i = 0; i < 10; i++) await publish(alice, '/order', i)
-      await publish(alice, '/order-end', 'done')
-      await marker.waitFor(1)
-      t.same(inbox.data, Array.from({ length: 10 }, (_, i) => i), 'every message once, in order, before the marker')
-    })
-
-    await t.test('survives held-connect cycles without a re-handshake (C30, C31)', async t => {
-      const connects: boolean[] = []
-      await new Promise<void>(resolve => {
-        const listener = alice.addListener('/meta/connect', (m: any) => {
-          connects.push(m.successful)
-          if (connects.length < 3) return
-          alice.removeListener(listener)
-          resolve()
-        })
-      })
-      t.same(connects, [true, true, true], 'three connects came back successful')
-      t.match(await deliversBetween(bob, alice, '/after-cycles', 'still here'), { data: 'still here' })
-      t.equal(handshakes.length, 2, 'one handshake per client, and no other')
-    })
+    await cometdScenarios(t, { url, transport: 'long-polling', alice, bob })
 
     t.equal((await disconnect(alice)).successful, true, 'alice disconnects')
     t.equal((await disconnect(bob)).successful, true, 'bob disconnects')

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { HttpPeer, RecordingLogger, startServer } from '../../helpers.ts'
-import { launchChromium, serveCometdPage } from '../../support/browser.ts'
+import { callbackPollingClient, launchChromium, serveCometdPage } from '../../support/browser.ts'
 import type { Json } from '../../helpers.ts'
 import type { ServerSession } from '../../../lib/index.ts'
 
@@ -124,12 +124,7 @@ t.test('the real CometD client over callback-polling in headless Chromium, from 
 
 /** A page script that runs the cometd client over callback-polling only. */
 function callbackPollingPage (bayeuxUrl: string): string {
-  return `
-import { CometD } from '/cometd-lib/cometd.js'
-const cometd = new CometD()
-cometd.unregisterTransport('websocket')
-cometd.unregisterTransport('long-polling')
-cometd.configure({ url: ${JSON.stringify(bayeuxUrl)} })
+  return `${callbackPollingClient(bayeuxUrl)}
 window.received = []
 window.publish = (channel, data) => new Promise(resolve => cometd.publish(channel, data, resolve))
 window.call = (target, data) => new Promise(resolve => cometd.remoteCall(target, data, 5000, resolve))
