@@ -1,4 +1,4 @@
-// node --import=tsx bench/metrics-overhead.ts [--sessions 1000] [--rounds 100] [--blocks 5] [--runs 6]
+// node --import=tsx bench/metrics-overhead.ts [--sessions 1000] [--rounds 100] [--blocks 5] [--runs 6] [--feature metrics|history]
 //
 // What --metrics adds to the core's work per delivery, in CPU time, without sockets:
 // 1,000 sessions subscribed to one channel, over WebSocket-like push links (each
@@ -9,6 +9,8 @@
 // alike; each reports the median of its blocks, and the medians of those are compared.
 // Transports, sockets and the kernel are left out: they cost the same either way, and
 // in the full server they are most of the cost of a delivery.
+// --feature history measures history instead (issue 11): the channel's events kept, each with
+// its replay id (`history: ['/broadcast']`), against the same core without it.
 import { spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { parseArgs } from 'node:util'
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '100' },
     blocks: { type: 'string', default: '5' },
     runs: { type: 'string', default: '6' },
+    feature: { type: 'string', default: 'metrics' },
     /** Internal: one measuring process. */
     child: { type: 'string' }
   }
@@ -31,6 +34,7 @@ const { values } = parseArgs({
 const SESSIONS = Number(values.sessions)
 const ROUNDS = Number(values.rounds)
 const BLOCKS = Number(values.blocks)
+const FEATURE = values.feature === 'history' ? 'history' : 'metrics'
 
 const nextTick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
@@ -65,8 +69,8 @@ class Request extends BenchLink implements RequestLink {
 }
 
 /** A core with SESSIONS subscribers to /broadcast; `round()` publishes once and waits for every delivery. */
-async function setUp (transport: 'ws' | 'lp'): Promise<{ core: ServerCore, round: () => Promise<void> }> {
-  const core = new ServerCore({ timesync: false, maxSessions: SESSIONS + 1, maxSessionsPerBrowser: -1, publishRate: 0, timeout: 3_600_000 }, new EventEmitter<BayeuxEvents>())
+async function setUp (transport: 'ws' | 'lp', history: boolean): Promise<{ core: ServerCore, round: () => Promise<void> }> {
+  const core = new ServerCore({ timesync: false, maxSessions: SESSIONS + 1, maxSessionsPerBrowser: -1, publishRate: 0, timeout: 3_600_000, ...(history && { history: ['/broadcast'] }) }, new EventEmitter<BayeuxEvents>())
   await core.start()
   const ask = (link: Socket | Request, message: object): Promise<void> => new Promise(resolve => { void core.process([message], link, () => resolve()) })
   const delivered = { count: 0 }
@@ -111,10 +115,10 @@ async function block (round: () => Promise<void>): Promise<number> {
 
 const median = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!
 
-/** One process: the median CPU µs per delivery over `transport`, with or without metrics. */
-async function measure (transport: 'ws' | 'lp', withMetrics: boolean): Promise<number> {
-  const { core, round } = await setUp(transport)
-  const metrics = withMetrics ? new BayeuxMetrics(core) : undefined
+/** One process: the median CPU µs per delivery over `transport`, with or without FEATURE. */
+async function measure (transport: 'ws' | 'lp', withFeature: boolean): Promise<number> {
+  const { core, round } = await setUp(transport, withFeature && FEATURE === 'history')
+  const metrics = withFeature && FEATURE === 'metrics' ? new BayeuxMetrics(core) : undefined
   for (let i = 0; i < 2; i++) await block(round) // warm-up: optimised code before anything counts
   const samples: number[] = []
   for (let i = 0; i < BLOCKS; i++) samples.push(await block(round))
@@ -139,7 +143,7 @@ if (values.child !== undefined) {
       for (const mode of ['without', 'with']) samples[mode]!.push(child(transport, mode))
     }
     const [a, b] = [median(samples['without']!), median(samples['with']!)]
-    console.log(`${transport}: CPU µs per delivery, median of ${values.runs} processes each: without ${a.toFixed(3)}, with metrics ${b.toFixed(3)} (${b >= a ? '+' : ''}${((b - a) * 1000).toFixed(0)} ns, ${((b / a - 1) * 100).toFixed(1)}%)`)
+    console.log(`${transport}: CPU µs per delivery, median of ${values.runs} processes each: without ${a.toFixed(3)}, with ${FEATURE} ${b.toFixed(3)} (${b >= a ? '+' : ''}${((b - a) * 1000).toFixed(0)} ns, ${((b / a - 1) * 100).toFixed(1)}%)`)
     for (const mode of ['without', 'with']) console.log(`  ${mode.padEnd(7)}: ${samples[mode]!.map(x => x.toFixed(3)).join(' ')}`)
   }
 }

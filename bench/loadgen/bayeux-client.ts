@@ -81,8 +81,9 @@ export class BayeuxClient implements LinkListener {
     this.#sendConnect()
   }
 
-  async subscribe (channels: string[]): Promise<void> {
-    const reply = await this.#request({ channel: '/meta/subscribe', clientId: this.#clientId, subscription: channels })
+  /** `ext` travels with the subscribe (e.g. `{ replay: { channel: -2 } }`). */
+  async subscribe (channels: string[], ext?: Record<string, unknown>): Promise<void> {
+    const reply = await this.#request({ channel: '/meta/subscribe', clientId: this.#clientId, subscription: channels, ...(ext !== undefined && { ext }) })
     if (!reply.successful) throw new Error(`subscribe failed: ${reply.error ?? ''}`)
   }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
 import type { RedisTarget } from './server-args.ts'
 
-export type ServerName = 'ours' | 'ours-metrics' | 'ours-redis' | 'ours-workers' | 'baseline' | 'faye' | 'faye-redis' | 'cometd' | 'raw-ws' | 'raw-http'
+export type ServerName = 'ours' | 'ours-metrics' | 'ours-history' | 'ours-redis' | 'ours-workers' | 'baseline' | 'faye' | 'faye-redis' | 'cometd' | 'raw-ws' | 'raw-http'
 
 export interface ServerDefinition {
   name: ServerName
@@ -64,6 +64,8 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   ours: ourServer('ours', 'bayeux-server', REPO),
   // What metrics cost on the hot path: the same build, with the diagnostics subscribers of --metrics.
   'ours-metrics': ourServer('ours-metrics', 'bayeux-server --metrics', REPO, ['--metrics']),
+  // What history costs on the publish path (issue 11): every channel's events kept.
+  'ours-history': ourServer('ours-history', 'bayeux-server --history /**', REPO, ['--history', '/**']),
   // Every node a bin/bayeux-server process, sharing sessions and subscriptions through Redis.
   'ours-redis': ourServer('ours-redis', 'bayeux-server on Redis', REPO, [], true),
   // One port, WORKERS node:cluster workers sharing through Redis: the way one machine's cores are used.

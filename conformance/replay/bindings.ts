@@ -1,13 +1,23 @@
 // What differs between a recording and a replay and must be substituted: the clientIds the server
-// issued, the ack batch numbers it counted, cookies, and the client clock sent in timesync.
-// A client acknowledges the last batch it actually received (§6.2), whatever the recording said.
+// issued, the ack batch numbers it counted, cookies, the client clock sent in timesync, and the
+// replay ids a subscribe resumes from (docs/replay.md): the id the server gave, in this replay,
+// to the event that had the recorded id. A client acknowledges the last batch it actually
+// received (§6.2), whatever the recording said.
 import type { Message } from '../trace.ts'
 import { setCookiePairs } from '../wire.ts'
+
+/** The replay id the server gave in this replay to the event recorded with `recorded`, once it arrived. */
+export type ReplayIdLookup = (recorded: number) => number | undefined
 
 export class ClientBindings {
   #clientIds = new Map<string, string>()
   #lastAck = new Map<string, number>()
   #cookies = new Map<string, string>()
+  #replayId: ReplayIdLookup
+
+  constructor (replayId: ReplayIdLookup = () => undefined) {
+    this.#replayId = replayId
+  }
 
   /** The recorded request messages rewritten for this replay. */
   substitute (messages: Message[]): Message[] {
@@ -18,6 +28,12 @@ export class ClientBindings {
       if (message.channel === '/meta/connect' && typeof ack === 'number' && message.ext !== undefined) message.ext.ack = this.lastAck(message.clientId)
       const timesync = message.ext?.timesync as Record<string, unknown> | undefined
       if (timesync !== undefined && typeof timesync.tc === 'number') timesync.tc = Date.now()
+      const replay = message.ext?.replay
+      if (message.channel === '/meta/subscribe' && typeof replay === 'object' && replay !== null) {
+        for (const [channel, id] of Object.entries(replay)) {
+          if (typeof id === 'number' && id > 0) (replay as Record<string, number>)[channel] = this.#replayId(id) ?? id
+        }
+      }
       return message
     })
   }

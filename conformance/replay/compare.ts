@@ -12,6 +12,9 @@ export interface Problem {
   actual?: unknown
 }
 
+/** Failures about the replay extension cite docs/replay.md, which has no checklist of its own. */
+export const REPLAY_ITEM = 'replay'
+
 const ALPHANUMERIC = /^[A-Za-z0-9]+$/
 const ERROR_SHAPE = /^(\d{3}):[^:]*:/
 
@@ -32,6 +35,7 @@ export function outcomeItem (expected: Message): string {
     case '/meta/unsubscribe':
       if (code === null) return channel === '/meta/unsubscribe' ? 'C51' : subscription.includes('"/service/') ? 'C44' : 'C43'
       if (code === '402') return 'C47'
+      if (code === '400' && channel === '/meta/subscribe') return REPLAY_ITEM
       if (subscription.includes('/meta/')) return 'C45'
       if (/\*.*\//.test(subscription)) return 'C52'
       return code === '403' && !subscription.includes('forbidden') ? 'C46' : 'C49'
@@ -84,6 +88,7 @@ export function compareReply (expected: Message, actual: Message, transport: Tra
   const expectedAck = expected.ext?.ack
   const actualAck = actual.ext?.ack
   if (expectedAck === true && actualAck !== true) problems.push({ rule: 'ext.ack:true missing from the handshake reply', checklist: 'C95', actual: actual.ext })
+  if (expected.ext?.replay === true && actual.ext?.replay !== true) problems.push({ rule: 'ext.replay:true missing from the handshake reply (no replay extension)', checklist: REPLAY_ITEM, actual: actual.ext })
   // A connect reply that ends the session (reconnect:none) has no batch left to number.
   const ending = actual.advice?.reconnect === 'none'
   if (typeof expectedAck === 'number' && !ending && !isNonNegativeInteger(actualAck)) problems.push({ rule: 'ext.ack batch number missing from the connect reply', checklist: 'C96', actual: actual.ext })
@@ -135,8 +140,13 @@ export function compareDelivered (expected: Message, actual: Message): Problem[]
   if (!('id' in expected) && 'id' in actual) problems.push({ rule: 'delivered event carries an id', checklist: 'C57', actual: actual.id })
   if (!('clientId' in expected) && 'clientId' in actual) problems.push({ rule: 'delivered event carries a clientId', checklist: 'C56', actual: actual.clientId })
   if ('successful' in expected) compareOutcome(expected, actual, problems)
+  // The server numbers events itself: a replay id differs from one run to the next (docs/replay.md).
+  if (expected.ext?.replay !== undefined) {
+    const id = (actual.ext?.replay as { id?: unknown } | undefined)?.id
+    if (!Number.isSafeInteger(id) || (id as number) <= 0) problems.push({ rule: 'ext.replay.id must be a positive integer', checklist: REPLAY_ITEM, expected: expected.ext.replay, actual: actual.ext?.replay })
+  }
   for (const [key, value] of Object.entries(expected.ext ?? {})) {
-    if (key !== 'ack' && !isDeepStrictEqual(actual.ext?.[key], value)) problems.push({ rule: `publisher's ext.${key} not preserved`, checklist: 'C58', expected: value, actual: actual.ext?.[key] })
+    if (key !== 'ack' && key !== 'replay' && !isDeepStrictEqual(actual.ext?.[key], value)) problems.push({ rule: `publisher's ext.${key} not preserved`, checklist: 'C58', expected: value, actual: actual.ext?.[key] })
   }
   if (expected.advice?.reconnect !== undefined && actual.advice?.reconnect !== expected.advice.reconnect) {
     problems.push({ rule: 'advice.reconnect differs', checklist: 'C74', expected: expected.advice.reconnect, actual: actual.advice?.reconnect })

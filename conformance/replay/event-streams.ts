@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Message, TraceStep } from '../trace.ts'
 import { isReply } from '../wire.ts'
-import { compareDelivered, type Problem } from './compare.ts'
+import { REPLAY_ITEM, compareDelivered, type Problem } from './compare.ts'
 
 interface Delivered { step: number, message: Message }
 
@@ -28,6 +28,28 @@ export class EventStreams {
 
   arrived (client: string, step: number, messages: Message[]): void {
     this.#add(this.#actual, client, step, messages)
+  }
+
+  /** What `client` was delivered so far over HTTP, in arrival order. */
+  arrivedAt (client: string): Message[] {
+    return (this.#actual.get(client) ?? []).map(entry => entry.message)
+  }
+
+  /**
+   * The replay id of the event that arrived in this replay where the recording had the event with
+   * replay id `recorded` (same client, same channel, same position); undefined until it arrived.
+   * `arrived` tells what a client has been delivered so far.
+   */
+  actualReplayId (recorded: number, arrived: (client: string) => Message[]): number | undefined {
+    for (const [client, expected] of this.#expected) {
+      const index = expected.findIndex(entry => replayIdOf(entry.message) === recorded)
+      if (index < 0) continue
+      const channel = expected[index]!.message.channel
+      const position = expected.slice(0, index).filter(entry => entry.message.channel === channel).length
+      const event = arrived(client).filter(message => message.channel === channel)[position]
+      return event === undefined ? undefined : replayIdOf(event)
+    }
+    return undefined
   }
 
   compare (): Array<Problem & { step: number }> {
@@ -60,6 +82,11 @@ export class EventStreams {
         problems.push({ step: wanted.step, ...problem, rule: `client ${client}: ${ordinal(index)} on ${channel}: ${problem.rule}`, expected: problem.expected ?? wanted.message, actual: problem.actual ?? got.message })
       }
     })
+    const ids = actual.map(entry => replayIdOf(entry.message))
+    const descending = ids.findIndex((id, i) => i > 0 && id !== undefined && ids[i - 1] !== undefined && id <= ids[i - 1]!)
+    if (expected.some(entry => replayIdOf(entry.message) !== undefined) && descending > 0) {
+      problems.push({ step: actual[descending]!.step, rule: `client ${client}: replay ids on ${channel} do not increase`, checklist: REPLAY_ITEM, actual: ids })
+    }
     for (const extra of actual.slice(expected.length)) {
       problems.push({ step: extra.step, rule: `client ${client}: unexpected message on ${channel}`, checklist: this.#item, actual: extra.message })
     }
@@ -71,6 +98,12 @@ export class EventStreams {
     for (const message of messages) list.push({ step, message })
     into.set(client, list)
   }
+}
+
+/** An event's replay id: `ext.replay.id`, or `data.event.replayId` in Salesforce's envelope (docs/replay.md). */
+export function replayIdOf (message: Message): number | undefined {
+  const id = (message.ext?.replay as { id?: unknown } | undefined)?.id ?? (message.data as { event?: { replayId?: unknown } } | undefined)?.event?.replayId
+  return typeof id === 'number' ? id : undefined
 }
 
 function byChannel (delivered: Delivered[]): Map<string, Delivered[]> {

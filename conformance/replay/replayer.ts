@@ -132,10 +132,20 @@ class TraceReplay {
     if (client === undefined) {
       const connector = new WarmConnector(this.#base)
       const dispatcher = new Agent({ keepAliveTimeout: 10000, ...(this.#base.protocol === 'http:' && { connect: connector.connect }) })
-      client = { bindings: new ClientBindings(), dispatcher, connector }
+      client = { bindings: new ClientBindings(recorded => this.#events.actualReplayId(recorded, label => this.#deliveredSoFar(label))), dispatcher, connector }
       this.#clients.set(label, client)
     }
     return client
+  }
+
+  /**
+   * What `label` was delivered so far: over HTTP as the exchanges came back, over WebSocket what
+   * its sockets received (those are compared only once the trace is over).
+   */
+  #deliveredSoFar (label: string): Message[] {
+    const opened = new Set(this.#trace.steps.flatMap(step => step.kind === 'ws-open' && step.client === label ? [step.connection] : []))
+    const onSockets = [...this.#sockets].flatMap(([connection, socket]) => opened.has(connection) ? socket.received.filter(m => !isReply(m)) : [])
+    return [...this.#events.arrivedAt(label), ...onSockets]
   }
 
   /** Records where a request went out (then calls `sent`) and when it was answered. */

@@ -13,24 +13,27 @@ import type { Client, ClientFeatures } from './harness.ts'
 const require = createRequire(import.meta.url)
 const COMETD_DIRECTORY = dirname(require.resolve('cometd/package.json'))
 const HARNESS_SOURCE = new URL('./harness.ts', import.meta.url)
+/** The replay extension runs in the page as users would ship it: the module alone, no server code. */
+const REPLAY_SOURCE = new URL('../../lib/client/replay.ts', import.meta.url)
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>conformance client</title>
 <script type="module">
-import * as library from './cometd/cometd.js'
+import * as cometd from './cometd/cometd.js'
+import { ReplayExtension } from './replay.js'
 import { ClientHarness } from './harness.js'
 const { url, transport, features } = JSON.parse(new URLSearchParams(location.search).get('config'))
-window.harness = new ClientHarness(library, url, transport, features)
+window.harness = new ClientHarness({ ...cometd, ReplayExtension }, url, transport, features)
 </script>`
 
 /** The page, the CometD library files and the harness, transpiled for the browser. */
 export const browserAssets: Assets = async path => {
   if (path === 'index.html') return { type: 'text/html', body: PAGE }
-  if (path === 'harness.js') {
-    const source = await readFile(HARNESS_SOURCE, 'utf8')
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } })
+  const source = path === 'harness.js' ? HARNESS_SOURCE : path === 'replay.js' ? REPLAY_SOURCE : undefined
+  if (source !== undefined) {
+    const { outputText } = ts.transpileModule(await readFile(source, 'utf8'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } })
     return { type: 'text/javascript', body: outputText }
   }
   const match = /^cometd\/([A-Za-z0-9]+\.js)$/.exec(path)
@@ -44,7 +47,7 @@ type Method = keyof Client
 function remoteClient (page: Page): Client {
   const call = (method: Method) => (...args: unknown[]) =>
     page.evaluate(([name, values]) => (globalThis as unknown as { harness: Record<string, (...a: unknown[]) => unknown> }).harness[name as string]?.(...(values as unknown[])), [method, args] as const)
-  const client = Object.fromEntries((['handshake', 'connected', 'subscribe', 'unsubscribe', 'publish', 'publishBinary', 'remoteCall', 'batch', 'disconnect', 'reload', 'received', 'metaReplies', 'clientId'] as Method[]).map(method => [method, call(method)]))
+  const client = Object.fromEntries((['handshake', 'connected', 'subscribe', 'unsubscribe', 'publish', 'publishBinary', 'remoteCall', 'batch', 'disconnect', 'reload', 'received', 'metaReplies', 'clientId', 'replayIds'] as Method[]).map(method => [method, call(method)]))
   return {
     ...client,
     stop: async () => {

@@ -10,6 +10,8 @@ export interface ClientFeatures {
   timesync?: boolean
   timestamp?: boolean
   binary?: boolean
+  /** The replay extension this package ships (lib/client/replay.ts), with these starting points. */
+  replay?: Record<string, number>
 }
 
 export interface CometDLibrary {
@@ -19,6 +21,7 @@ export interface CometDLibrary {
   TimeSyncExtension: new () => any
   TimeStampExtension: new () => any
   BinaryExtension: new () => any
+  ReplayExtension: new (options: { from?: Record<string, number> }) => any
 }
 
 /** What a scenario can ask of a client; every call is asynchronous so it can cross into a browser. */
@@ -36,6 +39,8 @@ export interface Client {
   received (channel: string, count: number): Promise<Msg[]>
   metaReplies (channel: string, count: number): Promise<Msg[]>
   clientId (): Promise<string>
+  /** What the replay extension would resume from, per channel. */
+  replayIds (): Promise<Record<string, number>>
   /** Ends the client after the recording stopped, whatever state it is in. */
   stop (): Promise<void>
 }
@@ -63,6 +68,7 @@ export class ClientHarness implements Client {
     if (features.timesync === true) cometd.registerExtension('timesync', new library.TimeSyncExtension())
     if (features.timestamp === true) cometd.registerExtension('timestamp', new library.TimeStampExtension())
     if (features.binary === true) cometd.registerExtension('binary', new library.BinaryExtension())
+    if (features.replay !== undefined) cometd.registerExtension('replay', new library.ReplayExtension({ from: features.replay }))
     cometd.configure({ url, logLevel: 'warn' })
     for (const channel of ['/meta/handshake', '/meta/connect', '/meta/disconnect', '/meta/subscribe', '/meta/unsubscribe', '/meta/unsuccessful']) {
       cometd.addListener(channel, (message: Msg) => this.#push(this.#meta, channel, message))
@@ -139,6 +145,10 @@ export class ClientHarness implements Client {
 
   async clientId (): Promise<string> {
     return this.#cometd.getClientId()
+  }
+
+  async replayIds (): Promise<Record<string, number>> {
+    return this.#cometd.getExtension('replay')?.replayIds() ?? {}
   }
 
   async stop (): Promise<void> {

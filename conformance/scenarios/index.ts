@@ -6,6 +6,7 @@ import { extensionScenarios } from './extensions.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
 import { metaScenarios } from './meta.ts'
 import { publishScenarios } from './publish.ts'
+import { replayScenarios } from './replay.ts'
 import type { Scenario } from './scenario.ts'
 import { serviceScenarios } from './services.ts'
 import { wildcardScenarios } from './wildcards.ts'
@@ -19,5 +20,6 @@ export const SCENARIOS: Scenario[] = [
   ...lifecycleScenarios,
   ...ackScenarios,
   ...errorScenarios,
-  ...extensionScenarios
+  ...extensionScenarios,
+  ...replayScenarios
 ]

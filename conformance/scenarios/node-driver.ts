@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module'
 import * as library from 'cometd'
 import { adapt } from 'cometd-nodejs-client'
+import { ReplayExtension } from '../../lib/client/replay.ts'
 import type { Transport } from '../trace.ts'
 import { ClientHarness, type Client, type ClientFeatures, type CometDLibrary } from './harness.ts'
 
@@ -53,5 +54,5 @@ export const nodeRuntime = (): string => {
 
 export function nodeClient (url: string, transport: Transport, features: ClientFeatures): Client {
   adaptOnce()
-  return new ClientHarness(library as unknown as CometDLibrary, url, transport, features)
+  return new ClientHarness({ ...library, ReplayExtension } as unknown as CometDLibrary, url, transport, features)
 }

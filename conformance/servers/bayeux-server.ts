@@ -3,18 +3,22 @@ import { createRequire } from 'node:module'
 import { createServer, type RunningServer as LibServer } from '../../lib/index.ts'
 import { readOracle } from '../replay/server-reads.ts'
 import type { ServerOptions } from '../trace.ts'
-import { ECHO_CHANNEL, KICK_CHANNEL, isForbidden, type Launcher } from './profile.ts'
+import { ECHO_CHANNEL, HISTORY_PREFIX, KICK_CHANNEL, isForbidden, type Launcher, type RunningServer } from './profile.ts'
 
 const require = createRequire(import.meta.url)
 const { version } = require('../../package.json') as { version: string }
 
-/** The server itself (fastify and protocol core), for tests that reach into it. */
-export async function startBayeuxServer (options: ServerOptions): Promise<LibServer> {
+/**
+ * The server itself (fastify and protocol core), for tests that reach into it. `history: false`
+ * leaves the optional replay extension out (history off), as a server without it would be.
+ */
+export async function startBayeuxServer (options: ServerOptions, { history = true } = {}): Promise<LibServer> {
   const server = await createServer({
     host: '127.0.0.1',
     port: 0,
     logger: false,
     allowedOrigins: ['*'],
+    history: history ? [`${HISTORY_PREFIX}/**`] : [],
     ...options,
     policy: {
       canSubscribe: (_session, channel) => !isForbidden(channel),
@@ -26,7 +30,11 @@ export async function startBayeuxServer (options: ServerOptions): Promise<LibSer
   return server
 }
 
-export const launchBayeuxServer: Launcher = async options => {
-  const server = await startBayeuxServer(options)
+export const launchBayeuxServer: Launcher = async options => describe(await startBayeuxServer(options))
+
+/** This server with history off: the replay traces must fail against it, and only those. */
+export const launchBayeuxServerWithoutHistory: Launcher = async options => describe(await startBayeuxServer(options, { history: false }))
+
+function describe (server: LibServer): RunningServer {
   return { name: 'bayeux-server', version, url: server.url, hasRead: readOracle(server.fastify.server), close: () => server.close() }
 }

@@ -14,6 +14,13 @@ export const KICK_CHANNEL = '/service/kick'
 /** The security policy refuses subscribing and publishing under this prefix (C49, C69). */
 export const FORBIDDEN_PREFIX = '/forbidden/'
 
+/**
+ * The server keeps the history of the channels under this prefix and speaks the replay extension
+ * (docs/replay.md); replay scenarios use `/history/<scenario>/...` channels. Optional, as the
+ * acknowledge extension is: a server without it fails the replay traces, and only those.
+ */
+export const HISTORY_PREFIX = '/history'
+
 export function isForbidden (channel: string): boolean {
   return channel.startsWith(FORBIDDEN_PREFIX)
 }

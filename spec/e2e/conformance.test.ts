@@ -6,7 +6,7 @@ import t from 'tap'
 import { formatResult, loadTraces, replayAll, summary } from '../../conformance/replay/runner.ts'
 import type { TraceResult } from '../../conformance/replay/replayer.ts'
 import { isPublishAck, startTamperingProxy, type Tamper } from '../../conformance/selftest/tampering-proxy.ts'
-import { launchBayeuxServer } from '../../conformance/servers/bayeux-server.ts'
+import { launchBayeuxServer, launchBayeuxServerWithoutHistory } from '../../conformance/servers/bayeux-server.ts'
 import { OPTIONS } from '../../conformance/servers/profile.ts'
 
 const server = await launchBayeuxServer(OPTIONS)
@@ -33,6 +33,20 @@ t.test('every recorded trace passes against this server', async t => {
   t.ok(traces.length >= 80, `${traces.length} traces found`)
   const results = await replayAll(traces, server.url, CONCURRENCY, () => {}, { hasRead: server.hasRead })
   t.equal(failuresOf(results), '', summary(results))
+})
+
+t.test('with history off, the replay traces fail citing the replay extension, and the others pass', async t => {
+  const withoutHistory = await launchBayeuxServerWithoutHistory(OPTIONS)
+  t.teardown(() => withoutHistory.close())
+  const traces = await loadTraces({ transport: 'long-polling' })
+  const replayTraces = traces.filter(trace => trace.scenario.startsWith('replay-'))
+  t.ok(replayTraces.length >= 4, `${replayTraces.length} replay traces`)
+  const results = await replayAll([...replayTraces, ...traces.filter(trace => trace.scenario === 'publish-to-self')], withoutHistory.url, CONCURRENCY, () => {}, { hasRead: withoutHistory.hasRead })
+  for (const result of results) {
+    if (result.trace.includes('/replay-')) t.ok(result.failures.some(f => f.checklist === 'replay'), `${result.trace} fails, citing [replay]`)
+    else t.same(result.failures, [], `${result.trace} passes`)
+  }
+  t.match(failuresOf(results), /ext\.replay:true missing from the handshake reply \(no replay extension\) \[replay\]/)
 })
 
 t.test('a server that drops the id from publish acks fails, citing C09', async t => {
