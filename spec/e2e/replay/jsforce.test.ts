@@ -13,7 +13,7 @@
  * itself after a re-handshake, so it resumes from there).
  */
 import jsforce from 'jsforce'
-import { StreamingExtension } from 'jsforce/api/streaming'
+import { StreamingExtension } from 'jsforce/lib/api/streaming.js'
 import t from 'tap'
 import { expireSession, startServer } from '../../helpers.ts'
 import { publishNumbered, until } from './helpers.ts'
