@@ -36,6 +36,18 @@ export interface SessionState {
   readonly interval?: number | undefined
   readonly transport: string | undefined
   readonly attributes: Readonly<Record<string, unknown>>
+  /** Replays of history still being read where the session was (docs/replay.md, the seam). */
+  readonly seam?: SeamState | undefined
+}
+
+/** A session's seam between replayed and live events, as it moves between nodes (docs/replay.md). */
+export interface SeamState {
+  /** Replays still being read for the session: live events wait until each has arrived. */
+  readonly replays: number
+  /** The live events waiting for them, oldest first. */
+  readonly held: readonly OutgoingEvent[]
+  /** Channel → the highest replay id replayed to the session: later live events up to it are dropped. */
+  readonly replayed: Readonly<Record<string, number>>
 }
 
 /** A session taken over from another node (or from none, when that node died). */
@@ -68,6 +80,8 @@ export interface EngineHost {
   release (sessionId: string): SessionState | undefined
   /** A request of a local session was served on another node: its client is alive (C77). */
   touch (sessionId: string): void
+  /** A replay read on another node for a local session that moved here meanwhile (Engine.replayed). */
+  replayed (sessionId: string, events: readonly OutgoingEvent[], abandoned: boolean): void
   /** A local session's subscriptions changed through another node. */
   subscribed (sessionId: string, pattern: string): void
   unsubscribed (sessionId: string, pattern: string): void
@@ -134,6 +148,13 @@ export interface Engine {
    * client is alive (C77). Engines of one process leave it out.
    */
   touch? (sessionId: string): MaybePromise<void>
+  /**
+   * A replay of history was read on this node for a session that moved meanwhile: the
+   * node that holds it queues `events`, then the live events that waited for them
+   * (docs/replay.md, the seam). `abandoned`: the subscribe failed; what waited goes
+   * only where the session is still subscribed. Engines of one process leave it out.
+   */
+  replayed? (sessionId: string, events: readonly OutgoingEvent[], abandoned: boolean): MaybePromise<void>
   /** Acknowledge extension: a local session was sent `batch`, made of `events`. */
   batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): MaybePromise<void>
   /** Acknowledge extension: a local session's client acknowledged every batch up to `batch`. */

@@ -45,6 +45,8 @@ type ScriptName = keyof typeof scripts
 /** A session moving here: the events that arrive for it until its state is in. */
 interface Arrival {
   readonly events: OutgoingEvent[]
+  /** Replays forwarded by the node it left, once its state is in (Engine.replayed). */
+  readonly replays: WireReplay[]
   state: SessionState | undefined
   /** Resolves when the previous node has handed the session over. */
   handedOver: () => void
@@ -67,6 +69,14 @@ interface WireState {
   i?: number
   t?: string
   a: Record<string, unknown>
+  /** The seam: replays being read, live events held for them, replay ids replayed. */
+  s?: { n: number, h: WireEvent[], r: Record<string, number> }
+}
+
+/** A replay forwarded to the node a session moved to: its events, and whether its subscribe failed. */
+interface WireReplay {
+  e: WireEvent[]
+  a?: 1
 }
 
 /**
@@ -201,6 +211,11 @@ export class RedisEngine implements Engine {
     return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
   }
 
+  async replayed (sessionId: string, events: readonly OutgoingEvent[], abandoned: boolean): Promise<void> {
+    const replay: WireReplay = { e: this.#toWireEvents(events), ...(abandoned && { a: 1 as const }) }
+    await this.#run('DELIVER', sessionId, `r${sessionId}\n${JSON.stringify(replay)}`)
+  }
+
   async deliver (sessionId: string, event: OutgoingEvent): Promise<boolean> {
     return await this.#run('DELIVER', sessionId, `d${sessionId}\n${event.json}`) === 1
   }
@@ -225,7 +240,7 @@ export class RedisEngine implements Engine {
     // Registered before the script runs: its marker may come before its reply does.
     let handedOver!: () => void
     const handover = new Promise<void>(resolve => { handedOver = resolve })
-    const arrival: Arrival = { events: [], state: undefined, handedOver }
+    const arrival: Arrival = { events: [], replays: [], state: undefined, handedOver }
     this.#arrivals.set(sessionId, arrival)
     let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
     let replayed: OutgoingEvent[] = []
@@ -250,8 +265,16 @@ export class RedisEngine implements Engine {
     const [json, , subscriptions] = claimed
     // Synchronous from here on: no message of this node's channel comes in between.
     this.#arrivals.delete(sessionId)
+    // Once the server made the session from what this returns, which it does before any macrotask.
+    if (arrival.replays.length > 0) setImmediate(() => { for (const replay of arrival.replays) this.#replayArrived(sessionId, replay) })
     this.#records.set(sessionId, json)
     const handed = arrival.state
+    const seam = handed?.seam
+    if (handed !== undefined && seam !== undefined && seam.replays > 0) {
+      // Replays are still read where the session was: what came during the move waits for them too.
+      const state = { ...handed, seam: { ...seam, held: [...seam.held, ...arrival.events] } }
+      return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
+    }
     const queued = [...(handed?.queued ?? replayed), ...arrival.events]
     if (handed !== undefined) return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state: { ...handed, queued } }
     // Nothing handed over: the client connects again, and its batches go on from its own count.
@@ -365,6 +388,13 @@ export class RedisEngine implements Engine {
       case 'd':
         if (this.#index.has(head)) this.#deliverLocal(head, OutgoingEvent.fromJSON(rest))
         return
+      case 'r': {
+        const replay = JSON.parse(rest) as WireReplay
+        const arrival = this.#arrivals.get(head)
+        if (arrival !== undefined) arrival.replays.push(replay)
+        else this.#replayArrived(head, replay)
+        return
+      }
       case 's':
         if (this.#index.subscribe(head, rest)) host.subscribed(head, rest)
         return
@@ -399,6 +429,10 @@ export class RedisEngine implements Engine {
     else this.#host!.deliver(sessionId, event)
   }
 
+  #replayArrived (sessionId: string, replay: WireReplay): void {
+    this.#host!.replayed(sessionId, this.#fromWireEvents(replay.e), replay.a === 1)
+  }
+
   #adopt (sessionId: string, subscriptions: readonly string[]): void {
     this.#index.add(sessionId)
     for (const pattern of subscriptions) this.#index.subscribe(sessionId, pattern)
@@ -418,36 +452,47 @@ export class RedisEngine implements Engine {
   }
 
   #toWire (state: SessionState): WireState {
-    const wire = (events: readonly OutgoingEvent[]): WireEvent[] => events.map(event => {
-      const id = this.#logIds.get(event)
-      const message = event.message as EventMessage
-      if (event.replayId !== undefined) return [message, id ?? '', event.replayId]
-      return id === undefined ? [message] : [message, id]
-    })
+    const wire = (events: readonly OutgoingEvent[]): WireEvent[] => this.#toWireEvents(events)
+    const seam = state.seam
     return {
       q: wire(state.queued),
       ...(state.unacked !== undefined && { u: { e: wire(state.unacked.events), b: [...state.unacked.batches], n: state.unacked.nextBatch } }),
       c: state.connected,
       ...(state.interval !== undefined && { i: state.interval }),
       ...(state.transport !== undefined && { t: state.transport }),
-      a: { ...state.attributes }
+      a: { ...state.attributes },
+      ...(seam !== undefined && { s: { n: seam.replays, h: wire(seam.held), r: { ...seam.replayed } } })
     }
   }
 
-  #fromWire (wire: WireState): SessionState {
-    const events = (list: WireEvent[]): OutgoingEvent[] => list.map(([message, id, replayId]) => {
-      const event = new OutgoingEvent(message, replayId)
-      if (id !== undefined && id !== '') this.#logIds.set(event, id)
-      return event
+  #toWireEvents (events: readonly OutgoingEvent[]): WireEvent[] {
+    return events.map(event => {
+      const id = this.#logIds.get(event)
+      const message = event.message as EventMessage
+      if (event.replayId !== undefined) return [message, id ?? '', event.replayId]
+      return id === undefined ? [message] : [message, id]
     })
+  }
+
+  #fromWire (wire: WireState): SessionState {
+    const events = (list: WireEvent[]): OutgoingEvent[] => this.#fromWireEvents(list)
     return {
       queued: events(wire.q),
       ...(wire.u !== undefined && { unacked: { events: events(wire.u.e), batches: wire.u.b, nextBatch: wire.u.n } }),
       connected: wire.c,
       interval: wire.i,
       transport: wire.t,
-      attributes: wire.a
+      attributes: wire.a,
+      ...(wire.s !== undefined && { seam: { replays: wire.s.n, held: events(wire.s.h), replayed: wire.s.r } })
     }
+  }
+
+  #fromWireEvents (list: readonly WireEvent[]): OutgoingEvent[] {
+    return list.map(([message, id, replayId]) => {
+      const event = new OutgoingEvent(message, replayId)
+      if (id !== undefined && id !== '') this.#logIds.set(event, id)
+      return event
+    })
   }
 
   async #beat (): Promise<void> {

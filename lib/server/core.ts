@@ -16,7 +16,7 @@ import type { DrainResult } from './drain.ts'
 import type { BayeuxEvents } from './events.ts'
 import { ExtensionChain } from './extensions.ts'
 import type { Extension } from './extensions.ts'
-import { MessageHandlers } from './handlers.ts'
+import { MessageHandlers, stillSubscribed } from './handlers.ts'
 import { HistoryPolicy } from './history.ts'
 import type { Link, Respond } from './link.ts'
 import { MessagePipeline } from './pipeline.ts'
@@ -114,6 +114,10 @@ export class ServerCore implements TransportHost {
       },
       release: sessionId => registry.release(sessionId),
       touch: sessionId => registry.get(sessionId)?.touch(),
+      replayed: (sessionId, events, abandoned) => {
+        const session = registry.get(sessionId)
+        session?.replayed(events, abandoned ? stillSubscribed(session, this.channels) : undefined)
+      },
       subscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.add(pattern),
       unsubscribed: (sessionId, pattern) => registry.get(sessionId)?.subscriptions.delete(pattern),
       endSession: (sessionId, reason) => {

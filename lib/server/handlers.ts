@@ -199,8 +199,7 @@ export class MessageHandlers {
   /** A replaying subscribe failed: live events of that channel that waited go only where another subscription wants them. */
   #abandon (session: Session, channel: ParsedChannel): void {
     session.subscriptions.delete(channel.name)
-    const { channels } = this.#parts
-    setImmediate(() => session.replayed([], event => channels.parse(event.channel)!.expansion.some(pattern => session.subscriptions.has(pattern))))
+    setImmediate(() => session.replayed([], stillSubscribed(session, this.#parts.channels)))
   }
 
   /** Bad input in `ext.replay`: the subscribe is refused, and the reason logged. */
@@ -263,6 +262,11 @@ export class MessageHandlers {
     const delivered = await publisher.broadcast(event, channel, session, message)
     return [delivered ? ok(message) : fail(message, errors.MESSAGE_DELETED)]
   }
+}
+
+/** Live events that waited for a replay whose subscribe failed: kept only where another subscription of `session` wants them. */
+export function stillSubscribed (session: Session, channels: ChannelParser): (event: OutgoingEvent) => boolean {
+  return event => channels.parse(event.channel)!.expansion.some(pattern => session.subscriptions.has(pattern))
 }
 
 export function ok (message: Message): Reply {

@@ -193,6 +193,10 @@ export class SessionRegistry implements SessionHost {
     this.#reporter.settle(this.#engine.deliver(session.id, event), 'deliver')
   }
 
+  forwardReplay (session: Session, events: readonly OutgoingEvent[], abandoned: boolean): void {
+    this.#reporter.settle(this.#engine.replayed?.(session.id, events, abandoned), 'replayed')
+  }
+
   touchElsewhere (session: Session): void {
     this.#reporter.settle(this.#engine.touch?.(session.id), 'touch')
   }

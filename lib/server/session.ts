@@ -65,6 +65,8 @@ export interface SessionHost {
   socketBound (session: Session, open: boolean): void
   /** Queues an event for a session that another node holds. */
   forward (session: Session, event: OutgoingEvent): void
+  /** Sends a replay to the node a session moved to while it was read there (Engine.replayed). */
+  forwardReplay (session: Session, events: readonly OutgoingEvent[], abandoned: boolean): void
   /** Tells the node that holds a session that its client sent a message elsewhere. */
   touchElsewhere (session: Session): void
   /** Acknowledge extension: `batch` of `events` went out; the client acknowledged `batch`. */
@@ -235,15 +237,18 @@ export class Session implements ServerSession {
    * those it held and those `keep` refuses (when the subscribe failed).
    */
   replayed (events: readonly OutgoingEvent[], keep?: (event: OutgoingEvent) => boolean): void {
-    const seam = this.#seam!
-    // Moved to another node while the replay was read: nothing is lost, though there
-    // it may come after, or along with, events that reached it first (docs/replay.md).
-    const queue = this.#movedAway ? (event: OutgoingEvent) => this.#host.forward(this, event) : (event: OutgoingEvent) => this.#push(event)
+    // Moved to another node while the replay was read: its seam went there, and waits for this.
+    if (this.#movedAway) {
+      this.#host.forwardReplay(this, events, keep !== undefined)
+      return
+    }
+    // No seam only for a replay sent after the session by a node whose handover timed out.
+    const seam = this.#seam ??= new ReplaySeam()
     for (const event of events) {
       seam.replayed(event)
-      queue(event)
+      this.#push(event)
     }
-    for (const event of seam.release(keep)) queue(event)
+    for (const event of seam.release(keep)) this.#push(event)
   }
 
   #push (event: OutgoingEvent): void {
@@ -363,13 +368,17 @@ export class Session implements ServerSession {
     this.#host.tokenExpiries.cancel(this)
     if (this.#hold !== undefined) this.#supersede(this.#hold)
     this.#socket = undefined
+    const seam = this.#seam?.state
+    // Replays still being read here go after the seam (replayed): it waits for them there.
+    this.#seam = undefined
     return {
       queued: this.#queue.drain(),
       unacked: this.#ack?.state,
       connected: this.#connected,
       interval: this.#interval,
       transport: this.#transport,
-      attributes: this.portableAttributes()
+      attributes: this.portableAttributes(),
+      ...(seam !== undefined && { seam })
     }
   }
 
@@ -381,6 +390,7 @@ export class Session implements ServerSession {
     if (state.interval !== undefined) this.#interval = state.interval
     this.#transport = state.transport
     for (const [name, value] of Object.entries(state.attributes)) this.attributes.set(name, value)
+    if (state.seam !== undefined) this.#seam = ReplaySeam.from(state.seam)
   }
 
   /** The held connect's time is up (C30). */

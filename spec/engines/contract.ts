@@ -9,7 +9,7 @@
  * multi-node part runs too: sessions found, taken over and reached across nodes.
  */
 import type { Test } from 'tap'
-import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionState } from '../../lib/engines/engine.ts'
+import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SeamState, SessionState } from '../../lib/engines/engine.ts'
 import { ChannelParser } from '../../lib/protocol/channel.ts'
 import { HistoricEvent } from '../../lib/protocol/historic-event.ts'
 import type { ReplayForm } from '../../lib/protocol/historic-event.ts'
@@ -39,6 +39,10 @@ class Harness implements EngineHost {
   readonly ended: Array<[string, string]> = []
   readonly orphansEnded: Array<[string, string, boolean, string[]]> = []
   readonly touched: string[] = []
+  /** Replays sent after sessions that moved here (EngineHost.replayed): session, data, abandoned. */
+  readonly replays: Array<[string, unknown[], boolean]> = []
+  /** The seams sessions hand over when they move (SessionState.seam). */
+  readonly seams = new Map<string, SeamState>()
   readonly #live = new Set<string>()
   #fences = 0
 
@@ -57,11 +61,16 @@ class Harness implements EngineHost {
     if (queued === undefined) return undefined
     this.queues.delete(sessionId)
     this.#live.delete(sessionId)
-    return { queued, connected: true, interval: 0, transport: 'long-polling', attributes: { moved: true } }
+    const seam = this.seams.get(sessionId)
+    return { queued, connected: true, interval: 0, transport: 'long-polling', attributes: { moved: true }, ...(seam !== undefined && { seam }) }
   }
 
   touch (sessionId: string): void {
     this.touched.push(sessionId)
+  }
+
+  replayed (sessionId: string, events: readonly OutgoingEvent[], abandoned: boolean): void {
+    this.replays.push([sessionId, dataOf(events), abandoned])
   }
 
   subscribed (sessionId: string, pattern: string): void {
@@ -180,6 +189,7 @@ export function historyHost (history: HistoryLimits): EngineHost {
     unsubscribed () {},
     endSession () {},
     touch () {},
+    replayed () {},
     orphanEnded () {},
     statusChanged () {},
     warn () {}
@@ -462,6 +472,21 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     t.same(moves[0]?.state?.attributes, { moved: true }, 'the state the previous node released travels')
     t.same(dataOf(holder.queues.get('s') ?? []), sent, 'no event lost or repeated across six moves')
     t.notOk((holder === a ? b : a).queues.has('s'), 'the other node let it go')
+  })
+
+  t.test('nodes: a session moves with its seam, and a replay read where it was reaches it (docs/replay.md)', async t => {
+    const [a, b, c] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('s', '/seam')
+    if (a.engine.replayed === undefined) return t.fail('an engine of many nodes sends replays after sessions that moved')
+    a.seams.set('s', { replays: 1, held: [new OutgoingEvent({ channel: '/seam', data: 'held' }, 8)], replayed: { '/seam': 7 } })
+    const claimed = await b.claim('s')
+    t.same(claimed?.state?.seam && { ...claimed.state.seam, held: claimed.state.seam.held.map(event => [event.replayId, dataOf([event])[0]]) },
+      { replays: 1, held: [[8, 'held']], replayed: { '/seam': 7 } }, 'the seam travels, replay ids included')
+    await a.engine.replayed('s', [new OutgoingEvent({ channel: '/seam', data: 'replayed' }, 8)], false)
+    await c.engine.replayed!('s', [], true)
+    for (let i = 0; i < 400 && b.replays.length < 2; i++) await delay(5)
+    t.same(b.replays, [['s', ['replayed'], false], ['s', [], true]], 'replays reach the node that holds the session now, in order')
+    t.same([a.replays, c.replays], [[], []])
   })
 
   t.test('nodes: two claims at once by one node make one move', async t => {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import t from 'tap'
-import type { Engine } from '../../lib/engines/engine.ts'
+import type { Engine, EngineHost } from '../../lib/engines/engine.ts'
 import { MemoryEngine } from '../../lib/engines/memory.ts'
 import { BayeuxServerError } from '../../lib/errors.ts'
 import type { EventMessage, Message } from '../../lib/protocol/message.ts'
@@ -345,11 +345,11 @@ t.test('bayeux.history: server publishes get ids; pages with after and limit; re
   await t.rejects(off.history('/h/a'), { code: 'BAYEUX_ERR_INVALID_CHANNEL' }, 'no history at all')
 })
 
-t.test('a session taken over by another node during its replay has the replay sent after it', async t => {
+t.test('a session taken over by another node during its replay takes its seam along; the replay is sent after it', async t => {
   const slow = new SlowHistory()
   const forwarded: unknown[] = []
   const engine: Engine = slow.engine
-  engine.deliver = (_sessionId, event) => { forwarded.push((event.message as EventMessage).data); return true }
+  engine.replayed = (_sessionId, events, abandoned) => { forwarded.push(...events.map(event => (event.message as EventMessage).data), abandoned) }
   const h = await CoreHarness.start(t, { timesync: false, history: ['/h/**'], engine: slow.engine })
   const publisher = await client(h)
   for (const data of [1, 2]) await h.reply(publisher.link, h.publish(publisher.clientId, '/h/a', data))
@@ -357,14 +357,37 @@ t.test('a session taken over by another node during its replay has the replay se
   const replying = subscribe(h, c, '/h/a', { '/h/a': -2 })
   await slow.paused(1)
   await h.reply(publisher.link, h.publish(publisher.clientId, '/h/a', 3))
-  t.ok(h.core.registry.release(c.clientId), 'another node takes the session (EngineHost.release)')
+  const state = h.core.registry.release(c.clientId)
+  t.same(state?.seam && { ...state.seam, held: state.seam.held.map(event => (event.message as EventMessage).data) }, { replays: 1, held: [3], replayed: {} },
+    'another node takes the session (EngineHost.release) with its seam: one replay being read, the live event waiting for it')
   slow.pauses[0]!()
   await slow.paused(2)
   slow.pauses[1]!()
   await replying
   await flushed()
-  t.same(forwarded, [1, 2, 3], 'the replay, then what waited, none twice')
+  t.same(forwarded, [1, 2, 3, false], 'the replay goes after the session, whole, and nothing else')
   t.same(c.link.pushed, [])
+})
+
+t.test('a session that moved here during its replay holds live events until the replay arrives, then drops those it held', async t => {
+  const memory = new MemoryEngine()
+  let host!: EngineHost
+  const start = memory.start.bind(memory)
+  const engine: Engine = memory
+  engine.start = started => { host = started; return start(started) }
+  const h = await CoreHarness.start(t, { timesync: false, history: ['/h/**'], engine: memory })
+  await publishAll(h, '/h/a', [1, 2])
+  const kept = (await memory.history('/h/a', undefined, 10))!
+  const c = await client(h)
+  await subscribe(h, c, '/h/a')
+  // As a node hands it over: a replay still read there, and the live event 2 that waited for it there.
+  h.session(c.clientId).restore({ queued: [], connected: true, transport: undefined, attributes: {}, seam: { replays: 1, held: [kept[1]!], replayed: {} } })
+  await publishAll(h, '/h/a', [3])
+  await flushed()
+  t.same(c.link.pushed, [], 'live events wait for the replay')
+  host.replayed(c.clientId, kept, false)
+  await flushed()
+  t.same(dataOf(c.link.pushed), [1, 2, 3], 'the replay, then the live events it did not hold')
 })
 
 t.test('a history publish that cannot become JSON is refused before it gets an id', async t => {

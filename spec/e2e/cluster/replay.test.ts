@@ -2,10 +2,13 @@
  * History and the replay extension across two nodes on one Redis (issue 11), with raw
  * HTTP requests: a client on node B replays what was published on node A, with ids the
  * same on both; resumes from an id; gets Salesforce's error for an id it cannot resume
- * from; and meets no duplicate or gap at the seam while A keeps publishing. Nothing but
- * the history is left in Redis.
+ * from; and meets no duplicate or gap at the seam while A keeps publishing, also when its
+ * session moves to the other node while its replay is read. Nothing but the history is
+ * left in Redis.
  */
 import t from 'tap'
+import type { Engine } from '../../../lib/engines/engine.ts'
+import { RedisEngine } from '../../../lib/engines/redis.ts'
 import { HttpPeer, startServer } from '../../helpers.ts'
 import type { Json } from '../../helpers.ts'
 import { connectRedis, keysUnder, leftoverKeys, REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
@@ -112,4 +115,45 @@ t.test('replay across nodes', async t => {
   for (const key of history) t.ok(await redis.pTTL(key) > 0, `${key} expires`)
   await redis.unlink(history)
   t.same(await leftoverKeys(prefix), [], 'nothing else is left')
+})
+
+t.test('the seam holds when the session moves to another node while its replay is read', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const options = { redisPrefix: prefix, timeout: 200, replayEnvelope: ['/event/**'], publishRate: 0 }
+  // B reads history only when let: meanwhile the session moves to A, and A publishes.
+  const slow = new RedisEngine({ url: REDIS_URL, prefix })
+  const engine: Engine = slow
+  const read = slow.history.bind(slow)
+  let reading!: () => void
+  const readStarted = new Promise<void>(resolve => { reading = resolve })
+  let letRead!: () => void
+  const readLet = new Promise<void>(resolve => { letRead = resolve })
+  engine.history = async (pattern, after, limit) => {
+    reading()
+    await readLet
+    return read(pattern, after, limit)
+  }
+  const a = await startServer(t, { ...options, redis: REDIS_URL })
+  const b = await startServer(t, { ...options, engine: slow })
+  for (const order of [1, 2]) await a.bayeux.publish('/event/Move', { order })
+
+  const onB = new HttpPeer(b.url)
+  await onB.connected()
+  const subscribing = onB.send({ channel: '/meta/subscribe', subscription: '/event/Move', ext: { replay: { '/event/Move': -2 } } })
+  await readStarted
+  await a.bayeux.publish('/event/Move', { order: 3 })
+  // The client's next connect lands on A, which takes the session over; B still reads.
+  const onA = new HttpPeer(a.url)
+  onA.cookie = onB.cookie
+  onA.clientId = onB.clientId
+  const connecting = onA.send({ channel: '/meta/connect', connectionType: 'long-polling' })
+  while (a.bayeux.sessionCount === 0) await new Promise(resolve => setImmediate(resolve))
+  for (const order of [4, 5]) await a.bayeux.publish('/event/Move', { order })
+  letRead()
+  t.match(await subscribing, [{ successful: true }])
+  const first = (await connecting).filter(message => message['channel'] === '/event/Move')
+  const events = [...first, ...await collect(onA, '/event/Move', 5 - first.length)]
+  t.same(payloads(events), [1, 2, 3, 4, 5].map(order => ({ order })), 'the replay first, then live events, each once, on the node the session moved to')
+  await onA.send({ channel: '/meta/disconnect' })
 })
