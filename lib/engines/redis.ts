@@ -37,6 +37,8 @@ export interface RedisEngineOptions {
 
 /** ms the engine's keys live without being refreshed, at least. */
 const KEY_TTL = 600_000
+/** History events kept parsed for replays that read them at the same time: ten channels' worth at the default history size. */
+const READ_LATELY = 10_000
 
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
@@ -112,6 +114,8 @@ export class RedisEngine implements Engine {
   readonly #cluster: boolean
   #host: EngineHost | undefined
   #history: HistoryLimits | undefined
+  /** History events read lately, by replay id, oldest first (#historic). */
+  readonly #readLately = new Map<number, OutgoingEvent>()
   #client: RedisConnection | undefined
   #subscriber: RedisConnection | undefined
   #timer: NodeJS.Timeout | undefined
@@ -205,10 +209,25 @@ export class RedisEngine implements Engine {
     const ttl = this.#history?.ttl ?? 0
     const entries = await this.#run('HISTORY', pattern, after === undefined ? '' : String(after), String(limit), String(ttl)) as StreamEntry[] | null
     if (entries === null) return undefined
-    const events = entries.map(([id, fields]) => OutgoingEvent.fromJSON(fields[fields.indexOf('e') + 1]!, Number(id.slice(0, id.indexOf('-')))))
+    const events = entries.map(([id, fields]) => this.#historic(Number(id.slice(0, id.indexOf('-'))), fields))
     if (!pattern.endsWith('*')) return events
     // Ids increase across channels: in id order, events of different channels are in publish order.
     return events.sort((a, b) => a.replayId! - b.replayId!).slice(0, limit)
+  }
+
+  /**
+   * A history entry as an event. Replay ids are unique under the prefix and their
+   * events never change, so subscribers replaying the same events at once (clients
+   * coming back after an outage) share one parse of each.
+   */
+  #historic (replayId: number, fields: string[]): OutgoingEvent {
+    let event = this.#readLately.get(replayId)
+    if (event === undefined) {
+      event = OutgoingEvent.fromJSON(fields[fields.indexOf('e') + 1]!, replayId)
+      this.#readLately.set(replayId, event)
+      if (this.#readLately.size > READ_LATELY) this.#readLately.delete(this.#readLately.keys().next().value!)
+    }
+    return event
   }
 
   async replayed (sessionId: string, events: readonly OutgoingEvent[], abandoned: boolean): Promise<void> {

@@ -35,6 +35,12 @@ t.test('history in Redis', async t => {
     }
   })
 
+  await t.test('replays that read the same events at once share one parse of each', async t => {
+    const [first, second] = await Promise.all([engine.history('/h/a', undefined, 10), engine.history('/h/a', undefined, 10)])
+    t.same(first!.map(event => (event.message as { data: unknown }).data), [2, 3, 4], 'the events kept')
+    t.ok(second!.length === 3 && first!.every((event, i) => event === second![i]), 'the very same objects')
+  })
+
   await t.test('after Redis lost the history, ids stay above those issued before, and resuming from those is refused', async t => {
     const issued = (await engine.history('/h/**', undefined, 10))!.map(event => event.replayId!)
     await redis.unlink(['h:/h/a', 'h:/h/b', 'h:channels'].map(key => prefix + key))
