@@ -1,7 +1,8 @@
 /**
  * The public surface of the package, as its emitted declarations show it: every
- * name lib/index.ts exports, with the declaration a user's compiler sees (comments
- * left out). docs/api-report.md holds the accepted report; spec/api.test.ts fails
+ * name each entry point of package.json's `exports` exports (lib/index.ts, and
+ * subpaths such as the client extension), with the declaration a user's compiler
+ * sees (comments left out). docs/api-report.md holds the accepted report; spec/api.test.ts fails
  * when they differ, so that no member becomes public by accident.
  *
  *   node --import=tsx spec/support/api-report.ts --write   # accept the current surface
@@ -59,22 +60,49 @@ function findDeclaration (files: Map<string, string>, file: string, name: string
   throw new Error(`${name} is not declared in ${file}`)
 }
 
-/** Every name lib/index.ts exports, sorted, with its declaration. */
-function publicDeclarations (files: Map<string, string>): Map<string, { statement: ts.Statement, source: ts.SourceFile }> {
-  const index = ts.createSourceFile('index.d.ts', files.get('index.d.ts')!, ts.ScriptTarget.ES2022, true)
+type Declarations = Map<string, { statement: ts.Statement, source: ts.SourceFile }>
+
+/** package.json's entry points: the import path users write → its emitted .d.ts (relative to dist/). */
+function entryPoints (): Map<string, string> {
+  const { name, exports } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string, exports: Record<string, { types: string }> }
+  return new Map(Object.entries(exports).map(([subpath, { types }]) => [
+    subpath === '.' ? name : `${name}/${subpath.slice(2)}`,
+    types.replace(/^\.\/dist\//, '')
+  ]))
+}
+
+/** Every name an entry point's declarations export, sorted, with its declaration. */
+function publicDeclarations (files: Map<string, string>, entry: string): Declarations {
+  const text = files.get(entry)
+  if (text === undefined) throw new Error(`no declarations emitted for ${entry}`)
   const names: string[] = []
-  for (const statement of index.statements) {
+  for (const statement of ts.createSourceFile(entry, text, ts.ScriptTarget.ES2022, true).statements) {
     if (ts.isExportDeclaration(statement) && statement.exportClause !== undefined && ts.isNamedExports(statement.exportClause)) {
       names.push(...statement.exportClause.elements.map(element => element.name.text))
+    } else if (hasExportModifier(statement)) {
+      const named = statement as ts.Statement & { name?: ts.Node }
+      if (named.name !== undefined && ts.isIdentifier(named.name)) names.push(named.name.text)
+      if (ts.isVariableStatement(statement)) names.push(...statement.declarationList.declarations.flatMap(d => ts.isIdentifier(d.name) ? [d.name.text] : []))
     }
   }
-  return new Map(names.sort().map(name => [name, findDeclaration(files, 'index.d.ts', name)]))
+  return new Map(names.sort().map(name => [name, findDeclaration(files, entry, name)]))
+}
+
+function hasExportModifier (statement: ts.Statement): boolean {
+  return ts.canHaveModifiers(statement) && (ts.getModifiers(statement) ?? []).some(m => m.kind === ts.SyntaxKind.ExportKeyword)
+}
+
+/** Every entry point's public declarations, by import path. */
+function publicSurface (): Map<string, Declarations> {
+  const files = declarations()
+  return new Map([...entryPoints()].map(([path, entry]) => [path, publicDeclarations(files, entry)]))
 }
 
 /** Names of lib/ that the public declarations use but the package does not export. */
 export function unexportedReferences (): string[] {
   const files = declarations()
-  const exported = publicDeclarations(files)
+  const surface = [...publicSurface().values()]
+  const exported = new Set(surface.flatMap(declarations => [...declarations.keys()]))
   const declaredInLib = new Set<string>()
   for (const [file, text] of files) {
     for (const statement of ts.createSourceFile(file, text, ts.ScriptTarget.ES2022).statements) {
@@ -90,20 +118,24 @@ export function unexportedReferences (): string[] {
     }
     ts.forEachChild(node, visit)
   }
-  for (const { statement } of exported.values()) visit(statement)
+  for (const declarations of surface) for (const { statement } of declarations.values()) visit(statement)
   return [...leaks].sort()
 }
 
-/** The report: one block per exported name, sorted. */
+/** The report: per entry point, one block per exported name, sorted. */
 export function apiReport (): string {
-  const blocks = [...publicDeclarations(declarations())].map(([name, { statement, source }]) => {
-    const text = printer.printNode(ts.EmitHint.Unspecified, statement, source).replace(/^export declare |^export /, '')
-    return `## ${name}\n\n\`\`\`ts\n${text}\n\`\`\`\n`
-  })
+  const blocks = [...publicSurface()].flatMap(([path, exported]) => [
+    `## \`${path}\`\n`,
+    ...[...exported].map(([name, { statement, source }]) => {
+      const text = printer.printNode(ts.EmitHint.Unspecified, statement, source).replace(/^export declare |^export /, '')
+      return `### ${name}\n\n\`\`\`ts\n${text}\n\`\`\`\n`
+    })
+  ])
   return [
     '# API report',
     '',
-    'The public surface of `bayeux-server`: every name `lib/index.ts` exports, as the emitted',
+    'The public surface of `bayeux-server`: every name each entry point of `package.json`\'s',
+    '`exports` exports (`bayeux-server`, from `lib/index.ts`, and its subpaths), as the emitted',
     'declarations show it to users (comments left out). Generated by `spec/support/api-report.ts`;',
     '`spec/api.test.ts` fails when the code and this file differ. A change here is a change to',
     'the public API: make it on purpose, then accept it with',
