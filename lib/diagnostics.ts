@@ -55,7 +55,8 @@ export const BAD_INPUT_REASONS = {
   malformed_request: 'An HTTP request the framework could not read, e.g. a malformed Content-Type (HTTP 4xx).',
   binary_frame: 'A binary WebSocket frame (close 1003).',
   websocket_protocol: 'A WebSocket frame that breaks RFC 6455 (close 1002).',
-  invalid_message: 'Messages of a payload that failed validation; each got a Bayeux error reply.'
+  invalid_message: 'Messages of a payload that failed validation; each got a Bayeux error reply.',
+  invalid_replay: 'A subscribe whose ext.replay is not a map of channel to replay id, has more entries than maxSubscriptionsPerSession, or names an id never issued (below 1); it is refused (docs/replay.md).'
 } as const
 
 export type BadInputReason = keyof typeof BAD_INPUT_REASONS

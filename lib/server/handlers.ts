@@ -202,9 +202,10 @@ export class MessageHandlers {
     setImmediate(() => session.replayed([], stillSubscribed(session, this.#parts.channels)))
   }
 
-  /** Bad input in `ext.replay`: the subscribe is refused, and the reason logged. */
+  /** Bad input in `ext.replay`: the subscribe is refused, and reported as bad input from the session's client. */
   #replayRefused (reply: Reply, session: Session, refusal: ReplayRefusal): Reply {
-    this.#parts.reporter.log.warn({ clientId: session.id, subscription: reply.subscription }, `subscribe refused: ${refusal.warning}`)
+    const source = { transport: session.transport ?? 'unknown', remoteAddress: session.remoteAddress }
+    this.#parts.reporter.badInput(source, 'invalid_replay', `subscribe refused: ${refusal.warning}`, { clientId: session.id, subscription: reply.subscription })
     return { ...reply, successful: false, error: refusal.error }
   }
 

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import t from 'tap'
+import * as diagnostics from '../../lib/diagnostics.ts'
 import type { Engine, EngineHost } from '../../lib/engines/engine.ts'
 import { MemoryEngine } from '../../lib/engines/memory.ts'
 import { BayeuxServerError } from '../../lib/errors.ts'
@@ -275,12 +276,18 @@ t.test('bad input in ext.replay refuses that subscribe, logged once at warn; nob
     [{ '/h/a': 0 }, replayIdInvalid(0)],
     [{ '/h/a': -3 }, replayIdInvalid(-3)]
   ]
+  const reported: unknown[] = []
+  const onBadInput = (event: unknown): void => { reported.push(event) }
+  diagnostics.badInput.subscribe(onBadInput)
+  t.teardown(() => diagnostics.badInput.unsubscribe(onBadInput))
   for (const [replay, error] of cases) {
     const before = h.log.at('warn').length
     t.match(await subscribe(h, c, '/h/a', replay), { successful: false, error }, JSON.stringify(replay))
     t.equal(h.log.at('warn').length, before + 1, 'one warning')
   }
-  t.match(h.log.at('warn')[0], { object: { clientId: c.clientId }, message: /subscribe refused: ext\.replay is not an object/ })
+  t.match(h.log.at('warn')[0], { object: { clientId: c.clientId, reason: 'invalid_replay' }, message: /subscribe refused: ext\.replay is not an object/ })
+  t.equal(reported.length, cases.length, 'each refusal is on the bad-input diagnostics channel')
+  t.match(reported[0], { reason: 'invalid_replay', clientId: c.clientId, subscription: '/h/a' })
   t.same(h.session(c.clientId).subscriptions, new Set(), 'no subscription made')
   t.match(await subscribe(h, c, '/h/b', { '/h/other': 'garbage' }), { successful: true }, 'an entry of another channel is not looked at')
   const publisher = await client(h)
