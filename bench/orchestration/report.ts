@@ -174,7 +174,7 @@ function redisCostSection (records: RunRecord[]): string {
     .map((record) => {
       const note = unmeasured(record)
       const step = record.steps?.[0]
-      if (note !== undefined || step === undefined) return pad([SERVERS[record.server].label, integer(record.size), note ?? 'no step'], 10)
+      if (note !== undefined || step === undefined) return pad([SERVERS[record.server].label, integer(record.size), note ?? 'no step'], 11)
       const idle = record.redisIdleCommandsPerSecond === undefined ? undefined : (record.redisIdleCommandsPerSecond * step.seconds) / step.published
       const commands = step.redis?.commandsPerPublish
       return [
@@ -186,14 +186,15 @@ function redisCostSection (records: RunRecord[]): string {
         fixed(commands === undefined || idle === undefined ? undefined : commands - idle, 1),
         fixed(step.redis?.cpuMicrosPerDelivery, 2),
         fixed(step.serverCpuMicrosPerDelivery, 2),
-        `${integer(step.delivered)} / ${integer(step.expected)}`,
+        `${integer(step.delivered)} / ${integer(step.expected)}${step.sessionsLost > 0 ? ` (${integer(step.sessionsLost)} sessions expired)` : ''}`,
+        fixed(step.lastDeliverySeconds, 1),
         step.redis?.topCommands.map(([name, calls]) => `${name} ${fixed(calls)}`).join(', ') ?? ''
       ]
     })
   return table(
     [
       'server', 'subscribers', 'publishes', 'Redis commands/publish', 'of which idle', 'net of idle', 'Redis CPU µs/delivery', 'server CPU µs/delivery (nodes summed)', 'delivered / expected',
-      'most frequent commands, per publish (idle included)'
+      'last delivery, s into the step', 'most frequent commands, per publish (idle included)'
     ],
     rows
   )
