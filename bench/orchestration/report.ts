@@ -283,7 +283,7 @@ export function renderReport (input: ReportInput): string {
     `${mode} run, ${input.started.toISOString()}, ${fixed(minutes)} minutes: \`npm run bench${input.argv.length > 0 ? ` -- ${input.argv.join(' ')}` : ''}\``,
     '',
     machine(input),
-    `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers; servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
+    `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers (the redis-cost step waits for every delivery); servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
     '',
     ...sections.flatMap((section) => [section, ''])
   ].join('\n')
