@@ -90,7 +90,7 @@ export async function measureReplay (transport: Transport, events: number, subsc
   const url = new URL(server.url)
   const source = new SourceAddress('127.0.0.2')
   const pools: Pool[] = []
-  const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '' }
+  const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '', sessionsLost: 0 }
   const clients: BayeuxClient[] = []
   try {
     // The history: EVENTS events, published a batch at a time (a long-polling client would join

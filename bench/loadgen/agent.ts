@@ -11,7 +11,7 @@ import { webSocketLink } from './ws-link.ts'
 const PUBLISH_TICK_MS = 1
 
 const tracker = new DeliveryTracker()
-const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '' }
+const problems: ClientProblems = { failedReplies: 0, transportErrors: 0, lastError: '', sessionsLost: 0 }
 const sessions: BayeuxClient[] = []
 const publishers: Array<{ client: BayeuxClient, publisherId: number, sequences: Map<string, number> }> = []
 const pools: Pool[] = []
@@ -111,7 +111,7 @@ function collect (reset: boolean): CollectResult {
   }
   if (reset) {
     tracker.reset()
-    Object.assign(problems, { failedReplies: 0, transportErrors: 0, lastError: '' })
+    Object.assign(problems, { failedReplies: 0, transportErrors: 0, lastError: '', sessionsLost: 0 })
   }
   return result
 }

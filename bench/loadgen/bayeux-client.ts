@@ -33,6 +33,11 @@ export interface ClientProblems {
   failedReplies: number
   transportErrors: number
   lastError: string
+  /**
+   * Sessions the server no longer had when their connect came (it expired or ended them): this
+   * client does not handshake again, so every later delivery to them counts as lost.
+   */
+  sessionsLost: number
 }
 
 const CONNECT_RETRY_MS = 1000
@@ -55,7 +60,8 @@ export class BayeuxClient implements LinkListener {
     if (this.#closed) return
     if (reply.successful) return this.#sendConnect()
     this.#noteFailure(reply)
-    if (reply.advice?.reconnect !== 'handshake') setTimeout(() => this.#sendConnect(), CONNECT_RETRY_MS)
+    if (reply.advice?.reconnect === 'handshake') this.#problems.sessionsLost++
+    else setTimeout(() => this.#sendConnect(), CONNECT_RETRY_MS)
   }
 
   constructor (onEvent: (message: Message) => void, problems: ClientProblems) {

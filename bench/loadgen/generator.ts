@@ -94,7 +94,7 @@ export class LoadGenerator {
     const observation: Observation = {
       counts: { unique: 0, duplicates: 0, outOfOrder: 0, gaps: 0 },
       latency,
-      problems: { failedReplies: 0, transportErrors: 0, lastError: '' },
+      problems: { failedReplies: 0, transportErrors: 0, lastError: '', sessionsLost: 0 },
       generatorCpuMicros: 0
     }
     for (const result of results) {
@@ -102,6 +102,7 @@ export class LoadGenerator {
       for (const key of ['unique', 'duplicates', 'outOfOrder', 'gaps'] as const) observation.counts[key] += result.counts[key]
       observation.problems.failedReplies += result.problems.failedReplies
       observation.problems.transportErrors += result.problems.transportErrors
+      observation.problems.sessionsLost += result.problems.sessionsLost
       observation.problems.lastError ||= result.problems.lastError
       observation.generatorCpuMicros += result.cpuMicros
     }

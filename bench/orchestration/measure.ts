@@ -19,6 +19,13 @@ export type MeasurePlan = Pick<Plan, 'stepped' | 'idleMs' | 'timeoutMs' | 'redis
 const REDIS_COST_PUBLISHES_PER_SECOND = 10
 const REDIS_COST_MAX_DELIVERIES = 2_000
 const REDIS_COST_MIN_PUBLISHES = 3
+/**
+ * The redis-cost step waits for every delivery, since over long-polling at 10,000 subscribers
+ * on a loaded machine one broadcast's replies and the next connects can take tens of seconds to
+ * go round (bench/README.md). It stops once nothing has arrived for a held connect's time, and
+ * at most this long after the last publish.
+ */
+const REDIS_COST_MAX_WAIT_MS = 120_000
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -74,7 +81,7 @@ async function measure (
       await sleep(plan.redisCostMs)
       const idleEnd = await redis!.sample()
       const redisIdleCommandsPerSecond = ((idleEnd.commands - idleStart.commands) * 1000) / plan.redisCostMs
-      const stepped = { ...plan.stepped, targets: [rate * testCase.size], stepMs: plan.redisCostMs, warmUpMs: 0 }
+      const stepped = { ...plan.stepped, targets: [rate * testCase.size], stepMs: plan.redisCostMs, warmUpMs: 0, drainMs: plan.timeoutMs, maxDrainMs: REDIS_COST_MAX_WAIT_MS }
       return { steps: await runSteps(server, generator, load, stepped, log, redis), redisIdleCommandsPerSecond }
     }
     // At least one publish per second, so that every step sends something.

@@ -116,6 +116,7 @@ export function parsePlan (argv: string[]): Plan {
       // A 1 s step at 1k/s fan-out to 1,000 is one publish, whose tail alone can cost 10% of the rate.
       stepMs: quick ? (multiNode ? 2000 : 1000) : 3000,
       drainMs: quick ? 1000 : 2000,
+      maxDrainMs: 15_000,
       payloadBytes: 50,
       warmUpMs: quick ? 500 : 1000
     },

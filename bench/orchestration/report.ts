@@ -174,7 +174,7 @@ function redisCostSection (records: RunRecord[]): string {
     .map((record) => {
       const note = unmeasured(record)
       const step = record.steps?.[0]
-      if (note !== undefined || step === undefined) return pad([SERVERS[record.server].label, integer(record.size), note ?? 'no step'], 10)
+      if (note !== undefined || step === undefined) return pad([SERVERS[record.server].label, integer(record.size), note ?? 'no step'], 11)
       const idle = record.redisIdleCommandsPerSecond === undefined ? undefined : (record.redisIdleCommandsPerSecond * step.seconds) / step.published
       const commands = step.redis?.commandsPerPublish
       return [
@@ -186,14 +186,15 @@ function redisCostSection (records: RunRecord[]): string {
         fixed(commands === undefined || idle === undefined ? undefined : commands - idle, 1),
         fixed(step.redis?.cpuMicrosPerDelivery, 2),
         fixed(step.serverCpuMicrosPerDelivery, 2),
-        `${integer(step.delivered)} / ${integer(step.expected)}`,
+        `${integer(step.delivered)} / ${integer(step.expected)}${step.sessionsLost > 0 ? ` (${integer(step.sessionsLost)} sessions expired)` : ''}`,
+        fixed(step.lastDeliverySeconds, 1),
         step.redis?.topCommands.map(([name, calls]) => `${name} ${fixed(calls)}`).join(', ') ?? ''
       ]
     })
   return table(
     [
       'server', 'subscribers', 'publishes', 'Redis commands/publish', 'of which idle', 'net of idle', 'Redis CPU µs/delivery', 'server CPU µs/delivery (nodes summed)', 'delivered / expected',
-      'most frequent commands, per publish (idle included)'
+      'last delivery, s into the step', 'most frequent commands, per publish (idle included)'
     ],
     rows
   )
@@ -282,7 +283,7 @@ export function renderReport (input: ReportInput): string {
     `${mode} run, ${input.started.toISOString()}, ${fixed(minutes)} minutes: \`npm run bench${input.argv.length > 0 ? ` -- ${input.argv.join(' ')}` : ''}\``,
     '',
     machine(input),
-    `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers; servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
+    `- Steps of ${input.plan.stepped.stepMs / 1000} s, ${input.plan.stepped.drainMs / 1000} s allowed for stragglers (the redis-cost step waits for every delivery); servers hold connects for ${input.plan.timeoutMs / 1000} s. See bench/README.md for how to read these tables.`,
     '',
     ...sections.flatMap((section) => [section, ''])
   ].join('\n')

@@ -8,8 +8,6 @@ const POLL_MS = 20
 /** Beyond the 50 ms bound, stepping goes on (for CPU and throughput figures) until one of these. */
 const GIVE_UP_P99_MS = 1000
 const GIVE_UP_DELIVERED_SHARE = 0.9
-/** Deliveries still trickling in are waited for this long at most, so that "lost" means lost. */
-const MAX_DRAIN_MS = 15_000
 
 export interface SteppedOptions {
   /** Offered deliveries per second, one step each, in increasing order. */
@@ -17,6 +15,8 @@ export interface SteppedOptions {
   stepMs: number
   /** How long to wait after the last publish without any new delivery before counting the rest as lost. */
   drainMs: number
+  /** Deliveries still trickling in are waited for this long at most after the last publish. */
+  maxDrainMs: number
   payloadBytes: number
   /** A discarded first step at the lowest load: JIT, pools and caches warm up before measuring. */
   warmUpMs: number
@@ -41,6 +41,8 @@ export interface StepResult {
   published: number
   /** The measured window: publishing, then waiting for the last deliveries. */
   seconds: number
+  /** From the start of the step until the last delivery that arrived was seen. */
+  lastDeliverySeconds: number
   expected: number
   delivered: number
   deliveredPerSecond: number
@@ -56,6 +58,8 @@ export interface StepResult {
   generatorCpuPercent: number
   errors: number
   lastError: string
+  /** Sessions the server had ended (expired) by their next connect: their later deliveries are lost. */
+  sessionsLost: number
   withinBounds: boolean
   redis?: RedisStep
 }
@@ -74,14 +78,18 @@ async function runStep (server: ServerGroup, generator: LoadGenerator, load: Wor
   const published = await generator.publish(publishesPerSecond, options.stepMs, load.channels, options.payloadBytes)
   const publishes = Object.values(published).reduce((sum, count) => sum + count, 0)
   const expected = Object.entries(published).reduce((sum, [channel, count]) => sum + count * load.subscribersOf.get(channel)!, 0)
-  const hardDeadline = performance.now() + MAX_DRAIN_MS
+  const hardDeadline = performance.now() + options.maxDrainMs
   let deadline = performance.now() + options.drainMs
   let seen = await generator.observe(false)
+  let lastDelivery = seen.counts.unique > 0 ? performance.now() : start
   while (seen.counts.unique < expected && performance.now() < Math.min(deadline, hardDeadline)) {
     await sleep(POLL_MS)
     const before = seen.counts.unique
     seen = await generator.observe(false)
-    if (seen.counts.unique > before) deadline = performance.now() + options.drainMs
+    if (seen.counts.unique > before) {
+      lastDelivery = performance.now()
+      deadline = lastDelivery + options.drainMs
+    }
   }
   const seconds = (performance.now() - start) / 1000
   const serverAfter = server.sample()
@@ -112,6 +120,7 @@ async function runStep (server: ServerGroup, generator: LoadGenerator, load: Wor
     publishesPerSecond,
     published: publishes,
     seconds,
+    lastDeliverySeconds: (lastDelivery - start) / 1000,
     expected,
     delivered,
     deliveredPerSecond: delivered / seconds,
@@ -127,6 +136,7 @@ async function runStep (server: ServerGroup, generator: LoadGenerator, load: Wor
     generatorCpuPercent: (seen.generatorCpuMicros - baseline.generatorCpuMicros) / seconds / 1e4,
     errors,
     lastError: seen.problems.lastError,
+    sessionsLost: seen.problems.sessionsLost,
     withinBounds: p99Ms <= LATENCY_BOUND_MS && lost === 0 && errors === 0 && seen.counts.duplicates === 0 && seen.counts.outOfOrder === 0,
     ...(redisStep === undefined ? {} : { redis: redisStep })
   }
@@ -166,7 +176,7 @@ export async function runSteps (
     steps.push(step)
     log(
       `  offered ${target}/s → ${Math.round(step.deliveredPerSecond)}/s p50 ${step.p50Ms.toFixed(1)} p99 ${step.p99Ms.toFixed(1)} max ${step.maxMs.toFixed(1)} ms, ` +
-        `lost ${step.lost}, server ${step.serverCpuPercent.toFixed(0)}% CPU, generator ${step.generatorCpuPercent.toFixed(0)}%` +
+        `lost ${step.lost}${step.sessionsLost > 0 ? ` (${step.sessionsLost} sessions expired)` : ''}, last at ${step.lastDeliverySeconds.toFixed(1)} s, server ${step.serverCpuPercent.toFixed(0)}% CPU, generator ${step.generatorCpuPercent.toFixed(0)}%` +
         (step.redis === undefined ? '' : `, Redis ${step.redis.cpuPercent?.toFixed(0) ?? '?'}% CPU, ${step.redis.commandsPerPublish.toFixed(1)} commands/publish`) +
         (step.errors > 0 ? `, ${step.errors} errors (${step.lastError})` : '')
     )

@@ -26,6 +26,14 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
  * BENCH_BASELINE=<checkout of the older commit, with dist/ built> (e.g. a git worktree).
  */
 const BASELINE = process.env.BENCH_BASELINE
+/**
+ * How long a server keeps a session without a connect, where it lets us choose. Every generated
+ * client shares one core: after a broadcast to 10,000 long-polls, that core (and the server's)
+ * may take longer than the usual 10 s to read the replies and send the next connects, and
+ * sessions expiring meanwhile would lose every later delivery (bench/README.md). Faye keeps a
+ * session 2 × timeout (60 s here), faye-redis 1.6 × timeout.
+ */
+const SESSION_EXPIRY_MS = 60_000
 /** Worker processes of `ours-workers` (BENCH_WORKERS, default 4). */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4)
 
@@ -45,7 +53,7 @@ function ourServer (name: ServerName, label: string, root: string | undefined, f
     redis,
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
-    nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--log-level', 'warn', ...flags, ...redisFlags(target)]
+    nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--max-interval', String(SESSION_EXPIRY_MS), '--log-level', 'warn', ...flags, ...redisFlags(target)]
   }
 }
 
@@ -56,7 +64,7 @@ function referenceServer (name: ServerName, label: string, transports: Transport
     transports,
     redis,
     unavailable: () => undefined,
-    nodeArgs: (timeoutMs, target) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs), ...redisFlags(target)]
+    nodeArgs: (timeoutMs, target) => ['--import=tsx', script(name), '--port', '0', '--timeout', String(timeoutMs), '--max-interval', String(SESSION_EXPIRY_MS), ...redisFlags(target)]
   }
 }
 

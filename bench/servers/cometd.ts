@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import cometdServer from 'cometd-nodejs-server'
 import { announce, serverArgs } from './server-args.ts'
 
-const { host, port, timeoutMs } = serverArgs()
-const cometd = cometdServer.createCometDServer({ timeout: timeoutMs })
+const { host, port, timeoutMs, maxIntervalMs } = serverArgs()
+const cometd = cometdServer.createCometDServer({ timeout: timeoutMs, maxInterval: maxIntervalMs })
 const server = createServer(cometd.handle)
 server.listen(port, host, () => announce(server))

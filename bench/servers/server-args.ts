@@ -9,18 +9,19 @@ export interface RedisTarget {
 }
 
 /** The command line every reference server entry point accepts (the same flags as bin/bayeux-server). */
-export function serverArgs (): { host: string, port: number, timeoutMs: number, redis: RedisTarget | undefined } {
+export function serverArgs (): { host: string, port: number, timeoutMs: number, maxIntervalMs: number, redis: RedisTarget | undefined } {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
       timeout: { type: 'string', default: '30000' },
+      'max-interval': { type: 'string', default: '10000' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string', default: 'bayeux:' }
     }
   })
   const redis = values.redis === undefined ? undefined : { url: values.redis, prefix: values['redis-prefix'] }
-  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout), redis }
+  return { host: values.host, port: Number(values.port), timeoutMs: Number(values.timeout), maxIntervalMs: Number(values['max-interval']), redis }
 }
 
 /** Prints the line the runner waits for once the server accepts connections. */
