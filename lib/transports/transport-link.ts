@@ -14,8 +14,11 @@ export abstract class TransportLink {
   /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
   browserId: string | undefined
   #closed = false
-  /** Made on first use: most HTTP requests are never held, so nobody listens. */
-  #closeListeners: Array<() => void> | undefined
+  /**
+   * Most links have one listener at a time (the session bound to a socket, or the connect
+   * held on a request), kept as is; an array only from a second one on.
+   */
+  #closeListeners: (() => void) | Array<() => void> | undefined
 
   constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string) {
     this.headers = headers
@@ -28,21 +31,30 @@ export abstract class TransportLink {
   }
 
   onClose (listener: () => void): void {
+    const listeners = this.#closeListeners
     if (this.#closed) listener()
-    else (this.#closeListeners ??= []).push(listener)
+    else if (listeners === undefined) this.#closeListeners = listener
+    else if (typeof listeners === 'function') this.#closeListeners = [listeners, listener]
+    else listeners.push(listener)
   }
 
   offClose (listener: () => void): void {
-    const index = this.#closeListeners?.indexOf(listener) ?? -1
-    if (index >= 0) this.#closeListeners!.splice(index, 1)
+    const listeners = this.#closeListeners
+    if (listeners === listener) {
+      this.#closeListeners = undefined
+    } else if (Array.isArray(listeners)) {
+      const index = listeners.indexOf(listener)
+      if (index >= 0) listeners.splice(index, 1)
+    }
   }
 
   /** The peer went away, or the server let the link go: every listener is called, once. */
   protected peerClosed (): void {
     if (this.#closed) return
     this.#closed = true
-    const listeners = this.#closeListeners ?? []
+    const listeners = this.#closeListeners
     this.#closeListeners = undefined
-    for (const listener of listeners) listener()
+    if (typeof listeners === 'function') listeners()
+    else for (const listener of listeners ?? []) listener()
   }
 }

@@ -32,6 +32,19 @@ t.test('close listeners are called once, when the peer goes away', async t => {
   t.same(calls, ['first', 'second'], 'each remaining listener once, in order')
 })
 
+t.test('a lone close listener is called once, and not once it is removed', async t => {
+  const link = new TestLink({}, undefined, 'BAYEUX_BROWSER')
+  const calls: string[] = []
+  const removed = (): void => { calls.push('removed') }
+  link.onClose(removed)
+  link.offClose(() => {}) // not the one listener: it stays
+  link.offClose(removed)
+  link.onClose(() => calls.push('only'))
+  link.goAway()
+  link.goAway()
+  t.same(calls, ['only'])
+})
+
 t.test('a listener added after the peer went away is called at once', async t => {
   const link = new TestLink({}, undefined, 'BAYEUX_BROWSER')
   link.goAway()
