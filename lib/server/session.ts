@@ -94,7 +94,8 @@ interface HeldConnect {
   readonly reply: Reply
   readonly respond: Respond
   readonly link: Link
-  readonly onClose: () => void
+  /** A request's own close listener; a socket's close drops the hold through the session's (bind). */
+  readonly onClose: (() => void) | undefined
 }
 
 /** What the server sends a session when it ends it (C74). */
@@ -333,9 +334,10 @@ export class Session implements ServerSession {
       if (link.kind === 'push') this.flush()
       return
     }
-    const onClose = (): void => this.#dropHold(link)
+    // A socket is bound to the session (above), whose close listener drops the hold: only a request needs its own.
+    const onClose = link.kind === 'request' ? (): void => this.#dropHold(link) : undefined
     this.#hold = { reply, respond, link, onClose }
-    link.onClose(onClose)
+    if (onClose !== undefined) link.onClose(onClose)
     this.#host.holds.schedule(this, timeout)
   }
 
@@ -482,7 +484,7 @@ export class Session implements ServerSession {
   #clearHold (hold: HeldConnect): void {
     this.#hold = undefined
     this.#host.holds.cancel(this)
-    hold.link.offClose(hold.onClose)
+    if (hold.onClose !== undefined) hold.link.offClose(hold.onClose)
     if (hold.link.kind === 'request' && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
   }
 

@@ -243,6 +243,7 @@ t.test('C78 a socket closing with a held connect: events wait and are pushed onc
   const clientId = await h.connected(first)
   const session = h.session(clientId)
   await hold(t, h, first, clientId)
+  t.equal(first.closeListeners, 1, 'the socket is watched once, by its session, whose listener drops the hold')
   first.close()
   t.equal(session.socket, undefined)
   t.equal(h.core.registry.holds.size, 0)
