@@ -1,4 +1,33 @@
 /**
+ * Members of one side of the index: a lone member is kept as is, a Set only from two on.
+ * Most sessions subscribe to one pattern, and many patterns (a user's own channel) have
+ * one subscriber: a Set for each would cost the server more than the session itself.
+ */
+type Members = string | Set<string>
+
+function hasMember (members: Members | undefined, member: string): boolean {
+  return typeof members === 'string' ? members === member : members?.has(member) === true
+}
+
+/** `members` with `member` added (not a member yet). */
+function withMember (members: Members | undefined, member: string): Members {
+  if (members === undefined) return member
+  if (typeof members === 'string') return new Set([members, member])
+  return members.add(member)
+}
+
+/** `members` without `member`; undefined once none is left. */
+function withoutMember (members: Members, member: string): Members | undefined {
+  if (typeof members === 'string') return members === member ? undefined : members
+  members.delete(member)
+  return members.size === 0 ? undefined : members
+}
+
+function membersOf (members: Members | undefined): Iterable<string> {
+  return typeof members === 'string' ? [members] : members ?? []
+}
+
+/**
  * Which sessions are subscribed to which patterns, both ways round: a publish finds
  * its subscribers by the keys of its channel's expansion, and a session that ends is
  * removed in O(its subscriptions). The memory engine routes with one; the Redis engine
@@ -6,9 +35,9 @@
  */
 export class SubscriptionIndex {
   /** pattern → sessions subscribed to it */
-  readonly #subscribers = new Map<string, Set<string>>()
-  /** session → its patterns */
-  readonly #sessions = new Map<string, Set<string>>()
+  readonly #subscribers = new Map<string, Members>()
+  /** session → its patterns; undefined while it has none */
+  readonly #sessions = new Map<string, Members | undefined>()
 
   get size (): number {
     return this.#sessions.size
@@ -19,38 +48,34 @@ export class SubscriptionIndex {
   }
 
   add (sessionId: string): void {
-    if (!this.#sessions.has(sessionId)) this.#sessions.set(sessionId, new Set())
+    if (!this.#sessions.has(sessionId)) this.#sessions.set(sessionId, undefined)
   }
 
-  /** Forgets the session; returns the patterns it had. */
-  delete (sessionId: string): ReadonlySet<string> {
-    const patterns = this.#sessions.get(sessionId)
-    if (patterns === undefined) return new Set()
-    for (const pattern of patterns) this.#remove(sessionId, pattern)
+  delete (sessionId: string): void {
+    for (const pattern of membersOf(this.#sessions.get(sessionId))) this.#remove(sessionId, pattern)
     this.#sessions.delete(sessionId)
-    return patterns
   }
 
   /** Subscribes a known session; false when it was subscribed already or is unknown. */
   subscribe (sessionId: string, pattern: string): boolean {
     const patterns = this.#sessions.get(sessionId)
-    if (patterns === undefined || patterns.has(pattern)) return false
-    patterns.add(pattern)
-    let subscribers = this.#subscribers.get(pattern)
-    if (subscribers === undefined) this.#subscribers.set(pattern, subscribers = new Set())
-    subscribers.add(sessionId)
+    if (!this.#sessions.has(sessionId) || hasMember(patterns, pattern)) return false
+    this.#sessions.set(sessionId, withMember(patterns, pattern))
+    this.#subscribers.set(pattern, withMember(this.#subscribers.get(pattern), sessionId))
     return true
   }
 
   /** False when the session was not subscribed. */
   unsubscribe (sessionId: string, pattern: string): boolean {
-    if (this.#sessions.get(sessionId)?.delete(pattern) !== true) return false
+    const patterns = this.#sessions.get(sessionId)
+    if (patterns === undefined || !hasMember(patterns, pattern)) return false
+    this.#sessions.set(sessionId, withoutMember(patterns, pattern))
     this.#remove(sessionId, pattern)
     return true
   }
 
-  patternsOf (sessionId: string): ReadonlySet<string> {
-    return this.#sessions.get(sessionId) ?? new Set()
+  patternsOf (sessionId: string): Iterable<string> {
+    return membersOf(this.#sessions.get(sessionId))
   }
 
   /** Patterns some session is subscribed to. */
@@ -60,7 +85,8 @@ export class SubscriptionIndex {
 
   /** Sessions to count for `pattern`. */
   count (pattern: string): number {
-    return this.#subscribers.get(pattern)?.size ?? 0
+    const subscribers = this.#subscribers.get(pattern)
+    return typeof subscribers === 'string' ? 1 : subscribers?.size ?? 0
   }
 
   /**
@@ -68,9 +94,9 @@ export class SubscriptionIndex {
    * match (C60).
    */
   match (expansion: readonly string[]): Iterable<string> {
-    // Most publishes match subscribers under one key only: answer with that set, and
+    // Most publishes match subscribers under one key only: answer with those, and
     // pay for de-duplication only when several keys have subscribers.
-    let first: Set<string> | undefined
+    let first: Members | undefined
     let seen: Set<string> | undefined
     for (const key of expansion) {
       const subscribers = this.#subscribers.get(key)
@@ -79,10 +105,10 @@ export class SubscriptionIndex {
         first = subscribers
         continue
       }
-      seen ??= new Set(first)
-      for (const id of subscribers) seen.add(id)
+      seen ??= new Set(membersOf(first))
+      for (const id of membersOf(subscribers)) seen.add(id)
     }
-    return seen ?? first ?? []
+    return seen ?? membersOf(first)
   }
 
   clear (): void {
@@ -92,8 +118,6 @@ export class SubscriptionIndex {
 
   #remove (sessionId: string, pattern: string): void {
     const subscribers = this.#subscribers.get(pattern)
-    if (subscribers === undefined) return
-    subscribers.delete(sessionId)
-    if (subscribers.size === 0) this.#subscribers.delete(pattern)
+    if (subscribers !== undefined && withoutMember(subscribers, sessionId) === undefined) this.#subscribers.delete(pattern)
   }
 }
