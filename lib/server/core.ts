@@ -25,7 +25,6 @@ import { Reporter } from './reporter.ts'
 import type { SecurityPolicy } from './security.ts'
 import type { EndReason, Session } from './session.ts'
 import { SessionRegistry } from './session-registry.ts'
-import { timesync } from './timesync.ts'
 
 /** ms between the rounds of a drain: how soon it notices that everything went out. */
 const DRAIN_ROUND = 50
@@ -89,8 +88,7 @@ export class ServerCore implements TransportHost {
       policy,
       reporter: this.reporter
     })
-    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter, this.history !== undefined)
-    if (this.options.timesync) this.addExtension(timesync)
+    this.pipeline = new MessagePipeline(this.registry, handlers, this.extensions, this.reporter, { replays: this.history !== undefined, timesync: this.options.timesync })
     for (const extension of extensions) this.addExtension(extension)
   }
 

@@ -22,7 +22,7 @@ export type Hooked<T> = T | null | Promise<T | null>
 
 /**
  * Runs extension hooks. The chain stays synchronous until a hook returns a promise,
- * so sync extensions (timesync, most auth checks) cost no promise per message.
+ * so sync extensions (most auth checks) cost no promise per message.
  */
 export class ExtensionChain {
   static readonly HOOKS = HOOKS

@@ -12,6 +12,8 @@ import type { Link, Respond } from './link.ts'
 import type { Reporter } from './reporter.ts'
 import type { ConnectPayload, Session } from './session.ts'
 import type { SessionRegistry } from './session-registry.ts'
+import { answerTimesync, timesyncOf } from './timesync.ts'
+import type { TimesyncRequest } from './timesync.ts'
 
 /** ms a client waits before retrying a connect or handshake that failed because the engine was unavailable. */
 const ENGINE_RETRY = 1000
@@ -31,13 +33,16 @@ export class MessagePipeline {
   readonly #reporter: Reporter
   /** The server keeps history: a subscribe asking for a replay takes its session over, as a connect does. */
   readonly #replays: boolean
+  /** Meta replies answer the timesync extension (the timesync option). */
+  readonly #timesync: boolean
 
-  constructor (registry: SessionRegistry, handlers: MessageHandlers, extensions: ExtensionChain, reporter: Reporter, replays: boolean) {
+  constructor (registry: SessionRegistry, handlers: MessageHandlers, extensions: ExtensionChain, reporter: Reporter, { replays, timesync }: { replays: boolean, timesync: boolean }) {
     this.#registry = registry
     this.#handlers = handlers
     this.#extensions = extensions
     this.#reporter = reporter
     this.#replays = replays
+    this.#timesync = timesync
   }
 
   /**
@@ -174,11 +179,20 @@ export class MessagePipeline {
   }
 
   /**
-   * Runs outgoing extensions (when there are any) on replies before they are written.
-   * Where the caller is collecting a batch's response, it waits on `pending`.
+   * Runs outgoing extensions (when there are any), then timesync (when the request asks
+   * for it), on replies before they are written. A held connect keeps what this returns:
+   * the request only for applications' extensions, which may read it; of timesync only
+   * the numbers its answer needs.
    */
   #outgoingReplies (respond: Respond, request: Message, session: Session | undefined, pending: Pending): Respond {
-    if (!this.#extensions.hasOutgoing) return respond
+    const timesync = this.#timesync ? timesyncOf(request) : undefined
+    if (this.#extensions.hasOutgoing) return this.#extendedReplies(respond, request, session, pending, timesync)
+    if (timesync === undefined) return respond
+    return (events, replies) => writeTimesynced(respond, events, replies, timesync)
+  }
+
+  /** Where the caller is collecting a batch's response, it waits on `pending`. */
+  #extendedReplies (respond: Respond, request: Message, session: Session | undefined, pending: Pending, timesync: TimesyncRequest | undefined): Respond {
     return (events, replies) => {
       let out: Array<Hooked<Reply>>
       try {
@@ -188,11 +202,11 @@ export class MessagePipeline {
         return
       }
       if (!out.some(reply => reply instanceof Promise)) {
-        respond(events, (out as Array<Reply | null>).filter(reply => reply !== null))
+        writeTimesynced(respond, events, (out as Array<Reply | null>).filter(reply => reply !== null), timesync)
         return
       }
       const written = Promise.all(out).then(
-        resolved => respond(events, resolved.filter(reply => reply !== null)),
+        resolved => writeTimesynced(respond, events, resolved.filter(reply => reply !== null), timesync),
         error => this.#writeUnextended(error, respond, events, replies)
       )
       pending.push(written)
@@ -204,6 +218,12 @@ export class MessagePipeline {
     this.#reporter.log.error({ err: error }, 'an outgoing extension failed')
     respond(events, replies)
   }
+}
+
+/** Writes `replies`, each answering the request's timesync when it asked for one. */
+function writeTimesynced (respond: Respond, events: readonly OutgoingEvent[], replies: readonly Reply[], timesync: TimesyncRequest | undefined): void {
+  if (timesync !== undefined) for (const reply of replies) answerTimesync(reply, timesync)
+  respond(events, replies)
 }
 
 function isHandshake (value: unknown): boolean {

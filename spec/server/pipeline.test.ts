@@ -337,6 +337,28 @@ t.test('the lone-message path: one valid message is answered straight through re
   t.equal(answeredAtOnce.responder.answers.length, 1, 'then its reply is written (a socket\'s next payload cannot overtake it)')
 })
 
+t.test('C98 a held connect\'s reply answers its timesync when released, after applications\' outgoing extensions', async t => {
+  const seen: unknown[] = []
+  const observe: Extension = {
+    outgoing (message, _session, request) {
+      if (isReply(message) && message.channel === '/meta/connect') seen.push({ ext: message.ext, request: request?.ext })
+    }
+  }
+  const h = await CoreHarness.start(t, { timeout: 60_000, extensions: [observe] })
+  const link = new FakeRequestLink({ browserId: 'b' })
+  const clientId = await h.connected(link)
+  seen.length = 0
+  const timesync = { tc: Date.now(), l: 0, o: 0 }
+  const { responder, done } = h.send(link, [h.connect(clientId, { id: 'held', ext: { timesync } })])
+  await done
+  t.same(responder.answers, [], 'held')
+  h.session(clientId).deliver('/a', 1)
+  const { replies } = await responder.answered
+  t.match(replies, [{ id: 'held', ext: { timesync: { tc: timesync.tc, ts: Number, p: Number, a: Number } } }])
+  t.ok(replies[0]!.ext!['timesync'].p >= 0)
+  t.same(seen, [{ ext: undefined, request: { timesync } }], 'the application\'s extension saw the request, and the reply before timesync')
+})
+
 t.test('C98 the timesync extension is on unless the timesync option is off', async t => {
   const message: Message = { id: '1', channel: '/meta/handshake', version: '1.0', ext: { timesync: { tc: 1_000, l: 0, o: 0 } } }
   const on = await CoreHarness.start(t)
