@@ -2,6 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { Reply } from '../protocol/message.ts'
 
+/**
+ * Told when a link it watches goes away (a session: its socket, the request its connect
+ * is held on). An object rather than a callback: watching costs no closure per link.
+ */
+export interface LinkWatcher {
+  linkClosed (): void
+}
+
 /** Writes one transport payload: events first, then replies. */
 export type Respond = (events: readonly OutgoingEvent[], replies: readonly Reply[]) => void
 
@@ -21,9 +29,9 @@ interface LinkBase extends TransportContext {
   readonly browserId: string | undefined
   /** True once the peer has gone away. */
   readonly closed: boolean
-  /** Called once when the peer goes away (request aborted, socket closed). */
-  onClose (listener: () => void): void
-  offClose (listener: () => void): void
+  /** Tells `watcher` once, when the peer goes away (request aborted, socket closed). */
+  onClose (watcher: LinkWatcher): void
+  offClose (watcher: LinkWatcher): void
 }
 
 /**

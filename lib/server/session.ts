@@ -9,7 +9,7 @@ import { AckLedger } from './ack.ts'
 import { ReplaySeam } from './replay-seam.ts'
 import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
-import type { Link, PushLink, Respond } from './link.ts'
+import type { Link, LinkWatcher, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
@@ -94,15 +94,13 @@ interface HeldConnect {
   readonly reply: Reply
   readonly respond: Respond
   readonly link: Link
-  /** A request's own close listener; a socket's close drops the hold through the session's (bind). */
-  readonly onClose: (() => void) | undefined
 }
 
 /** What the server sends a session when it ends it (C74). */
 const SERVER_DISCONNECT: Reply = { channel: META_DISCONNECT, successful: true }
 
 /** One client's state on the server: its queue, its held connect, its expiry. */
-export class Session implements ServerSession {
+export class Session implements ServerSession, LinkWatcher {
   readonly id: string
   /** HTTP sessions: the browser cookie they were created with (C100). */
   readonly browserId: string | undefined
@@ -200,12 +198,7 @@ export class Session implements ServerSession {
     this.#socket = link
     this.#awaitingDrain = false
     this.#host.socketBound(this, true)
-    link.onClose(() => {
-      if (this.#socket !== link) return
-      this.#socket = undefined
-      this.#dropHold(link)
-      if (!this.#ended) this.#host.socketBound(this, false)
-    })
+    link.onClose(this)
     // Events that queued while no socket was bound go out on this one (C78).
     if (this.#queue.length > 0) this.#host.scheduleFlush(this)
   }
@@ -334,10 +327,9 @@ export class Session implements ServerSession {
       if (link.kind === 'push') this.flush()
       return
     }
-    // A socket is bound to the session (above), whose close listener drops the hold: only a request needs its own.
-    const onClose = link.kind === 'request' ? (): void => this.#dropHold(link) : undefined
-    this.#hold = { reply, respond, link, onClose }
-    if (onClose !== undefined) link.onClose(onClose)
+    this.#hold = { reply, respond, link }
+    // A socket is watched already: it is bound to the session (above).
+    if (link.kind === 'request') link.onClose(this)
     this.#host.holds.schedule(this, timeout)
   }
 
@@ -473,18 +465,25 @@ export class Session implements ServerSession {
     if (hold.link.kind === 'request') hold.respond([], [hold.reply])
   }
 
-  /** The peer went away while its connect was held: keep the events for the next one. */
-  #dropHold (link: Link): void {
+  /**
+   * A link this session watches went away: its socket, or the request its connect is
+   * held on. A connect held on it is dropped, keeping the events for the next one.
+   */
+  linkClosed (): void {
     const hold = this.#hold
-    if (hold === undefined || hold.link !== link) return
-    this.#clearHold(hold)
-    this.#expireIn(this.#interval + this.#host.options.maxInterval)
+    if (hold?.link.closed === true) {
+      this.#clearHold(hold)
+      this.#expireIn(this.#interval + this.#host.options.maxInterval)
+    }
+    if (this.#socket?.closed !== true) return
+    this.#socket = undefined
+    if (!this.#ended) this.#host.socketBound(this, false)
   }
 
   #clearHold (hold: HeldConnect): void {
     this.#hold = undefined
     this.#host.holds.cancel(this)
-    if (hold.onClose !== undefined) hold.link.offClose(hold.onClose)
+    if (hold.link.kind === 'request') hold.link.offClose(this)
     if (hold.link.kind === 'request' && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
   }
 

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { LinkWatcher } from '../server/link.ts'
 import { readCookie } from './cookie.ts'
 
 /**
  * What the HTTP and WebSocket links share: the request they came with, and a
- * "the peer went away" signal whose listeners are called once. A listener added after
- * the fact is called at once: a connect whose processing outlived its request must not
+ * "the peer went away" signal whose watchers are told once. A watcher added after
+ * the fact is told at once: a connect whose processing outlived its request must not
  * stay held on it.
  */
 export abstract class TransportLink {
@@ -15,10 +16,10 @@ export abstract class TransportLink {
   browserId: string | undefined
   #closed = false
   /**
-   * Most links have one listener at a time (the session bound to a socket, or the connect
-   * held on a request), kept as is; an array only from a second one on.
+   * Most links have one watcher at a time (the session bound to a socket, or whose connect
+   * is held on a request), kept as is; an array only from a second one on.
    */
-  #closeListeners: (() => void) | Array<() => void> | undefined
+  #watchers: LinkWatcher | LinkWatcher[] | undefined
 
   constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string) {
     this.headers = headers
@@ -30,31 +31,31 @@ export abstract class TransportLink {
     return this.#closed
   }
 
-  onClose (listener: () => void): void {
-    const listeners = this.#closeListeners
-    if (this.#closed) listener()
-    else if (listeners === undefined) this.#closeListeners = listener
-    else if (typeof listeners === 'function') this.#closeListeners = [listeners, listener]
-    else listeners.push(listener)
+  onClose (watcher: LinkWatcher): void {
+    const watchers = this.#watchers
+    if (this.#closed) watcher.linkClosed()
+    else if (watchers === undefined) this.#watchers = watcher
+    else if (Array.isArray(watchers)) watchers.push(watcher)
+    else this.#watchers = [watchers, watcher]
   }
 
-  offClose (listener: () => void): void {
-    const listeners = this.#closeListeners
-    if (listeners === listener) {
-      this.#closeListeners = undefined
-    } else if (Array.isArray(listeners)) {
-      const index = listeners.indexOf(listener)
-      if (index >= 0) listeners.splice(index, 1)
+  offClose (watcher: LinkWatcher): void {
+    const watchers = this.#watchers
+    if (watchers === watcher) {
+      this.#watchers = undefined
+    } else if (Array.isArray(watchers)) {
+      const index = watchers.indexOf(watcher)
+      if (index >= 0) watchers.splice(index, 1)
     }
   }
 
-  /** The peer went away, or the server let the link go: every listener is called, once. */
+  /** The peer went away, or the server let the link go: every watcher is told, once. */
   protected peerClosed (): void {
     if (this.#closed) return
     this.#closed = true
-    const listeners = this.#closeListeners
-    this.#closeListeners = undefined
-    if (typeof listeners === 'function') listeners()
-    else for (const listener of listeners ?? []) listener()
+    const watchers = this.#watchers
+    this.#watchers = undefined
+    if (Array.isArray(watchers)) for (const watcher of watchers) watcher.linkClosed()
+    else watchers?.linkClosed()
   }
 }

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { EventMessage, Reply } from '../../lib/protocol/message.ts'
 import type { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
-import type { PushLink, RequestLink, Respond } from '../../lib/server/link.ts'
+import type { LinkWatcher, PushLink, RequestLink, Respond } from '../../lib/server/link.ts'
 
 interface LinkInit {
   browserId?: string | undefined
@@ -21,7 +21,7 @@ abstract class FakeLink {
   readonly remoteAddress: string | undefined
   browserId: string | undefined
   #closed = false
-  #closeListeners: Array<() => void> = []
+  #watchers: LinkWatcher[] = []
 
   constructor (transport: string, { browserId, headers = {}, remoteAddress = '192.0.2.1' }: LinkInit) {
     this.transport = transport
@@ -34,29 +34,29 @@ abstract class FakeLink {
     return this.#closed
   }
 
-  /** Listeners still registered: a hold that was cleared must have removed its own. */
+  /** Watchers still registered: a hold that was cleared must have stopped watching. */
   get closeListeners (): number {
-    return this.#closeListeners.length
+    return this.#watchers.length
   }
 
-  // Like the real links (lib/transports/transport-link.ts): a listener added after the close is called at once.
-  onClose (listener: () => void): void {
-    if (this.#closed) listener()
-    else this.#closeListeners.push(listener)
+  // Like the real links (lib/transports/transport-link.ts): a watcher added after the close is told at once.
+  onClose (watcher: LinkWatcher): void {
+    if (this.#closed) watcher.linkClosed()
+    else this.#watchers.push(watcher)
   }
 
-  offClose (listener: () => void): void {
-    const index = this.#closeListeners.indexOf(listener)
-    if (index >= 0) this.#closeListeners.splice(index, 1)
+  offClose (watcher: LinkWatcher): void {
+    const index = this.#watchers.indexOf(watcher)
+    if (index >= 0) this.#watchers.splice(index, 1)
   }
 
-  /** The peer goes away: every listener is called, once. */
+  /** The peer goes away: every watcher is told, once. */
   close (): void {
     if (this.#closed) return
     this.#closed = true
-    const listeners = this.#closeListeners
-    this.#closeListeners = []
-    for (const listener of listeners) listener()
+    const watchers = this.#watchers
+    this.#watchers = []
+    for (const watcher of watchers) watcher.linkClosed()
   }
 }
 

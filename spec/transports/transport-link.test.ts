@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { LinkWatcher } from '../../lib/server/link.ts'
 import { TransportLink } from '../../lib/transports/transport-link.ts'
 
 /** The smallest link: the peer goes away when the test says so. */
@@ -16,39 +17,44 @@ t.test('a link takes its headers, address and browser cookie from the request', 
   t.equal(new TestLink({}, undefined, 'BAYEUX_BROWSER').browserId, undefined, 'no cookie, no browser id')
 })
 
-t.test('close listeners are called once, when the peer goes away', async t => {
+/** A watcher that records, under its name, each time it is told. */
+function watcher (name: string, told: string[]): LinkWatcher {
+  return { linkClosed: () => { told.push(name) } }
+}
+
+t.test('close watchers are told once, when the peer goes away', async t => {
   const link = new TestLink({}, undefined, 'BAYEUX_BROWSER')
-  const calls: string[] = []
-  const removed = (): void => { calls.push('removed') }
-  link.onClose(() => calls.push('first'))
+  const told: string[] = []
+  const removed = watcher('removed', told)
+  link.onClose(watcher('first', told))
   link.onClose(removed)
-  link.onClose(() => calls.push('second'))
+  link.onClose(watcher('second', told))
   link.offClose(removed)
-  link.offClose(() => {}) // never added: nothing happens
+  link.offClose(watcher('never added', told)) // nothing happens
   t.equal(link.closed, false)
   link.goAway()
   link.goAway()
   t.equal(link.closed, true)
-  t.same(calls, ['first', 'second'], 'each remaining listener once, in order')
+  t.same(told, ['first', 'second'], 'each remaining watcher once, in order')
 })
 
-t.test('a lone close listener is called once, and not once it is removed', async t => {
+t.test('a lone close watcher is told once, and not once it is removed', async t => {
   const link = new TestLink({}, undefined, 'BAYEUX_BROWSER')
-  const calls: string[] = []
-  const removed = (): void => { calls.push('removed') }
+  const told: string[] = []
+  const removed = watcher('removed', told)
   link.onClose(removed)
-  link.offClose(() => {}) // not the one listener: it stays
+  link.offClose(watcher('another', told)) // not the one watcher: it stays
   link.offClose(removed)
-  link.onClose(() => calls.push('only'))
+  link.onClose(watcher('only', told))
   link.goAway()
   link.goAway()
-  t.same(calls, ['only'])
+  t.same(told, ['only'])
 })
 
-t.test('a listener added after the peer went away is called at once', async t => {
+t.test('a watcher added after the peer went away is told at once', async t => {
   const link = new TestLink({}, undefined, 'BAYEUX_BROWSER')
   link.goAway()
-  let called = 0
-  link.onClose(() => called++)
-  t.equal(called, 1)
+  const told: string[] = []
+  link.onClose(watcher('late', told))
+  t.same(told, ['late'])
 })
