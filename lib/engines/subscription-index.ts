@@ -1,31 +1,5 @@
-/**
- * Members of one side of the index: a lone member is kept as is, a Set only from two on.
- * Most sessions subscribe to one pattern, and many patterns (a user's own channel) have
- * one subscriber: a Set for each would cost the server more than the session itself.
- */
-type Members = string | Set<string>
-
-function hasMember (members: Members | undefined, member: string): boolean {
-  return typeof members === 'string' ? members === member : members?.has(member) === true
-}
-
-/** `members` with `member` added (not a member yet). */
-function withMember (members: Members | undefined, member: string): Members {
-  if (members === undefined) return member
-  if (typeof members === 'string') return new Set([members, member])
-  return members.add(member)
-}
-
-/** `members` without `member`; undefined once none is left. */
-function withoutMember (members: Members, member: string): Members | undefined {
-  if (typeof members === 'string') return members === member ? undefined : members
-  members.delete(member)
-  return members.size === 0 ? undefined : members
-}
-
-function membersOf (members: Members | undefined): Iterable<string> {
-  return typeof members === 'string' ? [members] : members ?? []
-}
+import { hasMember, membersOf, sizeOf, withMember, withoutMember } from './members.ts'
+import type { Members } from './members.ts'
 
 /**
  * Which sessions are subscribed to which patterns, both ways round: a publish finds
@@ -85,8 +59,7 @@ export class SubscriptionIndex {
 
   /** Sessions to count for `pattern`. */
   count (pattern: string): number {
-    const subscribers = this.#subscribers.get(pattern)
-    return typeof subscribers === 'string' ? 1 : subscribers?.size ?? 0
+    return sizeOf(this.#subscribers.get(pattern))
   }
 
   /**

@@ -11,6 +11,7 @@ import { drainInterval } from './drain.ts'
 import { TokenBucket } from './limiter.ts'
 import type { Link, LinkWatcher, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
+import { SubscriptionSet } from './subscription-set.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
 /** Why a session ended; `token-expired`: the token it was admitted with expired (tokenAuth). */
@@ -105,7 +106,7 @@ export class Session implements ServerSession, LinkWatcher {
   /** HTTP sessions: the browser cookie they were created with (C100). */
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
-  readonly subscriptions = new Set<string>()
+  readonly subscriptions = new SubscriptionSet()
   readonly visitor: boolean
   /** Set by tokenAuth during the handshake. */
   userId: string | undefined
