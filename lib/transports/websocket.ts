@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
@@ -27,6 +27,32 @@ const TEXT_FRAME = { binary: false }
 const SHUTDOWN_GRACE = 1_000
 /** ws reports an oversized message with this code (and closes with 1009 itself). */
 const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+
+/**
+ * Upgrade headers whose values repeat from one client to the next. A socket keeps its
+ * upgrade's headers for policies and extensions: one copy of each such value serves
+ * every socket. Credentials and per-connection values (cookie, key) are never shared.
+ */
+const REPEATED_HEADERS = new Set(['host', 'connection', 'upgrade', 'origin', 'user-agent', 'pragma', 'cache-control',
+  'accept-encoding', 'accept-language', 'sec-websocket-version', 'sec-websocket-extensions'])
+/** Distinct values shared at most; the table starts over when full. */
+const SHARED_VALUES = 1024
+const sharedValues = new Map<string, string>()
+
+/** Replaces the values of `headers` that an earlier upgrade had by its copy of them. */
+function shareRepeatedValues (headers: IncomingHttpHeaders): void {
+  for (const name of REPEATED_HEADERS) {
+    const value = headers[name]
+    if (typeof value !== 'string') continue
+    const shared = sharedValues.get(value)
+    if (shared !== undefined) {
+      headers[name] = shared
+      continue
+    }
+    if (sharedValues.size >= SHARED_VALUES) sharedValues.clear()
+    sharedValues.set(value, value)
+  }
+}
 
 /** One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). */
 class WebSocketLink extends TransportLink implements PushLink {
@@ -150,7 +176,9 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      (ws as BayeuxSocket).link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+      const link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+      shareRepeatedValues(link.headers)
+      ;(ws as BayeuxSocket).link = link
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })
   }
