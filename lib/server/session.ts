@@ -114,7 +114,8 @@ export class Session implements ServerSession, LinkWatcher {
   tokenExpiresAt: number | undefined
 
   readonly #host: SessionHost
-  readonly #queue = new SessionQueue()
+  /** Made when an event queues, let go once drained: an idle session has none. */
+  #queue: SessionQueue | undefined
   /** With acks, events travel only in connect replies, so their order is strict (A25). */
   #ack: AckLedger | undefined
   /** Made on first use: most sessions of a large server never publish or set attributes. */
@@ -175,7 +176,7 @@ export class Session implements ServerSession, LinkWatcher {
 
   /** Events waiting to be written. */
   get queued (): number {
-    return this.#queue.length
+    return this.#queue?.length ?? 0
   }
 
   /** The open WebSocket this session is bound to, if any. */
@@ -201,7 +202,7 @@ export class Session implements ServerSession, LinkWatcher {
     this.#host.socketBound(this, true)
     link.onClose(this)
     // Events that queued while no socket was bound go out on this one (C78).
-    if (this.#queue.length > 0) this.#host.scheduleFlush(this)
+    if (this.queued > 0) this.#host.scheduleFlush(this)
   }
 
   /** Takes one publish token; false when the session publishes too fast. */
@@ -249,25 +250,26 @@ export class Session implements ServerSession, LinkWatcher {
   #push (event: OutgoingEvent): void {
     if (this.#ended) return
     const options = this.#host.options
-    if (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
+    const queue = this.#queue ??= new SessionQueue()
+    if (queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
       if (options.queueOverflow === 'disconnect') {
         this.#host.remove(this, 'overflow')
         return
       }
       let dropped = 0
-      while (this.#queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
-        if (this.#queue.shift() === undefined && !this.#ack?.dropOldest()) break
+      while (queue.isOver(options, 1 + (this.#ack?.pending ?? 0), event.size)) {
+        if (queue.shift() === undefined && !this.#ack?.dropOldest()) break
         dropped++
       }
       this.#host.overflowed(this, dropped)
     }
-    this.#queue.push(event)
+    queue.push(event)
     this.#host.scheduleFlush(this)
   }
 
   /** Writes queued events wherever they can go now: a held connect, or the socket. */
   flush (): void {
-    if (this.#ended || this.#queue.length === 0) return
+    if (this.#ended || this.queued === 0) return
     // Over HTTP (or with acks) events travel in the connect reply; over a WebSocket
     // they are pushed and the held connect stays held (C33, C92).
     if (this.#hold !== undefined && this.#repliesCarryEvents(this.#hold.link)) {
@@ -286,7 +288,7 @@ export class Session implements ServerSession, LinkWatcher {
       }
       return
     }
-    const events = this.#queue.drain()
+    const events = this.#drainQueue()
     socket.push(events)
     if (diagnostics.deliver.hasSubscribers) this.#host.delivered(this, socket, events.length)
   }
@@ -317,7 +319,7 @@ export class Session implements ServerSession, LinkWatcher {
     const wasConnected = this.#connected
     this.#connected = true
     let hold = payload === 'alone' && wasConnected && timeout > 0 && !this.#host.closing &&
-      !(this.#queue.length > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
+      !(this.queued > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
     if (hold && link.kind === 'request' && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
       reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: options.multiSessionInterval }
@@ -347,7 +349,7 @@ export class Session implements ServerSession, LinkWatcher {
     // Events first: over HTTP they release the hold themselves; over a WebSocket they go before its answer.
     this.flush()
     if (this.#hold !== undefined) this.#release(this.#hold)
-    if (this.#queue.length === 0) this.socket?.end()
+    if (this.queued === 0) this.socket?.end()
   }
 
   /**
@@ -367,7 +369,7 @@ export class Session implements ServerSession, LinkWatcher {
     // Replays still being read here go after the seam (replayed): it waits for them there.
     this.#seam = undefined
     return {
-      queued: this.#queue.drain(),
+      queued: this.#drainQueue(),
       unacked: this.#ack?.state,
       connected: this.#connected,
       interval: this.#interval,
@@ -379,7 +381,10 @@ export class Session implements ServerSession, LinkWatcher {
 
   /** Takes over the state another node released (before `open`). */
   restore (state: SessionState): void {
-    for (const event of state.queued) this.#queue.push(event)
+    if (state.queued.length > 0) {
+      const queue = this.#queue ??= new SessionQueue()
+      for (const event of state.queued) queue.push(event)
+    }
     if (state.unacked !== undefined && this.#ack !== undefined) this.#ack = AckLedger.from(state.unacked)
     this.#connected = state.connected
     if (state.interval !== undefined) this.#interval = state.interval
@@ -403,14 +408,14 @@ export class Session implements ServerSession, LinkWatcher {
     this.#host.expiries.cancel(this)
     this.#host.tokenExpiries.cancel(this)
     const hold = this.#hold
-    const events = reason === 'server' ? [...this.#queue.drain(), new OutgoingEvent(SERVER_DISCONNECT)] : []
+    const events = reason === 'server' ? [...this.#drainQueue(), new OutgoingEvent(SERVER_DISCONNECT)] : []
     if (hold !== undefined) {
       this.#clearHold(hold)
       hold.respond(events, [endReply(hold.reply, reason)])
     } else if (reason === 'server') {
       this.socket?.push(events)
     }
-    this.#queue.drain()
+    this.#drainQueue()
   }
 
   /** Its token expired: the client must handshake again, with a fresh one. */
@@ -421,6 +426,13 @@ export class Session implements ServerSession, LinkWatcher {
   /** Session expiry is due (C75). */
   expired (): void {
     if (this.#hold === undefined && !this.#ended) this.#host.remove(this, 'expired')
+  }
+
+  /** Takes every queued event, and lets the queue go. */
+  #drainQueue (): OutgoingEvent[] {
+    const events = this.#queue?.drain() ?? []
+    this.#queue = undefined
+    return events
   }
 
   /** Over HTTP, and on any link with acks, events travel in connect replies; over a bare WebSocket they are pushed. */
@@ -443,7 +455,7 @@ export class Session implements ServerSession, LinkWatcher {
   }
 
   #answer (reply: Reply, respond: Respond, link: Link): void {
-    let events = this.#repliesCarryEvents(link) ? this.#queue.drain() : []
+    let events = this.#repliesCarryEvents(link) ? this.#drainQueue() : []
     if (this.#ack !== undefined) {
       const sent = this.#ack.send(events)
       events = sent.events
