@@ -105,8 +105,7 @@ export class MessagePipeline {
       if (message.channel !== META_HANDSHAKE) {
         // A promise only when another node holds the session (a multi-node engine). A
         // replay comes here, where its live events then wait for it (docs/replay.md).
-        const takesOver = message.channel === META_CONNECT || (this.#replays && message.channel === META_SUBSCRIBE && message.ext?.['replay'] !== undefined)
-        const found = this.#registry.find(message.clientId, link, takesOver ? message : undefined)
+        const found = this.#find(message, link, message.channel === META_CONNECT || this.#asksReplay(message))
         session = found instanceof Promise ? await found : found
       }
     } catch (error) {
@@ -122,6 +121,9 @@ export class MessagePipeline {
         return
       }
       message = accepted
+      // An application's incoming extension may have added ext.replay: a visitor view
+      // cannot hold the replay's live events back, so the session moves here after all.
+      if (session?.visitor === true && this.#asksReplay(message)) session = await this.#find(message, link, true)
       if (message.channel === META_HANDSHAKE) {
         const reply = await this.#handlers.handshake(message, link)
         created = reply.clientId
@@ -153,6 +155,16 @@ export class MessagePipeline {
         })
       }
     }
+  }
+
+  /** A subscribe that replays history takes its session over, as a connect does. */
+  #asksReplay (message: Message): boolean {
+    return this.#replays && message.channel === META_SUBSCRIBE && message.ext?.['replay'] !== undefined
+  }
+
+  /** The session `message` names: a promise only when another node holds it (a multi-node engine), so that most lookups cost no tick. */
+  #find (message: Message, link: Link, takesOver: boolean): Session | undefined | Promise<Session | undefined> {
+    return this.#registry.find(message.clientId, link, takesOver ? message : undefined)
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import t from 'tap'
 import type { Engine } from '../../../lib/engines/engine.ts'
+import type { Extension } from '../../../lib/index.ts'
 import { RedisEngine } from '../../../lib/engines/redis.ts'
 import { HttpPeer, startServer } from '../../helpers.ts'
 import type { Json } from '../../helpers.ts'
@@ -104,6 +105,29 @@ t.test('replay across nodes', async t => {
     t.match(reply, { successful: true })
     t.equal(b.bayeux.sessionCount, before + 1, 'the session moved to B')
     t.same(payloads(await collect(onB, '/event/Order', 2)), [{ order: 4 }, { order: 5 }], 'its replay arrives where it now lives')
+  })
+
+  await t.test('a replay that an application\'s incoming extension adds takes the session over too', async t => {
+    // The client names where to resume in its own field; the application turns it into ext.replay.
+    const addsReplay: Extension = {
+      incoming (message) {
+        const from = message.ext?.['resumeFrom']
+        if (message.channel === '/meta/subscribe' && typeof from === 'number') message.ext = { ...message.ext, replay: { [message.subscription as string]: from } }
+      }
+    }
+    b.bayeux.addExtension(addsReplay)
+    t.teardown(() => b.bayeux.removeExtension(addsReplay))
+    const onA = new HttpPeer(a.url)
+    await onA.connected()
+    const onB = new HttpPeer(b.url)
+    onB.cookie = onA.cookie
+    onB.clientId = onA.clientId
+    peers.push(onB)
+    const before = b.bayeux.sessionCount
+    const [reply] = await onB.send({ channel: '/meta/subscribe', subscription: '/event/Order', ext: { resumeFrom: third } })
+    t.match(reply, { successful: true })
+    t.equal(b.bayeux.sessionCount, before + 1, 'the session moved to B')
+    t.same(payloads(await collect(onB, '/event/Order', 2)), [{ order: 4 }, { order: 5 }], 'its replay arrives')
   })
 
   for (const peer of peers) await peer.send({ channel: '/meta/disconnect' })
