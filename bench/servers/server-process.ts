@@ -9,11 +9,12 @@ import type { RedisTarget } from './server-args.ts'
 const STARTUP_TIMEOUT_MS = 20_000
 
 /**
- * A command the server's node runs under (e.g. valgrind), with how long to wait for its
- * announcement: such a tool slows start-up many times over.
+ * A command the server's node runs under (e.g. valgrind), with Node flags of its own and
+ * how long to wait for its announcement: such a tool slows start-up many times over.
  */
 export interface Launcher {
   command: string[]
+  nodeArgs: string[]
   startupTimeoutMs: number
 }
 
@@ -29,7 +30,7 @@ export class ServerProcess {
   }
 
   static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined, redis: RedisTarget | undefined, launcher?: Launcher): Promise<ServerProcess> {
-    const [command, ...args] = [...(launcher?.command ?? []), process.execPath, ...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs, redis)]
+    const [command, ...args] = [...(launcher?.command ?? []), process.execPath, ...(launcher?.nodeArgs ?? []), ...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs, redis)]
     const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), launcher?.startupTimeoutMs ?? STARTUP_TIMEOUT_MS)
