@@ -5,22 +5,34 @@
 // once, in a closed loop over its own keep-alive connection: the cost of one HTTP exchange
 // through each server's stack, the raw node:http limit included (issue 13).
 //   node --import=tsx bench/round-trip.ts --server ours,baseline,raw-http,cometd --requests 20000
+// With --instructions, each server runs under valgrind's callgrind and the figure is the
+// instructions its main thread executes per round trip, counted from the end of the warm-up:
+// the same on a busy machine as on a quiet one, for before/after comparisons.
+//   node --import=tsx bench/round-trip.ts --instructions --server ours,baseline --requests 2000 --warmup 10000
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { SERVERS, type ServerName } from './servers/catalog.ts'
-import { ServerGroup } from './servers/server-group.ts'
+import { ServerProcess, type Launcher } from './servers/server-process.ts'
 
 const { values } = parseArgs({
   options: {
     server: { type: 'string', default: 'ours,baseline,raw-http,cometd' },
     requests: { type: 'string', default: '20000' },
     sessions: { type: 'string', default: '50' },
-    repeat: { type: 'string', default: '3' }
+    repeat: { type: 'string', default: '3' },
+    warmup: { type: 'string' },
+    instructions: { type: 'boolean', default: false }
   }
 })
 const servers = values.server.split(',') as ServerName[]
 const requests = Number(values.requests)
+const warmup = Number(values.warmup ?? requests / 4)
+const instructions = values.instructions
 const sessions = Number(values.sessions)
 const cores = coreLayout()
 if (cores !== undefined) pin(process.pid, cores.generator)
@@ -51,18 +63,66 @@ async function exchange (agent: Agent, url: string, peers: Peer[], total: number
   }))
 }
 
+/**
+ * Counts instructions under callgrind: instrumentation (and with it the count) starts when
+ * the warm-up is over, so start-up and the warm-up run several times faster and count nothing.
+ */
+class InstructionCounter {
+  readonly #dir = mkdtempSync(join(tmpdir(), 'round-trip-callgrind-'))
+
+  get launcher (): Launcher {
+    const command = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${this.#dir}/callgrind.%p`]
+    // V8's memory reducer collects garbage on a clock: under callgrind's slowdown it would
+    // run many times more often per round trip, and more or less often with the load.
+    return { command, nodeArgs: ['--no-memory-reducer'], startupTimeoutMs: 600_000 }
+  }
+
+  start (pid: number): void {
+    this.#control(pid, '--instr=on')
+    this.#control(pid, '--zero')
+  }
+
+  /**
+   * Instructions of the main thread since start(), from a dump of the counters. The other
+   * threads (V8's optimizing compiler, concurrent marking) are left out: how much of their
+   * work falls in the measured span depends on how far the JIT got during the warm-up.
+   */
+  read (pid: number): number {
+    this.#control(pid, '--dump')
+    const dump = readdirSync(this.#dir).filter((file) => file.startsWith(`callgrind.${pid}.`) && file.endsWith('-01')).sort().at(-1)
+    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(this.#dir, dump!), 'utf8'))
+    return Number(totals![1])
+  }
+
+  remove (): void {
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
+
+  #control (pid: number, command: string): void {
+    execFileSync('callgrind_control', [command, String(pid)], { stdio: 'ignore' })
+  }
+}
+
+const counter = instructions ? new InstructionCounter() : undefined
+
+/** Server CPU (µs) or, with --instructions, thousands of instructions per round trip. */
 async function measure (name: ServerName): Promise<number> {
-  const server = await ServerGroup.start(SERVERS[name], 1, 30_000, cores?.server, undefined)
+  const server = await ServerProcess.start(SERVERS[name], 30_000, cores?.server, undefined, counter?.launcher)
   const agent = new Agent({ connections: sessions, pipelining: 1 })
   try {
-    const url = server.urls[0]!
+    const url = server.url
     const peers = await Promise.all(Array.from({ length: sessions }, async () => {
       const { body, cookie } = await post(agent, url, undefined, { id: '0', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] })
       const peer = { clientId: body[0].clientId, cookie }
       await post(agent, url, peer, { id: '1', channel: '/meta/connect', clientId: peer.clientId, connectionType: 'long-polling', advice: { timeout: 0 } })
       return peer
     }))
-    await exchange(agent, url, peers, requests / 4) // warm-up: JIT, pools
+    await exchange(agent, url, peers, warmup) // JIT, pools
+    if (counter !== undefined) {
+      counter.start(server.pid)
+      await exchange(agent, url, peers, requests)
+      return counter.read(server.pid) / requests / 1000
+    }
     const before = server.sample()
     await exchange(agent, url, peers, requests)
     const after = server.sample()
@@ -73,18 +133,23 @@ async function measure (name: ServerName): Promise<number> {
   }
 }
 
+const unit = instructions ? 'k instructions' : 'µs of server CPU'
 const results = new Map<ServerName, number[]>(servers.map((name) => [name, []]))
-for (let round = 0; round < Number(values.repeat); round++) {
-  // Each round in the other order, so that neither build always runs first.
-  for (const name of round % 2 === 0 ? servers : [...servers].reverse()) {
-    const micros = await measure(name)
-    results.get(name)!.push(micros)
-    console.log(`round ${round + 1}: ${SERVERS[name].label}: ${micros.toFixed(1)} µs of server CPU per round trip`)
+try {
+  for (let round = 0; round < Number(values.repeat); round++) {
+    // Each round in the other order, so that neither build always runs first.
+    for (const name of round % 2 === 0 ? servers : [...servers].reverse()) {
+      const figure = await measure(name)
+      results.get(name)!.push(figure)
+      console.log(`round ${round + 1}: ${SERVERS[name].label}: ${figure.toFixed(1)} ${unit} per round trip`)
+    }
   }
+} finally {
+  counter?.remove()
 }
 const first = servers[0]!
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
-console.log(`\n| server | µs per round trip, median (runs) | × ${SERVERS[first].label} |`)
+console.log(`\n| server | ${instructions ? 'k instructions' : 'µs'} per round trip, median (runs) | × ${SERVERS[first].label} |`)
 console.log('|---|---|---|')
 for (const [name, list] of results) {
   console.log(`| ${SERVERS[name].label} | ${median(list).toFixed(1)} (${list.map((value) => value.toFixed(1)).join(', ')}) | ${(median(list) / median(results.get(first)!)).toFixed(2)}× |`)

@@ -8,6 +8,16 @@ import type { RedisTarget } from './server-args.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
+/**
+ * A command the server's node runs under (e.g. valgrind), with Node flags of its own and
+ * how long to wait for its announcement: such a tool slows start-up many times over.
+ */
+export interface Launcher {
+  command: string[]
+  nodeArgs: string[]
+  startupTimeoutMs: number
+}
+
 /** A server under test running as its own process; it announces its URL on stdout. */
 export class ServerProcess {
   readonly url: string
@@ -19,10 +29,11 @@ export class ServerProcess {
     this.url = url
   }
 
-  static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined, redis: RedisTarget | undefined): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs, redis)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  static async start (definition: ServerDefinition, timeoutMs: number, cores: string | undefined, redis: RedisTarget | undefined, launcher?: Launcher): Promise<ServerProcess> {
+    const [command, ...args] = [...(launcher?.command ?? []), process.execPath, ...(launcher?.nodeArgs ?? []), ...extraNodeArgs('server'), ...definition.nodeArgs(timeoutMs, redis)]
+    const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), STARTUP_TIMEOUT_MS)
+      const timer = setTimeout(() => reject(new Error(`${definition.name} did not announce a URL`)), launcher?.startupTimeoutMs ?? STARTUP_TIMEOUT_MS)
       child.once('exit', (code) => reject(new Error(`${definition.name} exited with ${code} before listening`)))
       // Keep reading after the announcement so a chatty server never blocks on a full pipe.
       createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import { serializeBatch } from '../protocol/outgoing-event.ts'
 import type { RequestLink, Respond } from '../server/link.ts'
 import { browserCookie, newBrowserId } from './cookie.ts'
@@ -14,15 +15,28 @@ class HttpLink extends TransportLink implements RequestLink {
   readonly transport: string
   /** A cookie assigned during this request, to be set on its response. */
   assignedBrowserId: string | undefined
+  readonly #response: ServerResponse
+  #watching = false
 
   constructor (transport: string, exchange: HttpExchange, cookieName: string) {
     super(exchange.request.headers, exchange.remoteAddress, cookieName)
     this.transport = transport
-    const response = exchange.response
-    response.on('close', () => {
+    this.#response = exchange.response
+  }
+
+  /** The response is watched only once someone listens (a held connect): most are answered at once. */
+  override onClose (listener: () => void): void {
+    if (!this.#watching) {
+      this.#watching = true
+      const response = this.#response
       // 'close' after a finished response is normal; before it, the client went away.
-      if (!response.writableFinished) this.peerClosed()
-    })
+      const closed = (): void => {
+        if (!response.writableFinished) this.peerClosed()
+      }
+      if (response.destroyed) closed()
+      else response.on('close', closed)
+    }
+    super.onClose(listener)
   }
 
   assignBrowserId (): string {

@@ -165,5 +165,41 @@ for (const way of WAYS_IN) {
       const answer = await peer.send({ channel: '/meta/connect', connectionType: 'long-polling' })
       t.match(answer, [{ channel: '/kept', data: 'after the abort' }, { channel: '/meta/connect', successful: true }])
     })
+
+    t.test('a connect whose request went away before it was held is not held on it', async t => {
+      const server = await startOver(way, t, { timeout: 5000 })
+      const peer = new HttpPeer(server.url)
+      await peer.connected()
+      await peer.send({ channel: '/meta/subscribe', subscription: '/kept' })
+      let release: () => void = () => {}
+      const released = new Promise<void>(resolve => (release = resolve))
+      let arrived: () => void = () => {}
+      const delayed = new Promise<void>(resolve => (arrived = resolve))
+      server.bayeux.addExtension({
+        async incoming (message) {
+          if (message.id === 'late') {
+            arrived()
+            await released
+          }
+          return message
+        }
+      })
+      const aborter = new AbortController()
+      const late = request(server.url, {
+        method: 'POST',
+        body: JSON.stringify([{ id: 'late', clientId: peer.clientId, channel: '/meta/connect', connectionType: 'long-polling' }]),
+        headers: { cookie: peer.cookie! },
+        signal: aborter.signal
+      }).catch(() => 'aborted')
+      await delayed
+      aborter.abort()
+      t.equal(await late, 'aborted')
+      await new Promise(resolve => setTimeout(resolve, 100))
+      release()
+      await new Promise(resolve => setTimeout(resolve, 100))
+      await server.bayeux.publish('/kept', 'after the abort')
+      const answer = await peer.send({ channel: '/meta/connect', connectionType: 'long-polling' })
+      t.match(answer, [{ channel: '/kept', data: 'after the abort' }, { channel: '/meta/connect', successful: true }])
+    })
   })
 }
