@@ -5,7 +5,7 @@ import { HistoricEvent } from '../protocol/historic-event.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
 import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionRecord, SessionState } from './engine.ts'
-import { connectRedis, isReply, script } from './redis-connection.ts'
+import { connectRedis, isReply, isTimeout, script } from './redis-connection.ts'
 import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
@@ -137,6 +137,8 @@ export class RedisEngine implements Engine {
   #ttl = 0
   #maxInterval = 0
   #available = true
+  /** Replies of Redis so far, errors included. */
+  #answers = 0
   #lastRefresh = 0
   #closed = false
   /** Sessions whose node this one told of a request since its last heartbeat. */
@@ -618,14 +620,24 @@ export class RedisEngine implements Engine {
   async #evaluate (name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
     if (client === undefined || !client.ready) throw this.#unavailable()
+    const answersBefore = this.#answers
     let result: unknown
     try {
       // Any key of the engine routes the script to its shard on a cluster.
       result = await client.run(this.#scripts[name], `${this.#keys}nodes`, [this.#keys, ...args])
     } catch (error) {
-      if (isReply(error)) throw error
+      if (isReply(error)) {
+        this.#answers++
+        throw error
+      }
+      // A reply later than the command timeout while Redis answered other commands: this
+      // process is slow (a starved event loop, a long queue), Redis is there. The command
+      // fails, but the status stays: taking Redis for away would fail readiness and log
+      // an outage per burst of late replies.
+      if (isTimeout(error) && this.#answers > answersBefore) throw this.#late(error)
       throw this.#unavailable(error)
     }
+    this.#answers++
     if (!this.#available) {
       this.#status(true)
       // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
@@ -637,6 +649,10 @@ export class RedisEngine implements Engine {
   #unavailable (cause?: unknown): BayeuxServerError {
     this.#status(false, cause instanceof Error ? cause : undefined)
     return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} is not available`, { cause })
+  }
+
+  #late (cause: unknown): BayeuxServerError {
+    return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} did not answer in time`, { cause })
   }
 
   #status (available: boolean, error?: Error): void {
