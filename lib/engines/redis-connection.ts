@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createClient, createCluster, ErrorReply } from '@redis/client'
+import { createClient, createCluster, ErrorReply, TimeoutError } from '@redis/client'
 
 /** A Lua script, sent by its SHA once Redis has it. */
 export interface Script {
@@ -56,6 +56,11 @@ export function script (text: string, { cluster }: { cluster: boolean }): Script
 /** A reply of Redis itself (a script error): Redis is there, the fault is ours. */
 export function isReply (error: unknown): boolean {
   return error instanceof ErrorReply
+}
+
+/** The client gave up waiting for the reply (its command timeout, 5 s): Redis may still have run the command. */
+export function isTimeout (error: unknown): boolean {
+  return error instanceof TimeoutError
 }
 
 /** What the engine uses of a node-redis client or cluster, which name these alike. */

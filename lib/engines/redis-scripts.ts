@@ -107,10 +107,15 @@ redis.call('PEXPIRE', key, ttl)
 redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
 return 1`
 
-/** ARGV: prefix, id, node (only the holder destroys: a node that lost it to another does nothing). */
+/**
+ * ARGV: prefix, node, then ids of sessions that ended on it. Only the holder destroys:
+ * a session another node claimed meanwhile is left alone.
+ */
 export const DESTROY = `${COMMON}
-if redis.call('HGET', P .. 's:' .. ARGV[2], 'node') ~= ARGV[3] then return 0 end
-return destroy(ARGV[2])`
+for i = 3, #ARGV do
+  if redis.call('HGET', P .. 's:' .. ARGV[i], 'node') == ARGV[2] then destroy(ARGV[i]) end
+end
+return 1`
 
 /** ARGV: prefix, id, pattern, 1 to subscribe or -1 to unsubscribe. Tells the holder. */
 export const SUBSCRIBE = `${COMMON}
@@ -244,22 +249,34 @@ else
 end
 return 1`
 
-/** ARGV: prefix, id. The record, the subscriptions and whether a socket is open to it on a live node. */
+/**
+ * ARGV: prefix, id, detection, node, whether that node holds the session or is
+ * claiming it (1/0). The record, the subscriptions and whether a socket is open to it
+ * on a live node; false when it is unknown, or when it is still recorded as the
+ * node's but the node no longer holds it: it ended there and its destroy did not go
+ * through, which this finishes.
+ */
 export const FIND = `${COMMON}
 local key = P .. 's:' .. ARGV[2]
-local fields = redis.call('HMGET', key, 'record', 'socket')
+local fields = redis.call('HMGET', key, 'record', 'socket', 'node')
 if not fields[1] then return false end
+if fields[3] == ARGV[4] and ARGV[5] == '0' then
+  destroy(ARGV[2])
+  return false
+end
 local socket = fields[2] and alive(fields[2], tonumber(ARGV[3])) and 1 or 0
 return { fields[1], socket, redis.call('HKEYS', key .. ':subs') }`
 
 /**
  * ARGV: prefix, id, node, detection, wants a socket (1/0), ttl, the batch the client
- * acknowledges ('' if none). Moves the session to `node`: its subscriptions count for
- * it from now on; its previous node, when alive, is told to hand over. The new node's
- * own channel gets a marker first, so that it knows which events came after the move.
- * Returns false when the session is unknown, 'busy' when a socket is asked for and one
- * is open elsewhere, else { record, how ('moved', 'orphan' or 'here'), subscriptions,
- * the log id the client has every event up to, the last log id now }.
+ * acknowledges ('' if none), whether `node` holds the session (1/0). Moves the session
+ * to `node`: its subscriptions count for it from now on; its previous node, when alive,
+ * is told to hand over. The new node's own channel gets a marker first, so that it
+ * knows which events came after the move. Returns false when the session is unknown,
+ * or when it is recorded as `node`'s but `node` no longer holds it (it ended there and
+ * its destroy did not go through, which this finishes), 'busy' when a socket is asked
+ * for and one is open elsewhere, else { record, how ('moved', 'orphan' or 'here'),
+ * subscriptions, the log id the client has every event up to, the last log id now }.
  */
 export const CLAIM = `${COMMON}
 local id, node, detection, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
@@ -267,6 +284,10 @@ local key = P .. 's:' .. id
 local fields = redis.call('HMGET', key, 'node', 'record', 'socket')
 local previous = fields[1]
 if not previous then return false end
+if previous == node and ARGV[8] == '0' then
+  destroy(id)
+  return false
+end
 if ARGV[5] == '1' and fields[3] and fields[3] ~= node and alive(fields[3], detection) then return 'busy' end
 local subs = redis.call('HKEYS', key .. ':subs')
 local how = 'here'

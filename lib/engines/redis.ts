@@ -5,7 +5,7 @@ import { HistoricEvent } from '../protocol/historic-event.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
 import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionRecord, SessionState } from './engine.ts'
-import { connectRedis, isReply, script } from './redis-connection.ts'
+import { connectRedis, isReply, isTimeout, script } from './redis-connection.ts'
 import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
@@ -39,6 +39,10 @@ export interface RedisEngineOptions {
 const KEY_TTL = 600_000
 /** History events kept parsed for replays that read them at the same time: ten channels' worth at the default history size. */
 const READ_LATELY = 10_000
+/** Sessions ended here whose destroy is kept for a retry; past that, the oldest are left to their keys' TTL (they still never come back). */
+const MAX_ENDING = 100_000
+/** Ids per DESTROY run of a retry. */
+const DESTROY_BATCH = 1_000
 
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
@@ -50,6 +54,8 @@ interface Arrival {
   /** Replays forwarded by the node it left, once its state is in (Engine.replayed). */
   readonly replays: WireReplay[]
   state: SessionState | undefined
+  /** The previous node had ended the session: it is over, not moved. */
+  gone: boolean
   /** Resolves when the previous node has handed the session over. */
   handedOver: () => void
 }
@@ -74,6 +80,9 @@ interface WireState {
   /** The seam: replays being read, live events held for them, replay ids replayed. */
   s?: { n: number, h: WireEvent[], r: Record<string, number> }
 }
+
+/** A handover: the session's state, or `g` when the session had ended on the node it left. */
+type WireHandover = WireState | { g: 1 }
 
 /** A replay forwarded to the node a session moved to: its events, and whether its subscribe failed. */
 interface WireReplay {
@@ -105,6 +114,12 @@ export class RedisEngine implements Engine {
   readonly #index = new SubscriptionIndex()
   /** Records of the sessions this node holds, as stored (JSON), to put back after Redis lost them. */
   readonly #records = new Map<string, string>()
+  /**
+   * Sessions ended here whose keys a DESTROY has not removed yet (Redis away, or a
+   * command timed out): retried at each heartbeat, so that their records and interest
+   * do not linger, and meanwhile never taken for sessions of this node (FIND, CLAIM).
+   */
+  readonly #ending = new Set<string>()
   readonly #arrivals = new Map<string, Arrival>()
   readonly #claims = new Map<string, Promise<ClaimedSession | undefined>>()
   /** The scripts as this Redis runs them. */
@@ -122,6 +137,8 @@ export class RedisEngine implements Engine {
   #ttl = 0
   #maxInterval = 0
   #available = true
+  /** Replies of Redis so far, errors included. */
+  #answers = 0
   #lastRefresh = 0
   #closed = false
   /** Sessions whose node this one told of a request since its last heartbeat. */
@@ -187,7 +204,25 @@ export class RedisEngine implements Engine {
 
   async destroySession (sessionId: string): Promise<void> {
     this.#forget(sessionId)
-    await this.#run('DESTROY', sessionId, this.node)
+    await this.#end(sessionId)
+  }
+
+  /** Removes the keys of a session that ended here; kept for a retry until that went through. */
+  async #end (sessionId: string): Promise<void> {
+    this.#ending.add(sessionId)
+    if (this.#ending.size > MAX_ENDING) this.#ending.delete(this.#ending.values().next().value!)
+    await this.#run('DESTROY', this.node, sessionId)
+    this.#ending.delete(sessionId)
+  }
+
+  /** The DESTROYs that did not go through, again. */
+  async #retryEnding (): Promise<void> {
+    const ids = [...this.#ending]
+    for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
+      const batch = ids.slice(i, i + DESTROY_BATCH)
+      await this.#run('DESTROY', this.node, ...batch)
+      for (const id of batch) this.#ending.delete(id)
+    }
   }
 
   async subscribe (sessionId: string, pattern: string): Promise<void> {
@@ -240,8 +275,12 @@ export class RedisEngine implements Engine {
   }
 
   async find (sessionId: string): Promise<RemoteSession | undefined> {
-    const found = await this.#run('FIND', sessionId, String(this.#detection)) as [string, number, string[]] | null
-    if (found === null) return undefined
+    const held = this.#records.has(sessionId) || this.#claims.has(sessionId)
+    const found = await this.#run('FIND', sessionId, String(this.#detection), this.node, held ? '1' : '0') as [string, number, string[]] | null
+    if (found === null) {
+      this.#ending.delete(sessionId)
+      return undefined
+    }
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
   }
 
@@ -259,19 +298,28 @@ export class RedisEngine implements Engine {
     // Registered before the script runs: its marker may come before its reply does.
     let handedOver!: () => void
     const handover = new Promise<void>(resolve => { handedOver = resolve })
-    const arrival: Arrival = { events: [], replays: [], state: undefined, handedOver }
+    const arrival: Arrival = { events: [], replays: [], state: undefined, gone: false, handedOver }
     this.#arrivals.set(sessionId, arrival)
     let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
     let replayed: OutgoingEvent[] = []
     try {
-      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack)) as typeof claimed
+      const held = this.#records.has(sessionId) ? '1' : '0'
+      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack), held) as typeof claimed
       if (claimed === null || claimed === 'busy') {
         this.#arrivals.delete(sessionId)
+        if (claimed === null) this.#ending.delete(sessionId)
         return undefined
       }
       const [json, how, subscriptions, cursor, until] = claimed
       if (how === 'moved') await timeout(handover, this.#handoverTimeout)
       else if (how === 'here') this.#adopt(sessionId, subscriptions)
+      if (arrival.gone) {
+        // Ended where it was, before its keys were removed: it ends here too, unknown to the client.
+        this.#arrivals.delete(sessionId)
+        this.#index.delete(sessionId)
+        await this.#end(sessionId).catch(() => {})
+        return undefined
+      }
       // The previous node died with what it held: an acknowledge-extension client
       // gets back from the log every event it had not acknowledged.
       if (how !== 'here' && arrival.state === undefined && this.#logWindow > 0 && (JSON.parse(json) as SessionRecord).ack) {
@@ -433,7 +481,9 @@ export class RedisEngine implements Engine {
       case 'h': {
         const arrival = this.#arrivals.get(head)
         if (arrival === undefined) return
-        arrival.state = this.#fromWire(JSON.parse(rest) as WireState)
+        const wire = JSON.parse(rest) as WireHandover
+        if ('g' in wire) arrival.gone = true
+        else arrival.state = this.#fromWire(wire)
         arrival.handedOver()
         return
       }
@@ -457,11 +507,13 @@ export class RedisEngine implements Engine {
     for (const pattern of subscriptions) this.#index.subscribe(sessionId, pattern)
   }
 
-  /** Another node claimed a session of ours: send it what we had. */
+  /** Another node claimed a session of ours: send it what we had, or that it had ended here. */
   #handOver (sessionId: string, node: string): void {
+    const ended = !this.#records.has(sessionId) && !this.#claims.has(sessionId)
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
-    const wire = state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
+    this.#ending.delete(sessionId)
+    const wire: WireHandover = ended ? { g: 1 } : state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
     this.#client!.publish(this.#channel(node), `h${sessionId}\n${JSON.stringify(wire)}`).catch(() => {})
   }
 
@@ -519,6 +571,7 @@ export class RedisEngine implements Engine {
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
+    if (this.#ending.size > 0) await this.#retryEnding()
     if (joined === 1 && this.#records.size > 0) await this.#restore()
     await this.#refresh()
   }
@@ -567,14 +620,24 @@ export class RedisEngine implements Engine {
   async #evaluate (name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
     if (client === undefined || !client.ready) throw this.#unavailable()
+    const answersBefore = this.#answers
     let result: unknown
     try {
       // Any key of the engine routes the script to its shard on a cluster.
       result = await client.run(this.#scripts[name], `${this.#keys}nodes`, [this.#keys, ...args])
     } catch (error) {
-      if (isReply(error)) throw error
+      if (isReply(error)) {
+        this.#answers++
+        throw error
+      }
+      // A reply later than the command timeout while Redis answered other commands: this
+      // process is slow (a starved event loop, a long queue), Redis is there. The command
+      // fails, but the status stays: taking Redis for away would fail readiness and log
+      // an outage per burst of late replies.
+      if (isTimeout(error) && this.#answers > answersBefore) throw this.#late(error)
       throw this.#unavailable(error)
     }
+    this.#answers++
     if (!this.#available) {
       this.#status(true)
       // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
@@ -586,6 +649,10 @@ export class RedisEngine implements Engine {
   #unavailable (cause?: unknown): BayeuxServerError {
     this.#status(false, cause instanceof Error ? cause : undefined)
     return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} is not available`, { cause })
+  }
+
+  #late (cause: unknown): BayeuxServerError {
+    return new BayeuxServerError('BAYEUX_ERR_ENGINE_UNAVAILABLE', `Redis at ${this.#url} did not answer in time`, { cause })
   }
 
   #status (available: boolean, error?: Error): void {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { RedisEngine } from '../../lib/engines/redis.ts'
-import { connectRedis, keysUnder, REDIS_URL, requireRedis, testPrefix } from '../support/redis.ts'
+import { delay } from '../helpers.ts'
+import { connectRedis, keysUnder, REDIS_URL, requireRedis, requireRedisBinaries, testPrefix, ThrowawayRedis } from '../support/redis.ts'
 import { engineContract, historyHost, record } from './contract.ts'
 
 t.test('options that cannot work are refused when the engine is made, before it connects', async t => {
@@ -50,4 +51,43 @@ t.test('history in Redis', async t => {
     t.equal(await engine.history('/h/b', issued.at(-1), 10), undefined)
     t.equal(await engine.history('/h/a', issued[0], 10), undefined)
   })
+})
+
+t.test('a session ended while Redis was away never comes back, and its keys go once Redis is back (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  // On disk: Redis comes back with the keys the failed destroys left behind.
+  const redis = await ThrowawayRedis.start(t, ['--appendonly', 'yes', '--appendfsync', 'always'])
+  const prefix = 'ended:'
+  // No heartbeat in the test's time: what is retried, is retried because Redis is back.
+  const options = { url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000 }
+  const [a, b] = [new RedisEngine(options), new RedisEngine(options)]
+  for (const engine of [a, b]) {
+    await engine.start(historyHost({ size: 0, ttl: 0 }))
+    t.teardown(() => engine.close())
+  }
+  const ids = ['found', 'claimed', 'moved', 'retried']
+  for (const id of ids) {
+    await a.createSession(id, { ack: false })
+    await a.subscribe(id, '/x')
+  }
+
+  await redis.kill()
+  for (const id of ids) await t.rejects(a.destroySession(id), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' }, `${id}: its destroy fails`)
+  await redis.restart()
+  const client = await connectRedis(t, redis.url)
+  t.equal(await client.exists(ids.map(id => `${prefix}s:${id}`)), ids.length, 'the records are still in Redis')
+  // Both nodes listen again, and have their command connections back (2 each, and this client).
+  const listening = async (): Promise<boolean> => (await client.pubSubNumSub(`${prefix}n:${a.node}`))[`${prefix}n:${a.node}`] === 1
+  for (let i = 0; i < 400 && (!await listening() || (await client.clientList()).length < 5); i++) await delay(25)
+
+  t.equal(await b.claim('moved', { socket: false }), undefined, 'a connect on another node: the node it ended on says so, and it is unknown')
+  t.same(await Promise.all([a.find('found'), a.claim('claimed', { socket: false })]), [undefined, undefined],
+    'a request or a connect on the node it ended on: unknown, not taken for a session of that node')
+
+  // The first command that reached Redis again brought the retry of the destroy that did not go through.
+  for (let i = 0; i < 400 && (await keysUnder(prefix, redis.url)).some(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)); i++) await delay(25)
+  const left = await keysUnder(prefix, redis.url)
+  t.same(left.filter(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)), [], 'no record, subscription or interest left')
+  t.same(await client.sMembers(`${prefix}n:${a.node}:sessions`), [])
+  t.same(await client.sMembers(`${prefix}n:${b.node}:sessions`), [])
 })
