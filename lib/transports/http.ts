@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { serializeBatch } from '../protocol/outgoing-event.ts'
-import type { RequestLink, Respond } from '../server/link.ts'
+import type { LinkWatcher, RequestLink, Respond } from '../server/link.ts'
 import { browserCookie, newBrowserId } from './cookie.ts'
 import { refusal } from './envelope.ts'
 import type { Refusal } from './envelope.ts'
@@ -25,7 +25,7 @@ class HttpLink extends TransportLink implements RequestLink {
   }
 
   /** The response is watched only once someone listens (a held connect): most are answered at once. */
-  override onClose (listener: () => void): void {
+  override onClose (watcher: LinkWatcher): void {
     if (!this.#watching) {
       this.#watching = true
       const response = this.#response
@@ -36,7 +36,7 @@ class HttpLink extends TransportLink implements RequestLink {
       if (response.destroyed) closed()
       else response.on('close', closed)
     }
-    super.onClose(listener)
+    super.onClose(watcher)
   }
 
   assignBrowserId (): string {
