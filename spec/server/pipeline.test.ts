@@ -355,7 +355,7 @@ t.test('C98 a held connect\'s reply answers its timesync when released, after ap
   h.session(clientId).deliver('/a', 1)
   const { replies } = await responder.answered
   t.match(replies, [{ id: 'held', ext: { timesync: { tc: timesync.tc, ts: Number, p: Number, a: Number } } }])
-  t.ok(replies[0]!.ext!['timesync'].p >= 0)
+  t.ok((replies[0]!.ext!['timesync'] as { p: number }).p >= 0)
   t.same(seen, [{ ext: undefined, request: { timesync } }], 'the application\'s extension saw the request, and the reply before timesync')
 })
 
