@@ -56,8 +56,6 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
 
 /** One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). */
 class WebSocketLink extends TransportLink implements PushLink {
-  readonly kind = 'push'
-  readonly transport = 'websocket'
   readonly #socket: WebSocket
   readonly #highWaterMark: number
   /** Made on first use, like the write callback: most sockets are never backlogged. */
@@ -71,6 +69,15 @@ class WebSocketLink extends TransportLink implements PushLink {
     super(request.headers, request.socket.remoteAddress, cookieName)
     this.#socket = socket
     this.#highWaterMark = highWaterMark
+  }
+
+  // Getters rather than fields: the same for every link, so no session pays for them.
+  get kind (): 'push' {
+    return 'push'
+  }
+
+  get transport (): 'websocket' {
+    return 'websocket'
   }
 
   get backlogged (): boolean {
