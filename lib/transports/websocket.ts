@@ -61,8 +61,10 @@ class WebSocketLink extends TransportLink implements PushLink {
   /** Made on first use, like the write callback: most sockets are never backlogged. */
   #drainListeners: Array<() => void> | undefined
   #onWritten: (() => void) | undefined
-  /** Payloads of one socket are processed in order, so its publishes stay in order. */
+  /** Payloads of one socket are processed in order, so its publishes stay in order; none in progress, none kept. */
   #queue: Promise<void> | undefined
+  /** Payloads enqueued and not processed yet. */
+  #inProgress = 0
   #ending = false
 
   constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
@@ -99,7 +101,17 @@ class WebSocketLink extends TransportLink implements PushLink {
   }
 
   enqueue (work: () => Promise<void>): void {
-    this.#queue = this.#queue === undefined ? work() : this.#queue.then(work)
+    this.#inProgress++
+    this.#queue = this.#queue === undefined ? this.#run(work) : this.#queue.then(async () => await this.#run(work))
+  }
+
+  /** The last payload in progress lets the queue go: an idle socket keeps no settled promise. */
+  async #run (work: () => Promise<void>): Promise<void> {
+    try {
+      await work()
+    } finally {
+      if (--this.#inProgress === 0) this.#queue = undefined
+    }
   }
 
   /** Drain and shutdown: closes with 1001 once the payloads in progress (publishes) are answered. */
