@@ -91,10 +91,29 @@ export interface SessionIdentity {
 /** Whether a connect came alone in its payload (C39): only then may it be held. */
 export type ConnectPayload = 'alone' | 'batched'
 
-interface HeldConnect {
-  readonly reply: Reply
+/**
+ * A connect held until an event arrives, its time is up, or its session ends. It keeps
+ * what its reply needs rather than the reply: every idle session holds one.
+ */
+class HeldConnect {
+  readonly #id: string | undefined
+  advice: Advice | undefined
   readonly respond: Respond
   readonly link: Link
+
+  constructor ({ id, advice }: Reply, respond: Respond, link: Link) {
+    this.#id = id
+    this.advice = advice
+    this.respond = respond
+    this.link = link
+  }
+
+  /** Its reply, made when it goes out. */
+  get reply (): Reply {
+    const reply: Reply = { id: this.#id, channel: META_CONNECT, successful: true }
+    if (this.advice !== undefined) reply.advice = this.advice
+    return reply
+  }
 }
 
 /**
@@ -376,7 +395,7 @@ export class Session implements ServerSession, LinkWatcher {
       if (link.kind === 'push') this.flush()
       return
     }
-    this.#hold = { reply, respond, link }
+    this.#hold = new HeldConnect(reply, respond, link)
     // A socket is watched already: it is bound to the session (above).
     if (link.kind === 'request') link.onClose(this)
     this.#host.holds.schedule(this, timeout)
@@ -391,7 +410,7 @@ export class Session implements ServerSession, LinkWatcher {
   drain (): void {
     if (this.#ended) return
     const hold = this.#hold
-    if (hold !== undefined) hold.reply.advice = this.#drainAdvice()
+    if (hold !== undefined) hold.advice = this.#drainAdvice()
     // Events first: over HTTP they release the hold themselves; over a WebSocket they go before its answer.
     this.flush()
     if (this.#hold !== undefined) this.#release(this.#hold)
