@@ -86,8 +86,11 @@ class WebSocketLink extends TransportLink implements PushLink {
     return this.#socket.bufferedAmount > this.#highWaterMark
   }
 
-  /** Answers a payload: every server frame is a JSON array (C93). */
-  readonly respond = (events: readonly OutgoingEvent[], replies: readonly Reply[]): void => {
+  /**
+   * Answers a payload: every server frame is a JSON array (C93). A method, bound for each
+   * payload: an idle link keeps no closure, only a held connect keeps its binding.
+   */
+  respond (events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
     if (events.length + replies.length > 0) this.#send(serializeBatch(events, replies))
   }
 
@@ -217,7 +220,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       this.close(closeCodeOf(envelope), envelope.message.slice(0, 120))
       return
     }
-    link.enqueue(() => host.process(envelope.batch, link, link.respond).catch(error => {
+    link.enqueue(() => host.process(envelope.batch, link, link.respond.bind(link)).catch(error => {
       host.log.error({ err: error }, 'failed to process a WebSocket payload')
       this.close(CLOSE_SERVER_ERROR, 'Internal error')
     }))
