@@ -91,10 +91,47 @@ export interface SessionIdentity {
 /** Whether a connect came alone in its payload (C39): only then may it be held. */
 export type ConnectPayload = 'alone' | 'batched'
 
-interface HeldConnect {
-  readonly reply: Reply
+/**
+ * A connect held until an event arrives, its time is up, or its session ends. It keeps
+ * what its reply needs rather than the reply: every idle session holds one.
+ */
+class HeldConnect {
+  readonly #id: string | undefined
+  advice: Advice | undefined
   readonly respond: Respond
   readonly link: Link
+
+  constructor ({ id, advice }: Reply, respond: Respond, link: Link) {
+    this.#id = id
+    this.advice = advice
+    this.respond = respond
+    this.link = link
+  }
+
+  /** Its reply, made when it goes out. */
+  get reply (): Reply {
+    const reply: Reply = { id: this.#id, channel: META_CONNECT, successful: true }
+    if (this.advice !== undefined) reply.advice = this.advice
+    return reply
+  }
+}
+
+/**
+ * What few sessions need, made on first use: an idle session of a large server has
+ * none of it, and pays one field for all of it.
+ */
+class SessionExtras {
+  userId: string | undefined = undefined
+  tokenExpiresAt: number | undefined = undefined
+  visitor = false
+  ack: AckLedger | undefined = undefined
+  publishLimit: TokenBucket | undefined = undefined
+  attributes: Map<string, unknown> | undefined = undefined
+  /** Made when the session first replays history (docs/replay.md). */
+  seam: ReplaySeam | undefined = undefined
+  /** Another node took the session over (release). */
+  movedAway = false
+  awaitingDrain = false
 }
 
 /** What the server sends a session when it ends it (C74). */
@@ -107,20 +144,11 @@ export class Session implements ServerSession, LinkWatcher {
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
   readonly subscriptions = new SubscriptionSet()
-  readonly visitor: boolean
-  /** Set by tokenAuth during the handshake. */
-  userId: string | undefined
-  /** When the token the session is admitted with expires, in ms since the epoch; set by tokenAuth during the handshake. */
-  tokenExpiresAt: number | undefined
 
   readonly #host: SessionHost
   /** Made when an event queues, let go once drained: an idle session has none. */
   #queue: SessionQueue | undefined
-  /** With acks, events travel only in connect replies, so their order is strict (A25). */
-  #ack: AckLedger | undefined
-  /** Made on first use: most sessions of a large server never publish or set attributes. */
-  #publishLimit: TokenBucket | undefined
-  #attributes: Map<string, unknown> | undefined
+  #extras: SessionExtras | undefined
   #hold: HeldConnect | undefined
   /** The WebSocket this session is bound to, if any. */
   #socket: PushLink | undefined
@@ -129,20 +157,51 @@ export class Session implements ServerSession, LinkWatcher {
   #ended = false
   #interval: number
   #expiresAt = 0
-  #awaitingDrain = false
-  /** Made when the session first replays history (docs/replay.md). */
-  #seam: ReplaySeam | undefined
-  /** Another node took the session over (release). */
-  #movedAway = false
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
     this.id = id
     this.browserId = browserId
     this.remoteAddress = remoteAddress
-    this.visitor = visitor
     this.#interval = host.options.interval
-    this.#ack = ack ? new AckLedger() : undefined
+    if (visitor) this.#more.visitor = true
+    if (ack) this.#more.ack = new AckLedger()
+  }
+
+  /** The extras, made now if need be. */
+  get #more (): SessionExtras {
+    return (this.#extras ??= new SessionExtras())
+  }
+
+  /** With acks, events travel only in connect replies, so their order is strict (A25). */
+  get #ack (): AckLedger | undefined {
+    return this.#extras?.ack
+  }
+
+  /** Set by tokenAuth during the handshake. */
+  get userId (): string | undefined {
+    return this.#extras?.userId
+  }
+
+  set userId (userId: string | undefined) {
+    if (userId !== undefined || this.#extras !== undefined) this.#more.userId = userId
+  }
+
+  /** When the token the session is admitted with expires, in ms since the epoch; set by tokenAuth during the handshake. */
+  get tokenExpiresAt (): number | undefined {
+    return this.#extras?.tokenExpiresAt
+  }
+
+  set tokenExpiresAt (at: number | undefined) {
+    if (at !== undefined || this.#extras !== undefined) this.#more.tokenExpiresAt = at
+  }
+
+  /**
+   * A view of a session that another node holds, for one request that landed here:
+   * it has no timers and no queue, and what it is asked to do goes to that node.
+   */
+  get visitor (): boolean {
+    return this.#extras?.visitor === true
   }
 
   /** The handshake was accepted, or the session moved here: bind a WebSocket, start the expiry clock. */
@@ -158,12 +217,12 @@ export class Session implements ServerSession, LinkWatcher {
   }
 
   get attributes (): Map<string, unknown> {
-    return (this.#attributes ??= new Map())
+    return (this.#more.attributes ??= new Map())
   }
 
   /** The attributes that can travel to another node, without making the map of a session that has none. */
   portableAttributes (): Record<string, unknown> {
-    return portable(this.#attributes)
+    return portable(this.#extras?.attributes)
   }
 
   get ended (): boolean {
@@ -198,7 +257,7 @@ export class Session implements ServerSession, LinkWatcher {
   bind (link: PushLink): void {
     if (this.#socket === link) return
     this.#socket = link
-    this.#awaitingDrain = false
+    if (this.#extras !== undefined) this.#extras.awaitingDrain = false
     this.#host.socketBound(this, true)
     link.onClose(this)
     // Events that queued while no socket was bound go out on this one (C78).
@@ -209,7 +268,8 @@ export class Session implements ServerSession, LinkWatcher {
   mayPublish (): boolean {
     const { publishRate, publishBurst } = this.#host.options
     if (publishRate === 0) return true
-    return (this.#publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
+    const extras = this.#more
+    return (extras.publishLimit ??= new TokenBucket(publishRate, publishBurst)).take()
   }
 
   /** A message other than a connect arrived: the session is alive (C77), wherever it is held. */
@@ -219,13 +279,16 @@ export class Session implements ServerSession, LinkWatcher {
   }
 
   enqueue (event: OutgoingEvent): void {
-    if (this.#seam !== undefined && !this.#seam.admits(event)) return
+    const seam = this.#extras?.seam
+    if (seam !== undefined && !seam.admits(event)) return
     this.#push(event)
   }
 
   /** A replay of history starts: live events wait until `replayed` ends it. */
   holdLive (): void {
-    (this.#seam ??= new ReplaySeam()).hold()
+    const extras = this.#more
+    const seam = extras.seam ??= new ReplaySeam()
+    seam.hold()
   }
 
   /**
@@ -234,12 +297,13 @@ export class Session implements ServerSession, LinkWatcher {
    */
   replayed (events: readonly OutgoingEvent[], keep?: (event: OutgoingEvent) => boolean): void {
     // Moved to another node while the replay was read: its seam went there, and waits for this.
-    if (this.#movedAway) {
+    if (this.#extras?.movedAway === true) {
       this.#host.forwardReplay(this, events, keep !== undefined)
       return
     }
     // No seam only for a replay sent after the session by a node whose handover timed out.
-    const seam = this.#seam ??= new ReplaySeam()
+    const extras = this.#more
+    const seam = extras.seam ??= new ReplaySeam()
     for (const event of events) {
       seam.replayed(event)
       this.#push(event)
@@ -279,10 +343,11 @@ export class Session implements ServerSession, LinkWatcher {
     const socket = this.#socket
     if (socket === undefined || this.#ack !== undefined) return
     if (socket.backlogged) {
-      if (!this.#awaitingDrain) {
-        this.#awaitingDrain = true
+      const extras = this.#more
+      if (!extras.awaitingDrain) {
+        extras.awaitingDrain = true
         socket.onDrain(() => {
-          this.#awaitingDrain = false
+          extras.awaitingDrain = false
           this.#host.scheduleFlush(this)
         })
       }
@@ -330,7 +395,7 @@ export class Session implements ServerSession, LinkWatcher {
       if (link.kind === 'push') this.flush()
       return
     }
-    this.#hold = { reply, respond, link }
+    this.#hold = new HeldConnect(reply, respond, link)
     // A socket is watched already: it is bound to the session (above).
     if (link.kind === 'request') link.onClose(this)
     this.#host.holds.schedule(this, timeout)
@@ -345,7 +410,7 @@ export class Session implements ServerSession, LinkWatcher {
   drain (): void {
     if (this.#ended) return
     const hold = this.#hold
-    if (hold !== undefined) hold.reply.advice = this.#drainAdvice()
+    if (hold !== undefined) hold.advice = this.#drainAdvice()
     // Events first: over HTTP they release the hold themselves; over a WebSocket they go before its answer.
     this.flush()
     if (this.#hold !== undefined) this.#release(this.#hold)
@@ -360,14 +425,15 @@ export class Session implements ServerSession, LinkWatcher {
    */
   release (): SessionState {
     this.#ended = true
-    this.#movedAway = true
+    const extras = this.#more
+    extras.movedAway = true
     this.#host.expiries.cancel(this)
     this.#host.tokenExpiries.cancel(this)
     if (this.#hold !== undefined) this.#supersede(this.#hold)
     this.#socket = undefined
-    const seam = this.#seam?.state
+    const seam = extras.seam?.state
     // Replays still being read here go after the seam (replayed): it waits for them there.
-    this.#seam = undefined
+    extras.seam = undefined
     return {
       queued: this.#drainQueue(),
       unacked: this.#ack?.state,
@@ -385,12 +451,12 @@ export class Session implements ServerSession, LinkWatcher {
       const queue = this.#queue ??= new SessionQueue()
       for (const event of state.queued) queue.push(event)
     }
-    if (state.unacked !== undefined && this.#ack !== undefined) this.#ack = AckLedger.from(state.unacked)
+    if (state.unacked !== undefined && this.#ack !== undefined) this.#more.ack = AckLedger.from(state.unacked)
     this.#connected = state.connected
     if (state.interval !== undefined) this.#interval = state.interval
     this.#transport = state.transport
     for (const [name, value] of Object.entries(state.attributes)) this.attributes.set(name, value)
-    if (state.seam !== undefined) this.#seam = ReplaySeam.from(state.seam)
+    if (state.seam !== undefined) this.#more.seam = ReplaySeam.from(state.seam)
   }
 
   /** The held connect's time is up (C30). */

@@ -56,15 +56,15 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
 
 /** One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). */
 class WebSocketLink extends TransportLink implements PushLink {
-  readonly kind = 'push'
-  readonly transport = 'websocket'
   readonly #socket: WebSocket
   readonly #highWaterMark: number
   /** Made on first use, like the write callback: most sockets are never backlogged. */
   #drainListeners: Array<() => void> | undefined
   #onWritten: (() => void) | undefined
-  /** Payloads of one socket are processed in order, so its publishes stay in order. */
+  /** Payloads of one socket are processed in order, so its publishes stay in order; none in progress, none kept. */
   #queue: Promise<void> | undefined
+  /** Payloads enqueued and not processed yet. */
+  #inProgress = 0
   #ending = false
 
   constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
@@ -73,12 +73,24 @@ class WebSocketLink extends TransportLink implements PushLink {
     this.#highWaterMark = highWaterMark
   }
 
+  // Getters rather than fields: the same for every link, so no session pays for them.
+  get kind (): 'push' {
+    return 'push'
+  }
+
+  get transport (): 'websocket' {
+    return 'websocket'
+  }
+
   get backlogged (): boolean {
     return this.#socket.bufferedAmount > this.#highWaterMark
   }
 
-  /** Answers a payload: every server frame is a JSON array (C93). */
-  readonly respond = (events: readonly OutgoingEvent[], replies: readonly Reply[]): void => {
+  /**
+   * Answers a payload: every server frame is a JSON array (C93). A method, bound for each
+   * payload: an idle link keeps no closure, only a held connect keeps its binding.
+   */
+  respond (events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
     if (events.length + replies.length > 0) this.#send(serializeBatch(events, replies))
   }
 
@@ -92,7 +104,17 @@ class WebSocketLink extends TransportLink implements PushLink {
   }
 
   enqueue (work: () => Promise<void>): void {
-    this.#queue = this.#queue === undefined ? work() : this.#queue.then(work)
+    this.#inProgress++
+    this.#queue = this.#queue === undefined ? this.#run(work) : this.#queue.then(async () => await this.#run(work))
+  }
+
+  /** The last payload in progress lets the queue go: an idle socket keeps no settled promise. */
+  async #run (work: () => Promise<void>): Promise<void> {
+    try {
+      await work()
+    } finally {
+      if (--this.#inProgress === 0) this.#queue = undefined
+    }
   }
 
   /** Drain and shutdown: closes with 1001 once the payloads in progress (publishes) are answered. */
@@ -198,7 +220,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       this.close(closeCodeOf(envelope), envelope.message.slice(0, 120))
       return
     }
-    link.enqueue(() => host.process(envelope.batch, link, link.respond).catch(error => {
+    link.enqueue(() => host.process(envelope.batch, link, link.respond.bind(link)).catch(error => {
       host.log.error({ err: error }, 'failed to process a WebSocket payload')
       this.close(CLOSE_SERVER_ERROR, 'Internal error')
     }))
