@@ -69,6 +69,16 @@ t.test('replay across nodes', async t => {
   }, 'an id beyond the latest: Salesforce\'s error, on either node')
 
   const peers = [all, resuming, late]
+  /** A session held on A, and a peer on B that speaks for it (its clientId and cookie). */
+  const heldOnA = async (): Promise<HttpPeer> => {
+    const onA = new HttpPeer(a.url)
+    await onA.connected()
+    const onB = new HttpPeer(b.url)
+    onB.cookie = onA.cookie
+    onB.clientId = onA.clientId
+    peers.push(onB)
+    return onB
+  }
   await t.test('no duplicate or gap at the seam while A keeps publishing', async t => {
     const sent = Array.from({ length: 200 }, (_, i) => i)
     const progress = { published: 0 }
@@ -93,12 +103,7 @@ t.test('replay across nodes', async t => {
   })
 
   await t.test('a replaying subscribe on the node that does not hold the session takes it over', async t => {
-    const onA = new HttpPeer(a.url)
-    await onA.connected()
-    const onB = new HttpPeer(b.url)
-    onB.cookie = onA.cookie
-    onB.clientId = onA.clientId
-    peers.push(onB)
+    const onB = await heldOnA()
     t.same([a.bayeux.sessionCount, b.bayeux.sessionCount].map(count => count > 0), [true, true])
     const before = b.bayeux.sessionCount
     const [reply] = await onB.send({ channel: '/meta/subscribe', subscription: '/event/Order', ext: { replay: { '/event/Order': third } } })
@@ -117,12 +122,7 @@ t.test('replay across nodes', async t => {
     }
     b.bayeux.addExtension(addsReplay)
     t.teardown(() => b.bayeux.removeExtension(addsReplay))
-    const onA = new HttpPeer(a.url)
-    await onA.connected()
-    const onB = new HttpPeer(b.url)
-    onB.cookie = onA.cookie
-    onB.clientId = onA.clientId
-    peers.push(onB)
+    const onB = await heldOnA()
     const before = b.bayeux.sessionCount
     const [reply] = await onB.send({ channel: '/meta/subscribe', subscription: '/event/Order', ext: { resumeFrom: third } })
     t.match(reply, { successful: true })

@@ -6,6 +6,16 @@ import t from 'tap'
 import { request } from 'undici'
 import { HttpPeer, RecordingLogger, startOver, WAYS_IN } from '../../helpers.ts'
 
+/** A long-polling connect of `peer` that `aborter` can cut off; it settles as 'aborted' then. */
+function abortableConnect (url: string, peer: HttpPeer, id: string, aborter: AbortController): Promise<unknown> {
+  return request(url, {
+    method: 'POST',
+    body: JSON.stringify([{ id, clientId: peer.clientId, channel: '/meta/connect', connectionType: 'long-polling' }]),
+    headers: { cookie: peer.cookie! },
+    signal: aborter.signal
+  }).catch(() => 'aborted')
+}
+
 const handshakeBody = JSON.stringify([{ id: '1', channel: '/meta/handshake', version: '1.0' }])
 for (const way of WAYS_IN) {
   t.test(`over the ${way} way in`, async t => {
@@ -151,12 +161,7 @@ for (const way of WAYS_IN) {
       await peer.connected()
       await peer.send({ channel: '/meta/subscribe', subscription: '/kept' })
       const aborter = new AbortController()
-      const held = request(server.url, {
-        method: 'POST',
-        body: JSON.stringify([{ id: 'held', clientId: peer.clientId, channel: '/meta/connect', connectionType: 'long-polling' }]),
-        headers: { cookie: peer.cookie! },
-        signal: aborter.signal
-      }).catch(() => 'aborted')
+      const held = abortableConnect(server.url, peer, 'held', aborter)
       await new Promise(resolve => setTimeout(resolve, 100))
       aborter.abort()
       t.equal(await held, 'aborted')
@@ -185,12 +190,7 @@ for (const way of WAYS_IN) {
         }
       })
       const aborter = new AbortController()
-      const late = request(server.url, {
-        method: 'POST',
-        body: JSON.stringify([{ id: 'late', clientId: peer.clientId, channel: '/meta/connect', connectionType: 'long-polling' }]),
-        headers: { cookie: peer.cookie! },
-        signal: aborter.signal
-      }).catch(() => 'aborted')
+      const late = abortableConnect(server.url, peer, 'late', aborter)
       await delayed
       aborter.abort()
       t.equal(await late, 'aborted')
