@@ -207,12 +207,26 @@ export class RedisEngine implements Engine {
     await this.#end(sessionId)
   }
 
-  /** Removes the keys of a session that ended here; kept for a retry until that went through. */
+  /** Removes the keys of a session that ended here; kept for a retry when that did not go through. */
   async #end (sessionId: string): Promise<void> {
+    try {
+      await this.#run('DESTROY', this.node, sessionId)
+    } catch (error) {
+      this.#keepEnding(sessionId)
+      throw error
+    }
+  }
+
+  #keepEnding (sessionId: string): void {
+    if (this.#ending.has(sessionId)) return
     this.#ending.add(sessionId)
     if (this.#ending.size > MAX_ENDING) this.#ending.delete(this.#ending.values().next().value!)
-    await this.#run('DESTROY', this.node, sessionId)
-    this.#ending.delete(sessionId)
+    if (this.#ending.size === 1) this.#host!.destroysPending(true)
+  }
+
+  /** A session ended here is gone from Redis: no retry left for it. */
+  #endingDone (sessionId: string): void {
+    if (this.#ending.delete(sessionId) && this.#ending.size === 0) this.#host!.destroysPending(false)
   }
 
   /** The DESTROYs that did not go through, again. */
@@ -221,8 +235,13 @@ export class RedisEngine implements Engine {
     for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
       const batch = ids.slice(i, i + DESTROY_BATCH)
       await this.#run('DESTROY', this.node, ...batch)
-      for (const id of batch) this.#ending.delete(id)
+      for (const id of batch) this.#endingDone(id)
     }
+  }
+
+  /** Sessions ended here whose removal from Redis is still to be retried. */
+  get pendingDestroys (): number {
+    return this.#ending.size
   }
 
   async subscribe (sessionId: string, pattern: string): Promise<void> {
@@ -278,7 +297,7 @@ export class RedisEngine implements Engine {
     const held = this.#records.has(sessionId) || this.#claims.has(sessionId)
     const found = await this.#run('FIND', sessionId, String(this.#detection), this.node, held ? '1' : '0') as [string, number, string[]] | null
     if (found === null) {
-      this.#ending.delete(sessionId)
+      this.#endingDone(sessionId)
       return undefined
     }
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
@@ -307,7 +326,7 @@ export class RedisEngine implements Engine {
       claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack), held) as typeof claimed
       if (claimed === null || claimed === 'busy') {
         this.#arrivals.delete(sessionId)
-        if (claimed === null) this.#ending.delete(sessionId)
+        if (claimed === null) this.#endingDone(sessionId)
         return undefined
       }
       const [json, how, subscriptions, cursor, until] = claimed
@@ -512,7 +531,7 @@ export class RedisEngine implements Engine {
     const ended = !this.#records.has(sessionId) && !this.#claims.has(sessionId)
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
-    this.#ending.delete(sessionId)
+    this.#endingDone(sessionId)
     const wire: WireHandover = ended ? { g: 1 } : state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
     this.#client!.publish(this.#channel(node), `h${sessionId}\n${JSON.stringify(wire)}`).catch(() => {})
   }

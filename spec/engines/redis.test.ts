@@ -61,8 +61,9 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   // No heartbeat in the test's time: what is retried, is retried because Redis is back.
   const options = { url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000 }
   const [a, b] = [new RedisEngine(options), new RedisEngine(options)]
+  const reports: boolean[] = []
   for (const engine of [a, b]) {
-    await engine.start(historyHost({ size: 0, ttl: 0 }))
+    await engine.start({ ...historyHost({ size: 0, ttl: 0 }), destroysPending: pending => { if (engine === a) reports.push(pending) } })
     t.teardown(() => engine.close())
   }
   const ids = ['found', 'claimed', 'moved', 'retried']
@@ -73,6 +74,7 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
 
   await redis.kill()
   for (const id of ids) await t.rejects(a.destroySession(id), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' }, `${id}: its destroy fails`)
+  t.same([reports, a.pendingDestroys], [[true], ids.length], 'kept for a retry: reported once, not per session')
   await redis.restart()
   const client = await connectRedis(t, redis.url)
   t.equal(await client.exists(ids.map(id => `${prefix}s:${id}`)), ids.length, 'the records are still in Redis')
@@ -85,9 +87,10 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
     'a request or a connect on the node it ended on: unknown, not taken for a session of that node')
 
   // The first command that reached Redis again brought the retry of the destroy that did not go through.
-  for (let i = 0; i < 400 && (await keysUnder(prefix, redis.url)).some(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)); i++) await delay(25)
+  for (let i = 0; i < 400 && (a.pendingDestroys > 0 || (await keysUnder(prefix, redis.url)).some(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`))); i++) await delay(25)
   const left = await keysUnder(prefix, redis.url)
   t.same(left.filter(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)), [], 'no record, subscription or interest left')
   t.same(await client.sMembers(`${prefix}n:${a.node}:sessions`), [])
   t.same(await client.sMembers(`${prefix}n:${b.node}:sessions`), [])
+  t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
 })
