@@ -24,6 +24,12 @@ export interface RedisEngineOptions {
   heartbeat?: number
   /** ms of silence after which the other nodes take a node for dead; default 5,000. */
   detection?: number
+  /**
+   * ms a command may wait for Redis's reply before it fails with
+   * BAYEUX_ERR_ENGINE_UNAVAILABLE; default 5,000. A late reply counts as an outage only
+   * when Redis answered nothing else meanwhile.
+   */
+  commandTimeout?: number
   /** ms a node waits for a session's previous node to hand it over; default 2,000. */
   handoverTimeout?: number
   /**
@@ -106,6 +112,7 @@ export class RedisEngine implements Engine {
   readonly #heartbeatEvery: number
   readonly #detection: number
   readonly #handoverTimeout: number
+  readonly #commandTimeout: number
   readonly #ackRecovery: boolean
   /** Log ids of the events that came through the log, for the acknowledge extension. */
   readonly #logIds = new WeakMap<OutgoingEvent, string>()
@@ -152,6 +159,7 @@ export class RedisEngine implements Engine {
     this.#heartbeatEvery = options.heartbeat ?? 1000
     this.#detection = options.detection ?? 5000
     this.#handoverTimeout = options.handoverTimeout ?? 2000
+    this.#commandTimeout = options.commandTimeout ?? 5000
     this.#ackRecovery = options.ackRecovery ?? true
     this.#cluster = options.cluster ?? false
     this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
@@ -185,7 +193,7 @@ export class RedisEngine implements Engine {
     // Keys only need a TTL in case every node is gone: a long one keeps the refreshes of a
     // node's keys rare (two PEXPIREs a session per refresh).
     this.#ttl = Math.max(lifetime, KEY_TTL)
-    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster })
+    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster, commandTimeout: this.#commandTimeout })
     this.#client = commands
     this.#subscriber = listener
     await commands.connect()

@@ -94,3 +94,24 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   t.same(await client.sMembers(`${prefix}n:${b.node}:sessions`), [])
   t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
 })
+
+t.test('a Redis that answers nothing behind its open sockets is an outage once its commands time out, reported once (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const redis = await ThrowawayRedis.start(t)
+  const statuses: boolean[] = []
+  // No heartbeat in the test's time: the only commands are the test's.
+  const engine = new RedisEngine({ url: redis.url, prefix: 'hung:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
+  await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
+  t.teardown(() => engine.close())
+
+  redis.pause()
+  t.teardown(() => redis.resume())
+  // Both sent before either times out: neither is answered, each fails on its own timeout.
+  const [first, second] = [engine.sessionCount(), engine.sessionCount()]
+  await t.rejects(first, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE', message: /is not available/ }, 'the connection is open, the command times out')
+  await t.rejects(second, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
+  t.same([statuses, engine.reachable], [[false], false], 'an outage, reported once')
+  redis.resume()
+  for (let i = 0; i < 200 && !engine.reachable; i++) await engine.sessionCount().catch(async () => await delay(25))
+  t.same([statuses, engine.reachable], [[false, true], true], 'and its end, once Redis answers')
+})
