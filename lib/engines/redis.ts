@@ -30,7 +30,10 @@ export interface RedisEngineOptions {
    * when Redis answered nothing else meanwhile.
    */
   commandTimeout?: number
-  /** ms a node waits for a session's previous node to hand it over; default 2,000. */
+  /**
+   * ms between two checks that a session's previous node is still alive, while a node
+   * waits for it to hand the session over; default 2,000.
+   */
   handoverTimeout?: number
   /**
    * Keeps a log of recent publishes in Redis, so that an acknowledge-extension session
@@ -327,7 +330,7 @@ export class RedisEngine implements Engine {
     const handover = new Promise<void>(resolve => { handedOver = resolve })
     const arrival: Arrival = { events: [], replays: [], state: undefined, gone: false, handedOver }
     this.#arrivals.set(sessionId, arrival)
-    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
+    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string] | 'busy' | null
     let replayed: OutgoingEvent[] = []
     try {
       const held = this.#records.has(sessionId) ? '1' : '0'
@@ -337,11 +340,14 @@ export class RedisEngine implements Engine {
         if (claimed === null) this.#endingDone(sessionId)
         return undefined
       }
-      const [json, how, subscriptions, cursor, until] = claimed
-      if (how === 'moved') await timeout(handover, this.#handoverTimeout)
+      const [json, how, subscriptions, cursor, until, previous] = claimed
+      // A live node that never hands over lost the claim's message: what it holds is out of
+      // reach, and the client had better handshake again than carry on without it.
+      if (how === 'moved' && await this.#awaitHandover(handover, previous) === 'mute') arrival.gone = true
       else if (how === 'here') this.#adopt(sessionId, subscriptions)
       if (arrival.gone) {
-        // Ended where it was, before its keys were removed: it ends here too, unknown to the client.
+        // Ended where it was (before its keys were removed), or out of reach there: it ends
+        // here too, unknown to the client.
         this.#arrivals.delete(sessionId)
         this.#index.delete(sessionId)
         await this.#end(sessionId).catch(() => {})
@@ -376,6 +382,22 @@ export class RedisEngine implements Engine {
       ? { queued, connected: true, transport: undefined, attributes: {}, ...(ack !== undefined && { unacked: { events: [], batches: [], nextBatch: ack + 1 } }) }
       : undefined
     return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
+  }
+
+  /**
+   * Waits for a session's previous node to hand it over, for as long as that node is
+   * alive (checked every handoverTimeout): a busy node hands over late, and what it
+   * held must not be lost meanwhile. 'dead' once it is not; 'mute' when it still is
+   * after three detection times and a heartbeat, when a node that had not beaten since
+   * the claim would count as dead: it beats, but missed the claim's message.
+   */
+  async #awaitHandover (handover: Promise<void>, previous: string): Promise<'in' | 'dead' | 'mute'> {
+    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
+    while (!await within(handover, this.#handoverTimeout)) {
+      if (await this.#run('ALIVE', previous, String(this.#detection)) !== 1) return 'dead'
+      if (Date.now() >= deadline) return 'mute'
+    }
+    return 'in'
   }
 
   /** Once a heartbeat at most per session: a client sending many requests here costs one script run a second. */
@@ -536,7 +558,15 @@ export class RedisEngine implements Engine {
 
   /** Another node claimed a session of ours: send it what we had, or that it had ended here. */
   #handOver (sessionId: string, node: string): void {
-    const ended = !this.#records.has(sessionId) && !this.#claims.has(sessionId)
+    const claiming = this.#claims.get(sessionId)
+    if (claiming !== undefined) {
+      // Still moving here: what it brings goes on with it, once the server has made the
+      // session from it (before any macrotask).
+      const later = (): void => { setImmediate(() => this.#handOver(sessionId, node)) }
+      claiming.then(later, later)
+      return
+    }
+    const ended = !this.#records.has(sessionId)
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
     this.#endingDone(sessionId)
@@ -689,9 +719,10 @@ export class RedisEngine implements Engine {
   }
 }
 
-/** Waits for `promise`, or `ms` at most. */
-async function timeout (promise: Promise<void>, ms: number): Promise<void> {
+/** Waits for `promise`, or `ms` at most: whether it settled. */
+async function within (promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([promise, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
   clearTimeout(timer)
+  return settled
 }

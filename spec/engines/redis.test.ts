@@ -1,7 +1,13 @@
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import type { Test } from 'tap'
+import type { ClaimedSession, EngineHost } from '../../lib/engines/engine.ts'
 import { RedisEngine } from '../../lib/engines/redis.ts'
+import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
+import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
 import { connectRedis, keysUnder, REDIS_URL, requireRedis, requireRedisBinaries, testPrefix, ThrowawayRedis } from '../support/redis.ts'
+import { printed, startDaemon } from '../support/services.ts'
 import { engineContract, historyHost, record } from './contract.ts'
 
 t.test('options that cannot work are refused when the engine is made, before it connects', async t => {
@@ -114,4 +120,107 @@ t.test('a Redis that answers nothing behind its open sockets is an outage once i
   redis.resume()
   for (let i = 0; i < 200 && !engine.reachable; i++) await engine.sessionCount().catch(async () => await delay(25))
   t.same([statuses, engine.reachable], [[false, true], true], 'and its end, once Redis answers')
+})
+
+/** A node of the test's process whose host keeps a queue per session it holds, and hands it over. */
+async function queueNode (t: Test, options: RedisEngineOptions, host: Partial<EngineHost> = {}): Promise<{ engine: RedisEngine, queues: Map<string, OutgoingEvent[]>, claim: (id: string) => Promise<ClaimedSession | undefined> }> {
+  const queues = new Map<string, OutgoingEvent[]>()
+  const engine = new RedisEngine(options)
+  await engine.start({
+    ...historyHost({ size: 0, ttl: 0 }),
+    deliver: (id, event) => queues.get(id)?.push(event),
+    release: id => {
+      const queued = queues.get(id)
+      queues.delete(id)
+      return queued && { queued, connected: true, transport: 'long-polling', attributes: {} }
+    },
+    ...host
+  })
+  t.teardown(() => engine.close())
+  // As the server does: the session is made here from what the claim brought, before any macrotask.
+  const claim = async (id: string): Promise<ClaimedSession | undefined> => {
+    const claimed = await engine.claim(id, { socket: false })
+    if (claimed !== undefined) queues.set(id, [...claimed.state?.queued ?? []])
+    return claimed
+  }
+  return { engine, queues, claim }
+}
+
+/**
+ * A node in a process of its own (spec/support/redis-engine-node.ts) holding session
+ * `s`, subscribed to `/h`: SIGSTOP makes it busy without holding the test's event loop.
+ */
+async function stoppableNode (t: Test, options: RedisEngineOptions & { prefix: string }) {
+  const script = fileURLToPath(new URL('../support/redis-engine-node.ts', import.meta.url))
+  const { prefix, ...rest } = options
+  const daemon = await startDaemon(process.execPath, ['--import=tsx', script, REDIS_URL, prefix, JSON.stringify(rest), 's', '/h'], process.cwd(), daemon => printed(daemon, /ready [0-9a-f]+/))
+  t.teardown(() => daemon.stop('SIGKILL'))
+  return {
+    stop: () => daemon.child.kill('SIGSTOP'),
+    resume: () => daemon.child.kill('SIGCONT'),
+    queued: async (n: number) => { for (let i = 0; i < 400 && !daemon.output().includes(`queued ${n}\n`); i++) await delay(10) }
+  }
+}
+
+function dataOf (events: readonly OutgoingEvent[] | undefined): unknown[] {
+  return (events ?? []).map(event => (event.message as { data: unknown }).data)
+}
+
+async function publish (engine: RedisEngine, data: number): Promise<void> {
+  await engine.publish(new OutgoingEvent({ channel: '/h', data }), ['/h'])
+}
+
+t.test('a handover later than handoverTimeout still comes whole, while its node is alive (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const options = { url: REDIS_URL, prefix: testPrefix(t), heartbeat: 100, detection: 1000, handoverTimeout: 50 }
+  const a = await stoppableNode(t, options)
+  const b = await queueNode(t, options)
+  for (const data of [1, 2, 3]) await publish(b.engine, data)
+  await a.queued(3)
+  a.stop()
+  const claiming = b.claim('s')
+  // Past several handover timeouts, well within three detection times.
+  await delay(400)
+  await publish(b.engine, 4)
+  a.resume()
+  const claimed = await claiming
+  t.same(dataOf(claimed?.state?.queued), [1, 2, 3, 4], 'what the busy node held, then what came after the claim')
+  t.same(claimed?.state?.attributes, { from: 'the stopped node' }, 'its state too')
+})
+
+t.test('a session claimed again while it still moves takes along what its first node held (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const options = { url: REDIS_URL, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50 }
+  const a = await stoppableNode(t, options)
+  const [b, c] = [await queueNode(t, options), await queueNode(t, options)]
+  const redis = await connectRedis(t)
+  const holder = async (node: string): Promise<void> => {
+    for (let i = 0; i < 400 && await redis.hGet(`${prefix}s:s`, 'node') !== node; i++) await delay(5)
+  }
+  for (const data of [1, 2, 3]) await publish(c.engine, data)
+  await a.queued(3)
+  a.stop()
+  const toB = b.claim('s')
+  await holder(b.engine.node)
+  const toC = c.claim('s')
+  await holder(c.engine.node)
+  a.resume()
+  const [first, second] = await Promise.all([toB, toC])
+  t.same(dataOf(first?.state?.queued), [1, 2, 3], 'the first move brought the queue')
+  t.same(dataOf(second?.state?.queued), [1, 2, 3], 'and the second took it on, instead of an empty state')
+  t.notOk(b.queues.has('s'), 'the middle node let it go')
+})
+
+t.test('a live node that never hands over: the claim gives up after three detection times, and the session ends (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const options = { url: REDIS_URL, prefix: testPrefix(t), heartbeat: 100, detection: 300, handoverTimeout: 50 }
+  // As if the claim's message was lost: the node keeps the session, and beats.
+  const a = await queueNode(t, options, { release: () => { throw new Error('the claim never reached this node') } })
+  const b = await queueNode(t, options)
+  await a.engine.createSession('s', { ack: false })
+  a.queues.set('s', [])
+  t.equal(await b.claim('s'), undefined, 'unknown: the client handshakes again instead of carrying on without what the node held')
+  t.equal(await b.engine.find('s'), undefined, 'ended')
+  t.equal(b.engine.pendingDestroys, 0)
 })
