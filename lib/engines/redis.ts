@@ -470,6 +470,9 @@ export class RedisEngine implements Engine {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
+    // Sessions that ended here go first: LEAVE would make them orphans, which a connect
+    // on another node could take over although they had ended.
+    await this.#retryEnding().catch(() => {})
     // The others may take this node's sessions over at once, without waiting for detection.
     await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
@@ -697,8 +700,9 @@ export class RedisEngine implements Engine {
     this.#answers++
     if (!this.#available) {
       this.#status(true)
-      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
-      this.#beat().catch(() => {})
+      // Back from an outage: put back at once what Redis may have lost, not at the next
+      // heartbeat; unless this node is leaving, which a heartbeat would undo.
+      if (!this.#closed) this.#beat().catch(() => {})
     }
     return result
   }

@@ -71,6 +71,6 @@ export class Reporter {
   /** Sessions ended here whose removal the engine could not send yet (EngineHost.destroysPending): logged once per change. */
   destroysPending (pending: boolean): void {
     if (!pending) this.log.info({}, 'engine: every session ended here is removed from it now')
-    else this.log.warn({}, 'engine: sessions ended here are not removed from it yet (retried at each heartbeat); until they are, they come back if this node dies (docs/cluster.md)')
+    else this.log.warn({}, 'engine: sessions ended here are not removed from it yet (retried at each heartbeat); until they are, another node may take them over should this one die or stay cut off (docs/cluster.md, Failure)')
   }
 }

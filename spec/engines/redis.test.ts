@@ -101,6 +101,27 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
 })
 
+t.test('a node that stops cleanly removes the sessions that ended on it first, instead of leaving them as orphans (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  // On disk: Redis comes back with the keys the failed destroy left behind.
+  const redis = await ThrowawayRedis.start(t, ['--appendonly', 'yes', '--appendfsync', 'always'])
+  const prefix = 'leaving:'
+  const engine = new RedisEngine({ url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000 })
+  await engine.start(historyHost({ size: 0, ttl: 0 }))
+  t.teardown(() => engine.close())
+  for (const id of ['ended', 'live']) await engine.createSession(id, { ack: false })
+  await redis.kill()
+  await t.rejects(engine.destroySession('ended'), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
+  await redis.restart()
+  const client = await connectRedis(t, redis.url)
+  // The engine's two connections are back (and this client), without a command of its own.
+  for (let i = 0; i < 400 && (await client.clientList()).length < 3; i++) await delay(25)
+  await engine.close()
+  t.same(await client.zRange(`${prefix}orphans`, 0, -1), ['live'], 'the live session is an orphan, for a connect elsewhere to take over')
+  t.equal(await client.exists(`${prefix}s:ended`), 0, 'the one that ended is gone, not an orphan')
+  t.same(await client.zRange(`${prefix}nodes`, 0, -1), [], 'and the node is gone')
+})
+
 t.test('a Redis that answers nothing behind its open sockets is an outage once its commands time out, reported once (issue 10)', async t => {
   if (!requireRedisBinaries(t)) return
   const redis = await ThrowawayRedis.start(t)
