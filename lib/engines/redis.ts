@@ -641,13 +641,19 @@ export class RedisEngine implements Engine {
    * took this node for dead: put back the sessions it holds and its interest.
    */
   async #restore (): Promise<void> {
+    let movedAway = 0
     for (const [id, record] of this.#records) {
-      await this.#run('RESTORE', this.node, String(this.#ttl), id, record, ...this.#index.patternsOf(id))
+      if (await this.#run('RESTORE', this.node, String(this.#ttl), id, record, ...this.#index.patternsOf(id)) === 1) continue
+      // Taken over by another node while this one was taken for dead: it lives there now,
+      // and a copy kept here would get no event, or serve its client twice.
+      this.#host!.release(id)
+      this.#forget(id)
+      movedAway++
     }
     const pairs: string[] = []
     for (const pattern of this.#index.patterns()) pairs.push(pattern, String(this.#index.count(pattern)))
     if (pairs.length > 0) await this.#run('REINDEX', this.node, ...pairs)
-    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}`, undefined)
+    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}, let go ${movedAway} that another node had taken over meanwhile`, undefined)
   }
 
   /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */

@@ -245,3 +245,28 @@ t.test('a live node that never hands over: the claim gives up after three detect
   t.equal(await b.engine.find('s'), undefined, 'ended')
   t.equal(b.engine.pendingDestroys, 0)
 })
+
+t.test('a node taken for dead lets go, when it comes back, of the sessions another node took over meanwhile (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const options = { url: REDIS_URL, prefix, heartbeat: 100, detection: 1000 }
+  const released: string[] = []
+  const a = await queueNode(t, options, { release: id => { released.push(id); return undefined } })
+  const b = await queueNode(t, options)
+  for (const id of ['taken', 'kept']) {
+    await a.engine.createSession(id, { ack: false })
+    await a.engine.subscribe(id, '/h')
+    a.queues.set(id, [])
+  }
+  // The other nodes take it for dead (as after a network cut longer than the detection time).
+  const redis = await connectRedis(t)
+  await redis.zRem(`${prefix}nodes`, a.engine.node)
+  t.ok(await b.claim('taken'), 'a connect elsewhere takes one of its sessions over')
+  for (let i = 0; i < 400 && released.length === 0; i++) await delay(10)
+  t.same(released, ['taken'], 'its next heartbeat finds it taken over: its copy here is let go, the other put back')
+  await publish(b.engine, 1)
+  for (let i = 0; i < 400 && (a.queues.get('kept')!.length === 0 || b.queues.get('taken')!.length === 0); i++) await delay(10)
+  t.same([dataOf(a.queues.get('kept')), dataOf(b.queues.get('taken'))], [[1], [1]], 'each session gets the event on the node that holds it')
+  t.same(dataOf(a.queues.get('taken')), [], 'and the copy let go gets nothing')
+  t.same(await redis.sMembers(`${prefix}n:${a.engine.node}:sessions`), ['kept'])
+})
