@@ -471,3 +471,6 @@ for _, entry in ipairs(redis.call('XRANGE', P .. 'log', from, ARGV[4])) do
   end
 end
 return out`
+
+/** Whether Redis answers at all, after a command of this node got no reply in time. */
+export const PROBE = 'return 1'

@@ -27,7 +27,7 @@ export interface RedisEngineOptions {
   /**
    * ms a command may wait for Redis's reply before it fails with
    * BAYEUX_ERR_ENGINE_UNAVAILABLE; default 5,000. A late reply counts as an outage only
-   * when Redis answered nothing else meanwhile.
+   * when Redis answered nothing else meanwhile and does not answer a probe either.
    */
   commandTimeout?: number
   /**
@@ -149,6 +149,8 @@ export class RedisEngine implements Engine {
   #available = true
   /** Replies of Redis so far, errors included. */
   #answers = 0
+  /** Whether Redis answers a probe, while one is under way (#answering). */
+  #probe: Promise<boolean> | undefined
   #lastRefresh = 0
   #closed = false
   /** Sessions whose node this one told of a request since its last heartbeat. */
@@ -696,11 +698,11 @@ export class RedisEngine implements Engine {
         this.#answers++
         throw error
       }
-      // A reply later than the command timeout while Redis answered other commands: this
-      // process is slow (a starved event loop, a long queue), Redis is there. The command
-      // fails, but the status stays: taking Redis for away would fail readiness and log
-      // an outage per burst of late replies.
-      if (isTimeout(error) && this.#answers > answersBefore) throw this.#late(error)
+      // A reply later than the command timeout while Redis answers: this process is slow
+      // (a starved event loop, a long queue), Redis is there. The command fails, but the
+      // status stays: taking Redis for away would fail readiness and log an outage per
+      // burst of late replies.
+      if (isTimeout(error) && await this.#answering(client, answersBefore)) throw this.#late(error)
       throw this.#unavailable(error)
     }
     this.#answers++
@@ -711,6 +713,21 @@ export class RedisEngine implements Engine {
       if (!this.#closed) this.#beat().catch(() => {})
     }
     return result
+  }
+
+  /**
+   * After a command got no reply in time: whether Redis answered another command since
+   * it was sent (it waited behind a long queue), or answers a probe now. The probe is
+   * for a process held past the timeout, whose timers run before it reads the replies
+   * waiting in its socket. Commands that time out together share one probe.
+   */
+  async #answering (client: RedisConnection, answersBefore: number): Promise<boolean> {
+    if (this.#answers > answersBefore) return true
+    if (this.#probe === undefined) {
+      const probe = this.#probe = client.run(this.#scripts.PROBE, `${this.#keys}nodes`, []).then(() => true, () => false)
+      probe.finally(() => { if (this.#probe === probe) this.#probe = undefined }).catch(() => {})
+    }
+    return await this.#probe
   }
 
   #unavailable (cause?: unknown): BayeuxServerError {

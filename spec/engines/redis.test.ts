@@ -101,6 +101,28 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
 })
 
+t.test('a reply late because this process was held past the timeout is no outage (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const redis = await ThrowawayRedis.start(t)
+  const statuses: boolean[] = []
+  // No heartbeat in the test's time: the only commands are the test's.
+  const engine = new RedisEngine({ url: redis.url, prefix: 'held:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
+  await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
+  t.teardown(() => engine.close())
+  for (const when of ['before', 'after'] as const) {
+    // node-redis writes the command in an immediate queued before this one, or after it.
+    // Held past the timeout, the process runs its timers before it reads the reply, as
+    // when a large fan-out holds it.
+    const hold = (): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300) }
+    const late = engine.sessionCount()
+    if (when === 'before') hold()
+    else await new Promise<void>(resolve => setImmediate(() => { hold(); resolve() }))
+    await t.rejects(late, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE', message: /did not answer in time/ }, `held ${when} the command was written: it fails`)
+    t.same([statuses, engine.reachable], [[], true], 'Redis answers: no outage')
+  }
+  t.equal(await engine.sessionCount(), 0, 'the next command goes through')
+})
+
 t.test('a node that stops cleanly removes the sessions that ended on it first, instead of leaving them as orphans (issue 10)', async t => {
   if (!requireRedisBinaries(t)) return
   // On disk: Redis comes back with the keys the failed destroy left behind.
