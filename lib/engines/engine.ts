@@ -95,6 +95,12 @@ export interface EngineHost {
   orphanEnded (sessionId: string, session: RemoteSession, reason: 'expired' | 'client' | 'server'): void
   /** What the engine depends on (Redis) went away or came back; called once per change. */
   statusChanged (available: boolean, error?: Error): void
+  /**
+   * Sessions ended here whose removal has not reached the broker (Redis away, or a
+   * command timed out) are kept for a retry (`true`), or none is left (`false`);
+   * called once per change, never per session.
+   */
+  destroysPending (pending: boolean): void
   /** Something went wrong that the engine recovered from; logged at warn. */
   warn (message: string, error: unknown): void
 }

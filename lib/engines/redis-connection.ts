@@ -27,6 +27,8 @@ export interface RedisConnection {
 export interface RedisEndpoint {
   readonly url: string
   readonly cluster: boolean
+  /** ms a script run may wait for its reply before it fails (isTimeout). */
+  readonly commandTimeout: number
 }
 
 /**
@@ -34,17 +36,17 @@ export interface RedisEndpoint {
  * commands fail at once while Redis is away: memory stays bounded and publishes get
  * an error instead of waiting.
  */
-export function connectRedis ({ url, cluster }: RedisEndpoint): { commands: RedisConnection, listener: RedisConnection } {
-  const commands = cluster ? newCluster(url) : newClient(url)
-  return { commands: connection(commands, cluster), listener: connection(commands.duplicate(), cluster) }
+export function connectRedis ({ url, cluster, commandTimeout }: RedisEndpoint): { commands: RedisConnection, listener: RedisConnection } {
+  const commands = cluster ? newCluster(url, commandTimeout) : newClient(url, commandTimeout)
+  return { commands: connection(commands, cluster, commandTimeout), listener: connection(commands.duplicate(), cluster, commandTimeout) }
 }
 
-function newClient (url: string) {
-  return createClient({ url, disableOfflineQueue: true })
+function newClient (url: string, timeout: number) {
+  return createClient({ url, disableOfflineQueue: true, commandOptions: { timeout } })
 }
 
-function newCluster (url: string) {
-  return createCluster({ rootNodes: [{ url }], defaults: { disableOfflineQueue: true } })
+function newCluster (url: string, timeout: number) {
+  return createCluster({ rootNodes: [{ url }], defaults: { disableOfflineQueue: true }, commandOptions: { timeout } })
 }
 
 /** The script as a Redis Cluster runs it: channels sharded. */
@@ -58,29 +60,47 @@ export function isReply (error: unknown): boolean {
   return error instanceof ErrorReply
 }
 
-/** The client gave up waiting for the reply (its command timeout, 5 s): Redis may still have run the command. */
+/**
+ * A script run whose reply did not come within the command timeout. node-redis's own
+ * timeout only covers the wait before a command is written: one written to a Redis that
+ * hangs behind its open socket would wait for its reply for ever.
+ */
+class ReplyTimeout extends Error {}
+
+/** No reply within the command timeout: Redis may still run the command, or have run it. */
 export function isTimeout (error: unknown): boolean {
-  return error instanceof TimeoutError
+  return error instanceof TimeoutError || error instanceof ReplyTimeout
+}
+
+/** EVALSHA, then EVAL (which also caches the script) when this server has not seen it yet or restarted. */
+async function evaluate (client: Client, script: Script, options: { keys: string[], arguments: string[] }): Promise<unknown> {
+  try {
+    return await client.evalSha(script.sha, options)
+  } catch (error) {
+    if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
+    return await client.eval(script.text, options)
+  }
 }
 
 /** What the engine uses of a node-redis client or cluster, which name these alike. */
 type Client = ReturnType<typeof newClient> | ReturnType<typeof newCluster>
 
 /** `client` as a RedisConnection; on a cluster, channels are sharded. */
-function connection (client: Client, sharded: boolean): RedisConnection {
+function connection (client: Client, sharded: boolean, timeout: number): RedisConnection {
   // Errors also come as events; the engine learns of outages from failed commands.
   client.on('error', () => {})
   return {
     get ready () { return client.isReady },
     connect: async () => { await client.connect() },
-    // EVALSHA, then EVAL (which also caches the script) when this server has not seen it yet or restarted.
     run: async (script, key, args) => {
-      const options = { keys: [key], arguments: args }
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new ReplyTimeout(`no reply in ${timeout} ms`)), timeout).unref()
+      })
       try {
-        return await client.evalSha(script.sha, options)
-      } catch (error) {
-        if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
-        return await client.eval(script.text, options)
+        return await Promise.race([evaluate(client, script, { keys: [key], arguments: args }), late])
+      } finally {
+        clearTimeout(timer)
       }
     },
     publish: (channel, message) => sharded ? client.sPublish(channel, message) : client.publish(channel, message),

@@ -276,7 +276,8 @@ return { fields[1], socket, redis.call('HKEYS', key .. ':subs') }`
  * or when it is recorded as `node`'s but `node` no longer holds it (it ended there and
  * its destroy did not go through, which this finishes), 'busy' when a socket is asked
  * for and one is open elsewhere, else { record, how ('moved', 'orphan' or 'here'),
- * subscriptions, the log id the client has every event up to, the last log id now }.
+ * subscriptions, the log id the client has every event up to, the last log id now,
+ * the previous node }.
  */
 export const CLAIM = `${COMMON}
 local id, node, detection, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
@@ -308,7 +309,11 @@ end
 redis.call('PEXPIRE', key, ttl)
 if #subs > 0 then redis.call('PEXPIRE', key .. ':subs', ttl) end
 local cursor = (ARGV[7] ~= '' and redis.call('HGET', key, 'b:' .. ARGV[7])) or redis.call('HGET', key, 'acked') or ''
-return { fields[2], how, subs, cursor, last_logged() }`
+return { fields[2], how, subs, cursor, last_logged(), previous }`
+
+/** ARGV: prefix, node, detection. 1 while `node` is alive, else 0. */
+export const ALIVE = `${COMMON}
+return alive(ARGV[2], tonumber(ARGV[3])) and 1 or 0`
 
 /** ARGV: prefix, id, node, 1 (open) or 0 (closed). */
 export const SOCKET = `${COMMON}
@@ -466,3 +471,6 @@ for _, entry in ipairs(redis.call('XRANGE', P .. 'log', from, ARGV[4])) do
   end
 end
 return out`
+
+/** Whether Redis answers at all, after a command of this node got no reply in time. */
+export const PROBE = 'return 1'

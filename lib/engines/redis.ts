@@ -24,7 +24,16 @@ export interface RedisEngineOptions {
   heartbeat?: number
   /** ms of silence after which the other nodes take a node for dead; default 5,000. */
   detection?: number
-  /** ms a node waits for a session's previous node to hand it over; default 2,000. */
+  /**
+   * ms a command may wait for Redis's reply before it fails with
+   * BAYEUX_ERR_ENGINE_UNAVAILABLE; default 5,000. A late reply counts as an outage only
+   * when Redis answered nothing else meanwhile and does not answer a probe either.
+   */
+  commandTimeout?: number
+  /**
+   * ms between two checks that a session's previous node is still alive, while a node
+   * waits for it to hand the session over; default 2,000.
+   */
   handoverTimeout?: number
   /**
    * Keeps a log of recent publishes in Redis, so that an acknowledge-extension session
@@ -106,6 +115,7 @@ export class RedisEngine implements Engine {
   readonly #heartbeatEvery: number
   readonly #detection: number
   readonly #handoverTimeout: number
+  readonly #commandTimeout: number
   readonly #ackRecovery: boolean
   /** Log ids of the events that came through the log, for the acknowledge extension. */
   readonly #logIds = new WeakMap<OutgoingEvent, string>()
@@ -139,6 +149,8 @@ export class RedisEngine implements Engine {
   #available = true
   /** Replies of Redis so far, errors included. */
   #answers = 0
+  /** Whether Redis answers a probe, while one is under way (#answering). */
+  #probe: Promise<boolean> | undefined
   #lastRefresh = 0
   #closed = false
   /** Sessions whose node this one told of a request since its last heartbeat. */
@@ -152,6 +164,7 @@ export class RedisEngine implements Engine {
     this.#heartbeatEvery = options.heartbeat ?? 1000
     this.#detection = options.detection ?? 5000
     this.#handoverTimeout = options.handoverTimeout ?? 2000
+    this.#commandTimeout = options.commandTimeout ?? 5000
     this.#ackRecovery = options.ackRecovery ?? true
     this.#cluster = options.cluster ?? false
     this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
@@ -185,7 +198,7 @@ export class RedisEngine implements Engine {
     // Keys only need a TTL in case every node is gone: a long one keeps the refreshes of a
     // node's keys rare (two PEXPIREs a session per refresh).
     this.#ttl = Math.max(lifetime, KEY_TTL)
-    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster })
+    const { commands, listener } = connectRedis({ url: this.#url, cluster: this.#cluster, commandTimeout: this.#commandTimeout })
     this.#client = commands
     this.#subscriber = listener
     await commands.connect()
@@ -207,12 +220,26 @@ export class RedisEngine implements Engine {
     await this.#end(sessionId)
   }
 
-  /** Removes the keys of a session that ended here; kept for a retry until that went through. */
+  /** Removes the keys of a session that ended here; kept for a retry when that did not go through. */
   async #end (sessionId: string): Promise<void> {
+    try {
+      await this.#run('DESTROY', this.node, sessionId)
+    } catch (error) {
+      this.#keepEnding(sessionId)
+      throw error
+    }
+  }
+
+  #keepEnding (sessionId: string): void {
+    if (this.#ending.has(sessionId)) return
     this.#ending.add(sessionId)
     if (this.#ending.size > MAX_ENDING) this.#ending.delete(this.#ending.values().next().value!)
-    await this.#run('DESTROY', this.node, sessionId)
-    this.#ending.delete(sessionId)
+    if (this.#ending.size === 1) this.#host!.destroysPending(true)
+  }
+
+  /** A session ended here is gone from Redis: no retry left for it. */
+  #endingDone (sessionId: string): void {
+    if (this.#ending.delete(sessionId) && this.#ending.size === 0) this.#host!.destroysPending(false)
   }
 
   /** The DESTROYs that did not go through, again. */
@@ -221,8 +248,13 @@ export class RedisEngine implements Engine {
     for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
       const batch = ids.slice(i, i + DESTROY_BATCH)
       await this.#run('DESTROY', this.node, ...batch)
-      for (const id of batch) this.#ending.delete(id)
+      for (const id of batch) this.#endingDone(id)
     }
+  }
+
+  /** Sessions ended here whose removal from Redis is still to be retried. */
+  get pendingDestroys (): number {
+    return this.#ending.size
   }
 
   async subscribe (sessionId: string, pattern: string): Promise<void> {
@@ -278,7 +310,7 @@ export class RedisEngine implements Engine {
     const held = this.#records.has(sessionId) || this.#claims.has(sessionId)
     const found = await this.#run('FIND', sessionId, String(this.#detection), this.node, held ? '1' : '0') as [string, number, string[]] | null
     if (found === null) {
-      this.#ending.delete(sessionId)
+      this.#endingDone(sessionId)
       return undefined
     }
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
@@ -300,21 +332,24 @@ export class RedisEngine implements Engine {
     const handover = new Promise<void>(resolve => { handedOver = resolve })
     const arrival: Arrival = { events: [], replays: [], state: undefined, gone: false, handedOver }
     this.#arrivals.set(sessionId, arrival)
-    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string] | 'busy' | null
+    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string] | 'busy' | null
     let replayed: OutgoingEvent[] = []
     try {
       const held = this.#records.has(sessionId) ? '1' : '0'
       claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack), held) as typeof claimed
       if (claimed === null || claimed === 'busy') {
         this.#arrivals.delete(sessionId)
-        if (claimed === null) this.#ending.delete(sessionId)
+        if (claimed === null) this.#endingDone(sessionId)
         return undefined
       }
-      const [json, how, subscriptions, cursor, until] = claimed
-      if (how === 'moved') await timeout(handover, this.#handoverTimeout)
+      const [json, how, subscriptions, cursor, until, previous] = claimed
+      // A live node that never hands over lost the claim's message: what it holds is out of
+      // reach, and the client had better handshake again than carry on without it.
+      if (how === 'moved' && await this.#awaitHandover(handover, previous) === 'mute') arrival.gone = true
       else if (how === 'here') this.#adopt(sessionId, subscriptions)
       if (arrival.gone) {
-        // Ended where it was, before its keys were removed: it ends here too, unknown to the client.
+        // Ended where it was (before its keys were removed), or out of reach there: it ends
+        // here too, unknown to the client.
         this.#arrivals.delete(sessionId)
         this.#index.delete(sessionId)
         await this.#end(sessionId).catch(() => {})
@@ -349,6 +384,22 @@ export class RedisEngine implements Engine {
       ? { queued, connected: true, transport: undefined, attributes: {}, ...(ack !== undefined && { unacked: { events: [], batches: [], nextBatch: ack + 1 } }) }
       : undefined
     return { record: JSON.parse(json) as SessionRecord, subscriptions, socketOpen: false, state }
+  }
+
+  /**
+   * Waits for a session's previous node to hand it over, for as long as that node is
+   * alive (checked every handoverTimeout): a busy node hands over late, and what it
+   * held must not be lost meanwhile. 'dead' once it is not; 'mute' when it still is
+   * after three detection times and a heartbeat, when a node that had not beaten since
+   * the claim would count as dead: it beats, but missed the claim's message.
+   */
+  async #awaitHandover (handover: Promise<void>, previous: string): Promise<'in' | 'dead' | 'mute'> {
+    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
+    while (!await within(handover, this.#handoverTimeout)) {
+      if (await this.#run('ALIVE', previous, String(this.#detection)) !== 1) return 'dead'
+      if (Date.now() >= deadline) return 'mute'
+    }
+    return 'in'
   }
 
   /** Once a heartbeat at most per session: a client sending many requests here costs one script run a second. */
@@ -421,6 +472,9 @@ export class RedisEngine implements Engine {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
+    // Sessions that ended here go first: LEAVE would make them orphans, which a connect
+    // on another node could take over although they had ended.
+    await this.#retryEnding().catch(() => {})
     // The others may take this node's sessions over at once, without waiting for detection.
     await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
@@ -509,10 +563,18 @@ export class RedisEngine implements Engine {
 
   /** Another node claimed a session of ours: send it what we had, or that it had ended here. */
   #handOver (sessionId: string, node: string): void {
-    const ended = !this.#records.has(sessionId) && !this.#claims.has(sessionId)
+    const claiming = this.#claims.get(sessionId)
+    if (claiming !== undefined) {
+      // Still moving here: what it brings goes on with it, once the server has made the
+      // session from it (before any macrotask).
+      const later = (): void => { setImmediate(() => this.#handOver(sessionId, node)) }
+      claiming.then(later, later)
+      return
+    }
+    const ended = !this.#records.has(sessionId)
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
-    this.#ending.delete(sessionId)
+    this.#endingDone(sessionId)
     const wire: WireHandover = ended ? { g: 1 } : state === undefined ? { q: [], c: false, a: {} } : this.#toWire(state)
     this.#client!.publish(this.#channel(node), `h${sessionId}\n${JSON.stringify(wire)}`).catch(() => {})
   }
@@ -581,13 +643,19 @@ export class RedisEngine implements Engine {
    * took this node for dead: put back the sessions it holds and its interest.
    */
   async #restore (): Promise<void> {
+    let movedAway = 0
     for (const [id, record] of this.#records) {
-      await this.#run('RESTORE', this.node, String(this.#ttl), id, record, ...this.#index.patternsOf(id))
+      if (await this.#run('RESTORE', this.node, String(this.#ttl), id, record, ...this.#index.patternsOf(id)) === 1) continue
+      // Taken over by another node while this one was taken for dead: it lives there now,
+      // and a copy kept here would get no event, or serve its client twice.
+      this.#host!.release(id)
+      this.#forget(id)
+      movedAway++
     }
     const pairs: string[] = []
     for (const pattern of this.#index.patterns()) pairs.push(pattern, String(this.#index.count(pattern)))
     if (pairs.length > 0) await this.#run('REINDEX', this.node, ...pairs)
-    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}`, undefined)
+    this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}, let go ${movedAway} that another node had taken over meanwhile`, undefined)
   }
 
   /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */
@@ -630,20 +698,36 @@ export class RedisEngine implements Engine {
         this.#answers++
         throw error
       }
-      // A reply later than the command timeout while Redis answered other commands: this
-      // process is slow (a starved event loop, a long queue), Redis is there. The command
-      // fails, but the status stays: taking Redis for away would fail readiness and log
-      // an outage per burst of late replies.
-      if (isTimeout(error) && this.#answers > answersBefore) throw this.#late(error)
+      // A reply later than the command timeout while Redis answers: this process is slow
+      // (a starved event loop, a long queue), Redis is there. The command fails, but the
+      // status stays: taking Redis for away would fail readiness and log an outage per
+      // burst of late replies.
+      if (isTimeout(error) && await this.#answering(client, answersBefore)) throw this.#late(error)
       throw this.#unavailable(error)
     }
     this.#answers++
     if (!this.#available) {
       this.#status(true)
-      // Back from an outage: put back at once what Redis may have lost, not at the next heartbeat.
-      this.#beat().catch(() => {})
+      // Back from an outage: put back at once what Redis may have lost, not at the next
+      // heartbeat; unless this node is leaving, which a heartbeat would undo.
+      if (!this.#closed) this.#beat().catch(() => {})
     }
     return result
+  }
+
+  /**
+   * After a command got no reply in time: whether Redis answered another command since
+   * it was sent (it waited behind a long queue), or answers a probe now. The probe is
+   * for a process held past the timeout, whose timers run before it reads the replies
+   * waiting in its socket. Commands that time out together share one probe.
+   */
+  async #answering (client: RedisConnection, answersBefore: number): Promise<boolean> {
+    if (this.#answers > answersBefore) return true
+    if (this.#probe === undefined) {
+      const probe = this.#probe = client.run(this.#scripts.PROBE, `${this.#keys}nodes`, []).then(() => true, () => false)
+      probe.finally(() => { if (this.#probe === probe) this.#probe = undefined }).catch(() => {})
+    }
+    return await this.#probe
   }
 
   #unavailable (cause?: unknown): BayeuxServerError {
@@ -662,9 +746,10 @@ export class RedisEngine implements Engine {
   }
 }
 
-/** Waits for `promise`, or `ms` at most. */
-async function timeout (promise: Promise<void>, ms: number): Promise<void> {
+/** Waits for `promise`, or `ms` at most: whether it settled. */
+async function within (promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([promise, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
   clearTimeout(timer)
+  return settled
 }

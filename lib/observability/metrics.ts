@@ -124,6 +124,7 @@ export class BayeuxMetrics {
     // A Redis engine publishes bayeux-server:engine; the memory engine has nothing to count.
     scraped(Counter, registers, 'bayeux_engine_operations_total', 'Operations of an engine that talks to a broker, by operation (none with the memory engine).', 'operation', () => this.#engineOperations)
     scraped(Counter, registers, 'bayeux_engine_failures_total', 'Failed operations of an engine that talks to a broker, by operation.', 'operation', () => this.#engineFailures)
+    scraped(Gauge, registers, 'bayeux_engine_destroys_pending', 'Sessions ended on this node whose removal the engine has not sent to its broker yet, retried at each heartbeat (none with the memory engine).', undefined, () => destroysPending(core.engine))
     if (processMetrics) collectDefaultMetrics({ register: this.registry })
 
     this.#listen('bayeux-server:message', this.#onMessage)
@@ -194,6 +195,11 @@ export class BayeuxMetrics {
     this.#engineOperations.add(event.operation)
     if (event.error !== undefined) this.#engineFailures.add(event.operation)
   }
+}
+
+/** What an engine that talks to a broker declares as `pendingDestroys` (the Redis engine); 0 for the others. */
+function destroysPending (engine: Engine): number {
+  return (engine as { readonly pendingDestroys?: number }).pendingDestroys ?? 0
 }
 
 /**

@@ -124,6 +124,7 @@ export class ServerCore implements TransportHost {
       },
       orphanEnded: (sessionId, session, reason) => this.#ended(registry.detached(sessionId, session), reason),
       statusChanged: (available, error) => reporter.engineStatus(available, error),
+      destroysPending: pending => reporter.destroysPending(pending),
       warn: (message, error) => reporter.log.warn({ err: error }, message)
     })))
   }

@@ -55,7 +55,8 @@ export class Reporter {
   settle (result: unknown, operation: string): void {
     if (result instanceof Promise) {
       result.catch(error => {
-        // An outage is logged once, when the engine reports it, not per operation.
+        // An outage is logged once, when the engine reports it, not per operation; so are
+        // the destroys it keeps for a retry (destroysPending).
         if (error?.code !== 'BAYEUX_ERR_ENGINE_UNAVAILABLE') this.log.error({ err: error, operation }, 'engine operation failed')
       })
     }
@@ -65,5 +66,11 @@ export class Reporter {
   engineStatus (available: boolean, error?: Error): void {
     if (available) this.log.info({}, 'engine available again')
     else this.log.warn({ err: error }, 'engine unavailable: messages that need it fail with 503::engine_unavailable until it is back')
+  }
+
+  /** Sessions ended here whose removal the engine could not send yet (EngineHost.destroysPending): logged once per change. */
+  destroysPending (pending: boolean): void {
+    if (!pending) this.log.info({}, 'engine: every session ended here is removed from it now')
+    else this.log.warn({}, 'engine: sessions ended here are not removed from it yet (retried at each heartbeat); until they are, another node may take them over should this one die or stay cut off (docs/cluster.md, Failure)')
   }
 }

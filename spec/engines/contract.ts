@@ -91,6 +91,8 @@ class Harness implements EngineHost {
 
   statusChanged (): void {}
 
+  destroysPending (): void {}
+
   warn (message: string, error: unknown): void {
     throw new Error(`the engine warned: ${message}`, { cause: error })
   }
@@ -192,6 +194,7 @@ export function historyHost (history: HistoryLimits): EngineHost {
     replayed () {},
     orphanEnded () {},
     statusChanged () {},
+    destroysPending () {},
     warn () {}
   }
 }

@@ -1,7 +1,13 @@
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import type { Test } from 'tap'
+import type { ClaimedSession, EngineHost } from '../../lib/engines/engine.ts'
 import { RedisEngine } from '../../lib/engines/redis.ts'
+import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
+import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
 import { connectRedis, keysUnder, REDIS_URL, requireRedis, requireRedisBinaries, testPrefix, ThrowawayRedis } from '../support/redis.ts'
+import { printed, startDaemon } from '../support/services.ts'
 import { engineContract, historyHost, record } from './contract.ts'
 
 t.test('options that cannot work are refused when the engine is made, before it connects', async t => {
@@ -61,8 +67,9 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   // No heartbeat in the test's time: what is retried, is retried because Redis is back.
   const options = { url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000 }
   const [a, b] = [new RedisEngine(options), new RedisEngine(options)]
+  const reports: boolean[] = []
   for (const engine of [a, b]) {
-    await engine.start(historyHost({ size: 0, ttl: 0 }))
+    await engine.start({ ...historyHost({ size: 0, ttl: 0 }), destroysPending: pending => { if (engine === a) reports.push(pending) } })
     t.teardown(() => engine.close())
   }
   const ids = ['found', 'claimed', 'moved', 'retried']
@@ -73,6 +80,7 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
 
   await redis.kill()
   for (const id of ids) await t.rejects(a.destroySession(id), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' }, `${id}: its destroy fails`)
+  t.same([reports, a.pendingDestroys], [[true], ids.length], 'kept for a retry: reported once, not per session')
   await redis.restart()
   const client = await connectRedis(t, redis.url)
   t.equal(await client.exists(ids.map(id => `${prefix}s:${id}`)), ids.length, 'the records are still in Redis')
@@ -85,9 +93,202 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
     'a request or a connect on the node it ended on: unknown, not taken for a session of that node')
 
   // The first command that reached Redis again brought the retry of the destroy that did not go through.
-  for (let i = 0; i < 400 && (await keysUnder(prefix, redis.url)).some(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)); i++) await delay(25)
+  for (let i = 0; i < 400 && (a.pendingDestroys > 0 || (await keysUnder(prefix, redis.url)).some(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`))); i++) await delay(25)
   const left = await keysUnder(prefix, redis.url)
   t.same(left.filter(key => key.startsWith(`${prefix}s:`) || key.startsWith(`${prefix}c:`)), [], 'no record, subscription or interest left')
   t.same(await client.sMembers(`${prefix}n:${a.node}:sessions`), [])
   t.same(await client.sMembers(`${prefix}n:${b.node}:sessions`), [])
+  t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
+})
+
+t.test('a reply late because this process was held past the timeout is no outage (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const redis = await ThrowawayRedis.start(t)
+  const statuses: boolean[] = []
+  // No heartbeat in the test's time: the only commands are the test's.
+  const engine = new RedisEngine({ url: redis.url, prefix: 'held:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
+  await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
+  t.teardown(() => engine.close())
+  for (const when of ['before', 'after'] as const) {
+    // node-redis writes the command in an immediate queued before this one, or after it.
+    // Held past the timeout, the process runs its timers before it reads the reply, as
+    // when a large fan-out holds it.
+    const hold = (): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300) }
+    const late = engine.sessionCount()
+    if (when === 'before') hold()
+    else await new Promise<void>(resolve => setImmediate(() => { hold(); resolve() }))
+    await t.rejects(late, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE', message: /did not answer in time/ }, `held ${when} the command was written: it fails`)
+    t.same([statuses, engine.reachable], [[], true], 'Redis answers: no outage')
+  }
+  t.equal(await engine.sessionCount(), 0, 'the next command goes through')
+})
+
+t.test('a node that stops cleanly removes the sessions that ended on it first, instead of leaving them as orphans (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  // On disk: Redis comes back with the keys the failed destroy left behind.
+  const redis = await ThrowawayRedis.start(t, ['--appendonly', 'yes', '--appendfsync', 'always'])
+  const prefix = 'leaving:'
+  const engine = new RedisEngine({ url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000 })
+  await engine.start(historyHost({ size: 0, ttl: 0 }))
+  t.teardown(() => engine.close())
+  for (const id of ['ended', 'live']) await engine.createSession(id, { ack: false })
+  await redis.kill()
+  await t.rejects(engine.destroySession('ended'), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
+  await redis.restart()
+  const client = await connectRedis(t, redis.url)
+  // The engine's two connections are back (and this client), without a command of its own.
+  for (let i = 0; i < 400 && (await client.clientList()).length < 3; i++) await delay(25)
+  await engine.close()
+  t.same(await client.zRange(`${prefix}orphans`, 0, -1), ['live'], 'the live session is an orphan, for a connect elsewhere to take over')
+  t.equal(await client.exists(`${prefix}s:ended`), 0, 'the one that ended is gone, not an orphan')
+  t.same(await client.zRange(`${prefix}nodes`, 0, -1), [], 'and the node is gone')
+})
+
+t.test('a Redis that answers nothing behind its open sockets is an outage once its commands time out, reported once (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const redis = await ThrowawayRedis.start(t)
+  const statuses: boolean[] = []
+  // No heartbeat in the test's time: the only commands are the test's.
+  const engine = new RedisEngine({ url: redis.url, prefix: 'hung:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
+  await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
+  t.teardown(() => engine.close())
+
+  redis.pause()
+  t.teardown(() => redis.resume())
+  // Both sent before either times out: neither is answered, each fails on its own timeout.
+  const [first, second] = [engine.sessionCount(), engine.sessionCount()]
+  await t.rejects(first, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE', message: /is not available/ }, 'the connection is open, the command times out')
+  await t.rejects(second, { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
+  t.same([statuses, engine.reachable], [[false], false], 'an outage, reported once')
+  redis.resume()
+  for (let i = 0; i < 200 && !engine.reachable; i++) await engine.sessionCount().catch(async () => await delay(25))
+  t.same([statuses, engine.reachable], [[false, true], true], 'and its end, once Redis answers')
+})
+
+/** A node of the test's process whose host keeps a queue per session it holds, and hands it over. */
+async function queueNode (t: Test, options: RedisEngineOptions, host: Partial<EngineHost> = {}): Promise<{ engine: RedisEngine, queues: Map<string, OutgoingEvent[]>, claim: (id: string) => Promise<ClaimedSession | undefined> }> {
+  const queues = new Map<string, OutgoingEvent[]>()
+  const engine = new RedisEngine(options)
+  await engine.start({
+    ...historyHost({ size: 0, ttl: 0 }),
+    deliver: (id, event) => queues.get(id)?.push(event),
+    release: id => {
+      const queued = queues.get(id)
+      queues.delete(id)
+      return queued && { queued, connected: true, transport: 'long-polling', attributes: {} }
+    },
+    ...host
+  })
+  t.teardown(() => engine.close())
+  // As the server does: the session is made here from what the claim brought, before any macrotask.
+  const claim = async (id: string): Promise<ClaimedSession | undefined> => {
+    const claimed = await engine.claim(id, { socket: false })
+    if (claimed !== undefined) queues.set(id, [...claimed.state?.queued ?? []])
+    return claimed
+  }
+  return { engine, queues, claim }
+}
+
+/**
+ * A node in a process of its own (spec/support/redis-engine-node.ts) holding session
+ * `s`, subscribed to `/h`: SIGSTOP makes it busy without holding the test's event loop.
+ */
+async function stoppableNode (t: Test, options: RedisEngineOptions & { prefix: string }) {
+  const script = fileURLToPath(new URL('../support/redis-engine-node.ts', import.meta.url))
+  const { prefix, ...rest } = options
+  const daemon = await startDaemon(process.execPath, ['--import=tsx', script, REDIS_URL, prefix, JSON.stringify(rest), 's', '/h'], process.cwd(), daemon => printed(daemon, /ready [0-9a-f]+/))
+  t.teardown(() => daemon.stop('SIGKILL'))
+  return {
+    stop: () => daemon.child.kill('SIGSTOP'),
+    resume: () => daemon.child.kill('SIGCONT'),
+    queued: async (n: number) => { for (let i = 0; i < 400 && !daemon.output().includes(`queued ${n}\n`); i++) await delay(10) }
+  }
+}
+
+function dataOf (events: readonly OutgoingEvent[] | undefined): unknown[] {
+  return (events ?? []).map(event => (event.message as { data: unknown }).data)
+}
+
+async function publish (engine: RedisEngine, data: number): Promise<void> {
+  await engine.publish(new OutgoingEvent({ channel: '/h', data }), ['/h'])
+}
+
+t.test('a handover later than handoverTimeout still comes whole, while its node is alive (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const options = { url: REDIS_URL, prefix: testPrefix(t), heartbeat: 100, detection: 1000, handoverTimeout: 50 }
+  const a = await stoppableNode(t, options)
+  const b = await queueNode(t, options)
+  for (const data of [1, 2, 3]) await publish(b.engine, data)
+  await a.queued(3)
+  a.stop()
+  const claiming = b.claim('s')
+  // Past several handover timeouts, well within three detection times.
+  await delay(400)
+  await publish(b.engine, 4)
+  a.resume()
+  const claimed = await claiming
+  t.same(dataOf(claimed?.state?.queued), [1, 2, 3, 4], 'what the busy node held, then what came after the claim')
+  t.same(claimed?.state?.attributes, { from: 'the stopped node' }, 'its state too')
+})
+
+t.test('a session claimed again while it still moves takes along what its first node held (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const options = { url: REDIS_URL, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50 }
+  const a = await stoppableNode(t, options)
+  const [b, c] = [await queueNode(t, options), await queueNode(t, options)]
+  const redis = await connectRedis(t)
+  const holder = async (node: string): Promise<void> => {
+    for (let i = 0; i < 400 && await redis.hGet(`${prefix}s:s`, 'node') !== node; i++) await delay(5)
+  }
+  for (const data of [1, 2, 3]) await publish(c.engine, data)
+  await a.queued(3)
+  a.stop()
+  const toB = b.claim('s')
+  await holder(b.engine.node)
+  const toC = c.claim('s')
+  await holder(c.engine.node)
+  a.resume()
+  const [first, second] = await Promise.all([toB, toC])
+  t.same(dataOf(first?.state?.queued), [1, 2, 3], 'the first move brought the queue')
+  t.same(dataOf(second?.state?.queued), [1, 2, 3], 'and the second took it on, instead of an empty state')
+  t.notOk(b.queues.has('s'), 'the middle node let it go')
+})
+
+t.test('a live node that never hands over: the claim gives up after three detection times, and the session ends (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const options = { url: REDIS_URL, prefix: testPrefix(t), heartbeat: 100, detection: 300, handoverTimeout: 50 }
+  // As if the claim's message was lost: the node keeps the session, and beats.
+  const a = await queueNode(t, options, { release: () => { throw new Error('the claim never reached this node') } })
+  const b = await queueNode(t, options)
+  await a.engine.createSession('s', { ack: false })
+  a.queues.set('s', [])
+  t.equal(await b.claim('s'), undefined, 'unknown: the client handshakes again instead of carrying on without what the node held')
+  t.equal(await b.engine.find('s'), undefined, 'ended')
+  t.equal(b.engine.pendingDestroys, 0)
+})
+
+t.test('a node taken for dead lets go, when it comes back, of the sessions another node took over meanwhile (issue 10)', async t => {
+  if (!await requireRedis(t)) return
+  const prefix = testPrefix(t)
+  const options = { url: REDIS_URL, prefix, heartbeat: 100, detection: 1000 }
+  const released: string[] = []
+  const a = await queueNode(t, options, { release: id => { released.push(id); return undefined } })
+  const b = await queueNode(t, options)
+  for (const id of ['taken', 'kept']) {
+    await a.engine.createSession(id, { ack: false })
+    await a.engine.subscribe(id, '/h')
+    a.queues.set(id, [])
+  }
+  // The other nodes take it for dead (as after a network cut longer than the detection time).
+  const redis = await connectRedis(t)
+  await redis.zRem(`${prefix}nodes`, a.engine.node)
+  t.ok(await b.claim('taken'), 'a connect elsewhere takes one of its sessions over')
+  for (let i = 0; i < 400 && released.length === 0; i++) await delay(10)
+  t.same(released, ['taken'], 'its next heartbeat finds it taken over: its copy here is let go, the other put back')
+  await publish(b.engine, 1)
+  for (let i = 0; i < 400 && (a.queues.get('kept')!.length === 0 || b.queues.get('taken')!.length === 0); i++) await delay(10)
+  t.same([dataOf(a.queues.get('kept')), dataOf(b.queues.get('taken'))], [[1], [1]], 'each session gets the event on the node that holds it')
+  t.same(dataOf(a.queues.get('taken')), [], 'and the copy let go gets nothing')
+  t.same(await redis.sMembers(`${prefix}n:${a.engine.node}:sessions`), ['kept'])
 })

@@ -5,6 +5,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import t from 'tap'
 import { BAD_INPUT_REASONS } from '../../lib/diagnostics.ts'
+import { MemoryEngine } from '../../lib/engines/memory.ts'
 import { BayeuxMetrics, MESSAGE_TYPES, messageTypeIndex } from '../../lib/observability/metrics.ts'
 import type { MetricsOptions } from '../../lib/observability/metrics.ts'
 import type { BayeuxOptions } from '../../lib/server/core.ts'
@@ -201,6 +202,19 @@ t.test('engine operations and failures: the hook a Redis engine publishes on', a
   t.equal(s.value('bayeux_engine_operations_total', { operation: 'subscribe' }), 1)
   t.equal(s.value('bayeux_engine_failures_total', { operation: 'publish' }), 1)
   t.equal(s.value('bayeux_engine_failures_total', { operation: 'subscribe' }), undefined)
+})
+
+t.test('destroys an engine keeps for a retry: read from the engine at scrape time', async t => {
+  const { scrape } = await withMetrics(t)
+  t.equal((await scrape()).value('bayeux_engine_destroys_pending'), 0, 'none with the memory engine')
+  class Pending extends MemoryEngine {
+    pendingDestroys = 3
+  }
+  const engine = new Pending()
+  const { scrape: scrapeOther } = await withMetrics(t, { engine })
+  t.equal((await scrapeOther()).value('bayeux_engine_destroys_pending'), 3)
+  engine.pendingDestroys = 0
+  t.equal((await scrapeOther()).value('bayeux_engine_destroys_pending'), 0)
 })
 
 t.test('the metrics of one server never count another server of the same process', async t => {

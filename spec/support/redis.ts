@@ -194,6 +194,16 @@ export class ThrowawayRedis {
     await daemon?.stop('SIGKILL')
   }
 
+  /** SIGSTOP: Redis hangs behind its open sockets, as a stalled server does, until `resume()`. */
+  pause (): void {
+    this.#daemon?.child.kill('SIGSTOP')
+  }
+
+  /** SIGCONT, after `pause()`. */
+  resume (): void {
+    this.#daemon?.child.kill('SIGCONT')
+  }
+
   /** Starts it again, empty, on the same port. */
   async restart (): Promise<void> {
     if (this.#daemon !== undefined) throw new Error('ThrowawayRedis.restart: still running; kill() it first')
