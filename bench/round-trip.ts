@@ -9,15 +9,12 @@
 // instructions its main thread executes per round trip, counted from the end of the warm-up:
 // the same on a busy machine as on a quiet one, for before/after comparisons.
 //   node --import=tsx bench/round-trip.ts --instructions --server ours,baseline --requests 2000 --warmup 10000
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
+import { InstructionCounter } from './os/instruction-counter.ts'
 import { SERVERS, type ServerName } from './servers/catalog.ts'
-import { ServerProcess, type Launcher } from './servers/server-process.ts'
+import { ServerProcess } from './servers/server-process.ts'
 
 const { values } = parseArgs({
   options: {
@@ -61,46 +58,6 @@ async function exchange (agent: Agent, url: string, peers: Peer[], total: number
       if (body.at(-1)?.successful !== true) throw new Error(`connect failed: ${JSON.stringify(body)}`)
     }
   }))
-}
-
-/**
- * Counts instructions under callgrind: instrumentation (and with it the count) starts when
- * the warm-up is over, so start-up and the warm-up run several times faster and count nothing.
- */
-class InstructionCounter {
-  readonly #dir = mkdtempSync(join(tmpdir(), 'round-trip-callgrind-'))
-
-  get launcher (): Launcher {
-    const command = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${this.#dir}/callgrind.%p`]
-    // V8's memory reducer collects garbage on a clock: under callgrind's slowdown it would
-    // run many times more often per round trip, and more or less often with the load.
-    return { command, nodeArgs: ['--no-memory-reducer'], startupTimeoutMs: 600_000 }
-  }
-
-  start (pid: number): void {
-    this.#control(pid, '--instr=on')
-    this.#control(pid, '--zero')
-  }
-
-  /**
-   * Instructions of the main thread since start(), from a dump of the counters. The other
-   * threads (V8's optimizing compiler, concurrent marking) are left out: how much of their
-   * work falls in the measured span depends on how far the JIT got during the warm-up.
-   */
-  read (pid: number): number {
-    this.#control(pid, '--dump')
-    const dump = readdirSync(this.#dir).filter((file) => file.startsWith(`callgrind.${pid}.`) && file.endsWith('-01')).sort().at(-1)
-    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(this.#dir, dump!), 'utf8'))
-    return Number(totals![1])
-  }
-
-  remove (): void {
-    rmSync(this.#dir, { recursive: true, force: true })
-  }
-
-  #control (pid: number, command: string): void {
-    execFileSync('callgrind_control', [command, String(pid)], { stdio: 'ignore' })
-  }
 }
 
 const counter = instructions ? new InstructionCounter() : undefined

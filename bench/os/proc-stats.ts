@@ -5,6 +5,8 @@ const TICKS_PER_SECOND = 100 // USER_HZ; Linux reports 100 on every mainstream a
 /** CPU time (user + system) and resident memory of a process, read from /proc. */
 export interface ProcessSample {
   cpuMicros: number
+  /** The part of cpuMicros spent in the kernel (stime). */
+  systemMicros: number
   rssBytes: number
 }
 
@@ -15,6 +17,7 @@ export function sampleProcessTree (pid: number): ProcessSample {
     try {
       const sample = sampleProcess(child)
       total.cpuMicros += sample.cpuMicros
+      total.systemMicros += sample.systemMicros
       total.rssBytes += sample.rssBytes
     } catch {} // exited since it was listed
   }
@@ -33,8 +36,20 @@ export function sampleProcess (pid: number): ProcessSample {
   // The command name in parentheses may contain spaces, so fields are counted after its ')'.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12]) // utime and stime: fields 14 and 15
+  const systemTicks = Number(fields[12])
+  const ticks = Number(fields[11]) + systemTicks // utime and stime: fields 14 and 15
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return { cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, rssBytes: rssKiB * 1024 }
+  return { cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, systemMicros: (systemTicks * 1e6) / TICKS_PER_SECOND, rssBytes: rssKiB * 1024 }
+}
+
+/** Read- and write-type system calls a process (every thread) has made, from /proc/<pid>/io. */
+export interface SyscallSample {
+  reads: number
+  writes: number
+}
+
+export function sampleSyscalls (pid: number): SyscallSample {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+  return { reads: Number(/syscr:\s+(\d+)/.exec(io)![1]), writes: Number(/syscw:\s+(\d+)/.exec(io)![1]) }
 }

@@ -34,6 +34,7 @@ export class ServerGroup {
     const samples = this.nodes.map((node) => node.sample())
     return {
       cpuMicros: samples.reduce((sum, sample) => sum + sample.cpuMicros, 0),
+      systemMicros: samples.reduce((sum, sample) => sum + sample.systemMicros, 0),
       rssBytes: samples.reduce((sum, sample) => sum + sample.rssBytes, 0)
     }
   }

@@ -53,11 +53,13 @@ export class OutgoingEvent {
   }
 
   /**
-   * This event alone as a payload (`[event]`), UTF-8 encoded once: what a WebSocket
-   * fan-out writes to every subscriber's socket without copying or re-encoding.
+   * This event alone as a payload (`[event]`), encoded by `encode` once however many
+   * sessions receive it: the WebSocket transport's frame, which a fan-out writes to every
+   * subscriber's socket as is. Only that transport encodes events alone: the first
+   * encoding is the one kept.
    */
-  get payload (): Buffer {
-    return (this.#alone ??= Buffer.from(`[${this.json}]`))
+  alone (encode: (payload: string) => Buffer): Buffer {
+    return (this.#alone ??= encode(`[${this.json}]`))
   }
 
   /** Serialized size in UTF-16 code units: cheap, and what queue byte limits count. */

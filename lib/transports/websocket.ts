@@ -11,6 +11,7 @@ import type { Refusal } from './envelope.ts'
 import { basePath } from './paths.ts'
 import { TransportLink } from './transport-link.ts'
 import type { MountContext, Transport } from './transport.ts'
+import { textFrame } from './websocket-frame.ts'
 
 /**
  * Close codes (RFC 6455 §7.4.1): the peer's faults get the code naming the fault;
@@ -21,8 +22,6 @@ const CLOSE_UNSUPPORTED_DATA = 1003
 const CLOSE_INVALID_PAYLOAD = 1007
 const CLOSE_POLICY = 1008
 const CLOSE_SERVER_ERROR = 1011
-/** Payloads are JSON text, whether given as a string or as encoded bytes. */
-const TEXT_FRAME = { binary: false }
 /** How long, in ms, peers get to answer the close handshake at shutdown. */
 const SHUTDOWN_GRACE = 1_000
 /** ws reports an oversized message with this code (and closes with 1009 itself). */
@@ -54,9 +53,17 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
   }
 }
 
-/** One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). */
+/**
+ * One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). Its
+ * payloads go out as frames made here and written to the socket's stream, one write each:
+ * a broadcast event is framed once for all its subscribers, where ws would frame it
+ * again for each and write header and payload apart. ws reads the socket, answers pings
+ * and closes; its own frames go to the same stream, whole, so frames never interleave.
+ */
 class WebSocketLink extends TransportLink implements PushLink {
   readonly #socket: WebSocket
+  /** The upgraded connection under #socket, which ws writes its own frames to. */
+  readonly #stream: Duplex
   readonly #highWaterMark: number
   /** Made on first use, like the write callback: most sockets are never backlogged. */
   #drainListeners: Array<() => void> | undefined
@@ -67,9 +74,10 @@ class WebSocketLink extends TransportLink implements PushLink {
   #inProgress = 0
   #ending = false
 
-  constructor (socket: WebSocket, request: IncomingMessage, cookieName: string, highWaterMark: number) {
+  constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number) {
     super(request.headers, request.socket.remoteAddress, cookieName)
     this.#socket = socket
+    this.#stream = stream
     this.#highWaterMark = highWaterMark
   }
 
@@ -91,12 +99,12 @@ class WebSocketLink extends TransportLink implements PushLink {
    * payload: an idle link keeps no closure, only a held connect keeps its binding.
    */
   respond (events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
-    if (events.length + replies.length > 0) this.#send(serializeBatch(events, replies))
+    if (events.length + replies.length > 0) this.#send(textFrame(serializeBatch(events, replies)))
   }
 
   push (events: readonly OutgoingEvent[]): void {
-    // The common case, one event per tick, reuses the payload encoded for every subscriber.
-    this.#send(events.length === 1 ? events[0]!.payload : serializeBatch(events, []))
+    // The common case, one event per tick, reuses the frame made for every subscriber.
+    this.#send(events.length === 1 ? events[0]!.alone(textFrame) : textFrame(serializeBatch(events, [])))
   }
 
   onDrain (listener: () => void): void {
@@ -135,11 +143,12 @@ class WebSocketLink extends TransportLink implements PushLink {
     this.peerClosed()
   }
 
-  #send (data: string | Buffer): void {
-    if (this.closed) return
+  #send (frame: Buffer): void {
+    // Closing (by either side) or closed: ws sends nothing more after its close frame either.
+    if (this.#socket.readyState !== WebSocket.OPEN) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
-    const watch = this.#socket.bufferedAmount + data.length > this.#highWaterMark
-    this.#socket.send(data, TEXT_FRAME, watch ? (this.#onWritten ??= () => this.#written()) : undefined)
+    const watch = this.#socket.bufferedAmount + frame.length > this.#highWaterMark
+    this.#stream.write(frame, watch ? (this.#onWritten ??= () => this.#written()) : undefined)
   }
 
   #written (): void {
@@ -198,7 +207,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      const link = new WebSocketLink(ws, request, options.browserCookieName, options.websocketHighWaterMark)
+      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark)
       shareRepeatedValues(link.headers)
       ;(ws as BayeuxSocket).link = link
       ws.on('message', onMessage).on('error', onError).on('close', onClose)

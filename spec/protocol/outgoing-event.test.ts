@@ -42,3 +42,15 @@ t.test('one OutgoingEvent written into many batches is serialized once', async t
   t.equal(serializations, 1, 'size and json reuse it too')
   for (const batch of batches) t.same(JSON.parse(batch)[0], { channel: '/news', data: { headline: 'news' } })
 })
+
+t.test('an event alone is encoded once, however many sockets it is written to', async t => {
+  const event = new OutgoingEvent({ channel: '/news', data: 'héllo' })
+  const encoded: string[] = []
+  const encode = (payload: string): Buffer => {
+    encoded.push(payload)
+    return Buffer.from(payload)
+  }
+  const first = event.alone(encode)
+  t.equal(event.alone(encode), first, 'the same buffer again')
+  t.same(encoded, [`[${event.json}]`], 'encoded once, as a one-event payload')
+})
