@@ -9,6 +9,10 @@
 // instructions its main thread executes per round trip, counted from the end of the warm-up:
 // the same on a busy machine as on a quiet one, for before/after comparisons.
 //   node --import=tsx bench/round-trip.ts --instructions --server ours,baseline --requests 2000 --warmup 10000
+// With --fanout, the deliveries of the fan-out scenario instead: every session subscribes to one
+// channel and holds a connect, and each round one publish answers them all (each comes back
+// with its next connect at once); the figure is per delivery, the publish's share included.
+//   node --import=tsx bench/round-trip.ts --fanout --instructions --server ours,raw-http --sessions 100 --requests 2000
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
@@ -23,7 +27,9 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '50' },
     repeat: { type: 'string', default: '3' },
     warmup: { type: 'string' },
-    instructions: { type: 'boolean', default: false }
+    instructions: { type: 'boolean', default: false },
+    fanout: { type: 'boolean', default: false },
+    'callgrind-dir': { type: 'string' }
   }
 })
 const servers = values.server.split(',') as ServerName[]
@@ -60,37 +66,104 @@ async function exchange (agent: Agent, url: string, peers: Peer[], total: number
   }))
 }
 
-const counter = instructions ? new InstructionCounter() : undefined
+const FANOUT_CHANNEL = '/fanout'
 
-/** Server CPU (µs) or, with --instructions, thousands of instructions per round trip. */
+/**
+ * A session's connects in the fan-out: one is always held, and each answer must carry the
+ * round's event; the next connect goes out as soon as the answer is in.
+ */
+class Holder {
+  readonly #agent: Agent
+  readonly #url: string
+  readonly #peer: Peer
+  #held: Promise<{ body: any[] }>
+
+  constructor (agent: Agent, url: string, peer: Peer) {
+    this.#agent = agent
+    this.#url = url
+    this.#peer = peer
+    this.#held = this.#connect()
+  }
+
+  async delivery (): Promise<void> {
+    const { body } = await this.#held
+    this.#held = this.#connect()
+    if (!body.some((message) => message.channel === FANOUT_CHANNEL) || body.at(-1)?.successful !== true) throw new Error(`no delivery: ${JSON.stringify(body)}`)
+  }
+
+  /** The client goes away with its connect held (the agent is destroyed): not an error. */
+  abandon (): void {
+    this.#held.catch(() => {})
+  }
+
+  #connect (): Promise<{ body: any[] }> {
+    return post(this.#agent, this.#url, this.#peer, { channel: '/meta/connect', clientId: this.#peer.clientId, connectionType: 'long-polling' })
+  }
+}
+
+/** `total` deliveries (rounded down to whole rounds): each round one publish answers every holder. */
+async function fanOut (agent: Agent, url: string, publisher: Peer, holders: Holder[], total: number): Promise<number> {
+  const rounds = Math.floor(total / holders.length)
+  for (let round = 0; round < rounds; round++) {
+    const delivered = Promise.all(holders.map(async (holder) => await holder.delivery()))
+    const { body } = await post(agent, url, publisher, { channel: FANOUT_CHANNEL, clientId: publisher.clientId, data: { round } })
+    if (body.at(-1)?.successful !== true) throw new Error(`publish failed: ${JSON.stringify(body)}`)
+    await delivered
+  }
+  return rounds * holders.length
+}
+
+const counter = instructions ? new InstructionCounter(values['callgrind-dir']) : undefined
+
+/** A handshaken session, its first connect answered. */
+async function open (agent: Agent, url: string): Promise<Peer> {
+  const { body, cookie } = await post(agent, url, undefined, { id: '0', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] })
+  const peer = { clientId: body[0].clientId, cookie }
+  await post(agent, url, peer, { id: '1', channel: '/meta/connect', clientId: peer.clientId, connectionType: 'long-polling', advice: { timeout: 0 } })
+  return peer
+}
+
+/**
+ * Runs `total` round trips (or fan-out deliveries) through the server, after the warm-up, and
+ * returns how many it ran.
+ */
+async function workload (agent: Agent, url: string): Promise<{ run: (total: number) => Promise<number>, end: () => void }> {
+  const peers = await Promise.all(Array.from({ length: sessions }, async () => await open(agent, url)))
+  if (!values.fanout) return { run: async (total) => { await exchange(agent, url, peers, total); return total }, end: () => {} }
+  const publisher = await open(agent, url)
+  await Promise.all(peers.map(async (peer) => await post(agent, url, peer, { channel: '/meta/subscribe', clientId: peer.clientId, subscription: FANOUT_CHANNEL })))
+  const holders = peers.map((peer) => new Holder(agent, url, peer))
+  return { run: async (total) => await fanOut(agent, url, publisher, holders, total), end: () => holders.forEach((holder) => holder.abandon()) }
+}
+
+/** Server CPU (µs) or, with --instructions, thousands of instructions per round trip (or delivery). */
 async function measure (name: ServerName): Promise<number> {
   const server = await ServerProcess.start(SERVERS[name], 30_000, cores?.server, undefined, counter?.launcher)
-  const agent = new Agent({ connections: sessions, pipelining: 1 })
+  // One connection more than sessions: the fan-out's publisher, while every session holds a connect.
+  const agent = new Agent({ connections: sessions + 1, pipelining: 1 })
+  let end = (): void => {}
   try {
-    const url = server.url
-    const peers = await Promise.all(Array.from({ length: sessions }, async () => {
-      const { body, cookie } = await post(agent, url, undefined, { id: '0', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] })
-      const peer = { clientId: body[0].clientId, cookie }
-      await post(agent, url, peer, { id: '1', channel: '/meta/connect', clientId: peer.clientId, connectionType: 'long-polling', advice: { timeout: 0 } })
-      return peer
-    }))
-    await exchange(agent, url, peers, warmup) // JIT, pools
+    const { run, end: ended } = await workload(agent, server.url)
+    end = ended
+    await run(warmup) // JIT, pools
     if (counter !== undefined) {
       counter.start(server.pid)
-      await exchange(agent, url, peers, requests)
-      return counter.read(server.pid) / requests / 1000
+      const done = await run(requests)
+      return counter.read(server.pid) / done / 1000
     }
     const before = server.sample()
-    await exchange(agent, url, peers, requests)
+    const done = await run(requests)
     const after = server.sample()
-    return (after.cpuMicros - before.cpuMicros) / requests
+    return (after.cpuMicros - before.cpuMicros) / done
   } finally {
-    await agent.close()
+    end()
+    // Not close(): it would wait for the fan-out's held connects.
+    await agent.destroy()
     await server.stop()
   }
 }
 
-const unit = instructions ? 'k instructions' : 'µs of server CPU'
+const unit = `${instructions ? 'k instructions' : 'µs of server CPU'} per ${values.fanout ? 'delivery' : 'round trip'}`
 const results = new Map<ServerName, number[]>(servers.map((name) => [name, []]))
 try {
   for (let round = 0; round < Number(values.repeat); round++) {
@@ -98,7 +171,7 @@ try {
     for (const name of round % 2 === 0 ? servers : [...servers].reverse()) {
       const figure = await measure(name)
       results.get(name)!.push(figure)
-      console.log(`round ${round + 1}: ${SERVERS[name].label}: ${figure.toFixed(1)} ${unit} per round trip`)
+      console.log(`round ${round + 1}: ${SERVERS[name].label}: ${figure.toFixed(1)} ${unit}`)
     }
   }
 } finally {
@@ -106,7 +179,7 @@ try {
 }
 const first = servers[0]!
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
-console.log(`\n| server | ${instructions ? 'k instructions' : 'µs'} per round trip, median (runs) | × ${SERVERS[first].label} |`)
+console.log(`\n| server | ${unit}, median (runs) | × ${SERVERS[first].label} |`)
 console.log('|---|---|---|')
 for (const [name, list] of results) {
   console.log(`| ${SERVERS[name].label} | ${median(list).toFixed(1)} (${list.map((value) => value.toFixed(1)).join(', ')}) | ${(median(list) / median(results.get(first)!)).toFixed(2)}× |`)

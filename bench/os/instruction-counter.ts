@@ -10,7 +10,15 @@ import type { Launcher } from '../servers/server-process.ts'
  * count nothing. The same on a busy machine as on a quiet one, for before/after comparisons.
  */
 export class InstructionCounter {
-  readonly #dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'))
+  readonly #dir: string
+  /** Whether callgrind's files stay, for per-function reading with callgrind_annotate. */
+  readonly #keep: boolean
+
+  /** `dir`: where callgrind's files go and stay; by default a temporary directory, removed. */
+  constructor (dir?: string) {
+    this.#dir = dir ?? mkdtempSync(join(tmpdir(), 'bench-callgrind-'))
+    this.#keep = dir !== undefined
+  }
 
   get launcher (): Launcher {
     const command = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${this.#dir}/callgrind.%p`]
@@ -37,6 +45,7 @@ export class InstructionCounter {
   }
 
   remove (): void {
+    if (this.#keep) return
     rmSync(this.#dir, { recursive: true, force: true })
   }
 

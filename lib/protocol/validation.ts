@@ -16,7 +16,8 @@ const messageSchema = {
     channel: { type: 'string' },
     // CometD validates ids as alphanumeric (C08); every real client sends such strings.
     id: { type: 'string', pattern: '^[A-Za-z0-9]{1,64}$' },
-    clientId: { type: 'string', maxLength: 128 },
+    // Its length is checked by checkMessage.
+    clientId: { type: 'string' },
     subscription: { anyOf: [{ type: 'string' }, { ...stringArray, minItems: 1 }] },
     ext: { type: 'object' },
     advice: {
@@ -46,14 +47,25 @@ export type Checked =
   | { ok: true, message: Message }
   | { ok: false, error: string, channel?: string, id?: string }
 
+/**
+ * The longest clientId taken (ours have 40 characters), in UTF-16 code units. Checked by
+ * hand: a schema's maxLength counts code points, walking the string, on every message.
+ */
+const MAX_CLIENT_ID = 128
+
 /** Checks one element of a batch; never throws. */
 export function checkMessage (value: unknown): Checked {
-  if (validateMessage(value)) return { ok: true, message: value }
+  if (validateMessage(value)) {
+    return (value.clientId?.length ?? 0) <= MAX_CLIENT_ID ? { ok: true, message: value } : refused(value, 'clientId', false)
+  }
   const failure = validateMessage.errors![0]!
-  const field = failure.keyword === 'required'
-    ? String(failure.params['missingProperty'])
-    : failure.instancePath.split('/')[1] ?? ''
-  const error = field === 'channel' && failure.keyword === 'required'
+  const missing = failure.keyword === 'required'
+  return refused(value, missing ? String(failure.params['missingProperty']) : failure.instancePath.split('/')[1] ?? '', missing)
+}
+
+/** The failure of a message whose `field` is wrong, or `missing`. */
+function refused (value: unknown, field: string, missing: boolean): Checked {
+  const error = field === 'channel' && missing
     ? errors.CHANNEL_MISSING
     : FIELD_ERRORS[field] ?? errors.fieldInvalid(field || 'message')
   // Echo what can be echoed safely so the client can match the failure to its request.

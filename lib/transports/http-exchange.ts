@@ -58,6 +58,20 @@ export abstract class HttpExchange {
 
 const TOO_LARGE = refusal(413, 'too_large', 'request body is too large')
 
+/** A body being read: what came so far, and whom to tell once it is whole. */
+interface Reading {
+  readonly limit: number
+  readonly done: (body: string | Refusal) => void
+  size: number
+  first: Buffer | undefined
+  more: Buffer[] | undefined
+}
+
+const READING = Symbol('reading')
+
+/** The stream a body is read from, with its reading while it lasts. */
+type BodyStream = Readable & { [READING]?: Reading | undefined }
+
 /**
  * Reads a request body as UTF-8 text, at most `limit` bytes; a larger one (by its
  * Content-Length, or as sent) is refused without being kept. `done` is called once,
@@ -68,31 +82,33 @@ export function readBody (request: Readable, contentLength: string | undefined, 
     done(TOO_LARGE)
     return
   }
-  let first: Buffer | undefined
-  let more: Buffer[] | undefined
-  let size = 0
-  // The request lives as long as a held connect: once read, it keeps neither the
-  // listeners nor, through them, the chunks.
-  const stop = (): void => {
-    request.off('data', onData).off('end', onEnd)
-    first = more = undefined
-  }
-  const onData = (chunk: Buffer): void => {
-    size += chunk.length
-    if (size > limit) {
-      stop()
-      done(TOO_LARGE)
-    } else if (first === undefined) {
-      first = chunk
-    } else {
-      (more ??= [first]).push(chunk)
-    }
-  }
-  // Most bodies arrive in one chunk: decoded as they are, without a copy.
-  const onEnd = (): void => {
-    const body = more !== undefined ? Buffer.concat(more, size).toString() : first?.toString() ?? ''
-    stop()
-    done(body)
-  }
+  // The same two listeners for every request, left on it once the body is read (removing
+  // them costs more than keeping them): a held connect keeps its request, but neither
+  // closures of its own nor, once read, the chunks.
+  (request as BodyStream)[READING] = { limit, done, size: 0, first: undefined, more: undefined }
   request.on('data', onData).on('end', onEnd)
+}
+
+function onData (this: BodyStream, chunk: Buffer): void {
+  const reading = this[READING]
+  // Refused as too large: the rest is not kept.
+  if (reading === undefined) return
+  reading.size += chunk.length
+  if (reading.size > reading.limit) {
+    this[READING] = undefined
+    reading.done(TOO_LARGE)
+  } else if (reading.first === undefined) {
+    reading.first = chunk
+  } else {
+    (reading.more ??= [reading.first]).push(chunk)
+  }
+}
+
+/** Most bodies arrive in one chunk: decoded as they are, without a copy. */
+function onEnd (this: BodyStream): void {
+  const reading = this[READING]
+  if (reading === undefined) return
+  this[READING] = undefined
+  const { more, first, size } = reading
+  reading.done(more !== undefined ? Buffer.concat(more, size).toString() : first?.toString() ?? '')
 }

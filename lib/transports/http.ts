@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http'
 import { serializeBatch } from '../protocol/outgoing-event.ts'
 import type { LinkWatcher, RequestLink, Respond } from '../server/link.ts'
 import { browserCookie, newBrowserId } from './cookie.ts'
@@ -15,20 +14,28 @@ class HttpLink extends TransportLink implements RequestLink {
   readonly transport: string
   /** A cookie assigned during this request, to be set on its response. */
   assignedBrowserId: string | undefined
-  readonly #response: ServerResponse
+  readonly #exchange: HttpExchange
   #watching = false
 
   constructor (transport: string, exchange: HttpExchange, cookieName: string) {
-    super(exchange.request.headers, exchange.remoteAddress, cookieName)
+    super(exchange.request.headers, undefined, cookieName)
     this.transport = transport
-    this.#response = exchange.response
+    this.#exchange = exchange
+  }
+
+  /**
+   * Read when asked (a handshake, a log line): Node's getter costs more than the rest
+   * of a connect's link, and most requests never need it.
+   */
+  override get remoteAddress (): string | undefined {
+    return this.#exchange.remoteAddress
   }
 
   /** The response is watched only once someone listens (a held connect): most are answered at once. */
   override onClose (watcher: LinkWatcher): void {
     if (!this.#watching) {
       this.#watching = true
-      const response = this.#response
+      const response = this.#exchange.response
       // 'close' after a finished response is normal; before it, the client went away.
       const closed = (): void => {
         if (!response.writableFinished) this.peerClosed()

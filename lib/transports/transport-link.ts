@@ -11,7 +11,7 @@ import { readCookie } from './cookie.ts'
 export abstract class TransportLink {
   /** Request headers (of the upgrade request for a WebSocket), for policies and extensions. */
   readonly headers: IncomingHttpHeaders
-  readonly remoteAddress: string | undefined
+  readonly #remoteAddress: string | undefined
   /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
   browserId: string | undefined
   #closed = false
@@ -23,8 +23,13 @@ export abstract class TransportLink {
 
   constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string) {
     this.headers = headers
-    this.remoteAddress = remoteAddress
+    this.#remoteAddress = remoteAddress
     this.browserId = readCookie(headers.cookie, cookieName)
+  }
+
+  /** The peer's address (behind a trusted proxy, the client's), for policies and logs. */
+  get remoteAddress (): string | undefined {
+    return this.#remoteAddress
   }
 
   get closed (): boolean {

@@ -51,6 +51,9 @@ t.test('a malformed subscription is 403::subscription_invalid (C46)', async t =>
 
 t.test('an oversized or non-string clientId is 402::session_unknown', async t => {
   t.equal(failure({ channel: '/meta/connect', clientId: 'x'.repeat(129) }).error, errors.SESSION_UNKNOWN)
+  t.same(failure({ channel: '/meta/connect', id: '7', clientId: 'x'.repeat(129) }),
+    { ok: false, error: errors.SESSION_UNKNOWN, channel: '/meta/connect', id: '7' }, 'the failure echoes channel and id')
+  t.ok(checkMessage({ channel: '/meta/connect', clientId: 'x'.repeat(128) }).ok, '128 characters are taken')
   t.equal(failure({ channel: '/meta/connect', clientId: 12 }).error, errors.SESSION_UNKNOWN)
 })
 
