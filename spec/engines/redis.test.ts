@@ -136,8 +136,16 @@ t.test('a node that stops cleanly removes the sessions that ended on it first, i
   await t.rejects(engine.destroySession('ended'), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
   await redis.restart()
   const client = await connectRedis(t, redis.url)
-  // The engine's two connections are back (and this client), without a command of its own.
-  for (let i = 0; i < 400 && (await client.clientList()).length < 3; i++) await delay(25)
+  // The engine's two connections are back, without a command of its own: its listener
+  // subscribed, and its command connection open and not yet used (redis-cli's ping, which
+  // the restart waited on, may still be listed). One more round trip lets this process read
+  // the connection's opening before close() needs it.
+  const back = async (): Promise<boolean> => {
+    const clients = await client.clientList()
+    return clients.some(({ sub }) => sub > 0) && clients.some(({ sub, cmd }) => sub === 0 && cmd === 'NULL')
+  }
+  for (let i = 0; i < 1200 && !await back(); i++) await delay(25)
+  await client.clientList()
   await engine.close()
   t.same(await client.zRange(`${prefix}orphans`, 0, -1), ['live'], 'the live session is an orphan, for a connect elsewhere to take over')
   t.equal(await client.exists(`${prefix}s:ended`), 0, 'the one that ended is gone, not an orphan')
