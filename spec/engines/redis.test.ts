@@ -101,14 +101,22 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   t.same([reports, a.pendingDestroys], [[true, false], 0], 'none left: reported once')
 })
 
-t.test('a reply late because this process was held past the timeout is no outage (issue 10)', async t => {
-  if (!requireRedisBinaries(t)) return
+/**
+ * An engine on a Redis of the test's own, with a 100 ms command timeout and no heartbeat in
+ * the test's time (the only commands are the test's), and the statuses it reports.
+ */
+async function timedEngine (t: Test, prefix: string): Promise<{ redis: ThrowawayRedis, engine: RedisEngine, statuses: boolean[] }> {
   const redis = await ThrowawayRedis.start(t)
   const statuses: boolean[] = []
-  // No heartbeat in the test's time: the only commands are the test's.
-  const engine = new RedisEngine({ url: redis.url, prefix: 'held:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
+  const engine = new RedisEngine({ url: redis.url, prefix, heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
   await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
   t.teardown(() => engine.close())
+  return { redis, engine, statuses }
+}
+
+t.test('a reply late because this process was held past the timeout is no outage (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const { engine, statuses } = await timedEngine(t, 'held:')
   for (const when of ['before', 'after'] as const) {
     // node-redis writes the command in an immediate queued before this one, or after it.
     // Held past the timeout, the process runs its timers before it reads the reply, as
@@ -154,12 +162,7 @@ t.test('a node that stops cleanly removes the sessions that ended on it first, i
 
 t.test('a Redis that answers nothing behind its open sockets is an outage once its commands time out, reported once (issue 10)', async t => {
   if (!requireRedisBinaries(t)) return
-  const redis = await ThrowawayRedis.start(t)
-  const statuses: boolean[] = []
-  // No heartbeat in the test's time: the only commands are the test's.
-  const engine = new RedisEngine({ url: redis.url, prefix: 'hung:', heartbeat: 600_000, detection: 1_200_000, commandTimeout: 100 })
-  await engine.start({ ...historyHost({ size: 0, ttl: 0 }), statusChanged: available => statuses.push(available) })
-  t.teardown(() => engine.close())
+  const { redis, engine, statuses } = await timedEngine(t, 'hung:')
 
   redis.pause()
   t.teardown(() => redis.resume())
