@@ -59,6 +59,21 @@ t.test('history in Redis', async t => {
   })
 })
 
+/**
+ * Waits until `engines` engines have both their connections back after a restart of Redis,
+ * without a command of their own: each listener subscribed, each command connection open and
+ * not yet used (redis-cli's ping, which the restart waited on, may still be listed). One more
+ * round trip lets this process read the connections' opening before the test uses them.
+ */
+async function connectionsBack (client: Awaited<ReturnType<typeof connectRedis>>, engines: number): Promise<void> {
+  const back = async (): Promise<boolean> => {
+    const clients = await client.clientList()
+    return clients.filter(({ sub }) => sub > 0).length >= engines && clients.filter(({ sub, cmd }) => sub === 0 && cmd === 'NULL').length >= engines
+  }
+  for (let i = 0; i < 1200 && !await back(); i++) await delay(25)
+  await client.clientList()
+}
+
 t.test('a session ended while Redis was away never comes back, and its keys go once Redis is back (issue 10)', async t => {
   if (!requireRedisBinaries(t)) return
   // On disk: Redis comes back with the keys the failed destroys left behind.
@@ -84,9 +99,7 @@ t.test('a session ended while Redis was away never comes back, and its keys go o
   await redis.restart()
   const client = await connectRedis(t, redis.url)
   t.equal(await client.exists(ids.map(id => `${prefix}s:${id}`)), ids.length, 'the records are still in Redis')
-  // Both nodes listen again, and have their command connections back (2 each, and this client).
-  const listening = async (): Promise<boolean> => (await client.pubSubNumSub(`${prefix}n:${a.node}`))[`${prefix}n:${a.node}`] === 1
-  for (let i = 0; i < 400 && (!await listening() || (await client.clientList()).length < 5); i++) await delay(25)
+  await connectionsBack(client, 2)
 
   t.equal(await b.claim('moved', { socket: false }), undefined, 'a connect on another node: the node it ended on says so, and it is unknown')
   t.same(await Promise.all([a.find('found'), a.claim('claimed', { socket: false })]), [undefined, undefined],
@@ -144,16 +157,7 @@ t.test('a node that stops cleanly removes the sessions that ended on it first, i
   await t.rejects(engine.destroySession('ended'), { code: 'BAYEUX_ERR_ENGINE_UNAVAILABLE' })
   await redis.restart()
   const client = await connectRedis(t, redis.url)
-  // The engine's two connections are back, without a command of its own: its listener
-  // subscribed, and its command connection open and not yet used (redis-cli's ping, which
-  // the restart waited on, may still be listed). One more round trip lets this process read
-  // the connection's opening before close() needs it.
-  const back = async (): Promise<boolean> => {
-    const clients = await client.clientList()
-    return clients.some(({ sub }) => sub > 0) && clients.some(({ sub, cmd }) => sub === 0 && cmd === 'NULL')
-  }
-  for (let i = 0; i < 1200 && !await back(); i++) await delay(25)
-  await client.clientList()
+  await connectionsBack(client, 1)
   await engine.close()
   t.same(await client.zRange(`${prefix}orphans`, 0, -1), ['live'], 'the live session is an orphan, for a connect elsewhere to take over')
   t.equal(await client.exists(`${prefix}s:ended`), 0, 'the one that ended is gone, not an orphan')
