@@ -129,8 +129,10 @@ export interface Engine {
    * patterns match (C60), on every node. A HistoricEvent is first given its channel's
    * next replay id and kept in the channel's history, in one step with its delivery:
    * every node sees the same id, and the history holds the event as delivered.
+   * `publisher`: the id of the session that published it, if any; an engine may order
+   * events per publisher only (the Redis engine on a cluster, docs/cluster.md).
    */
-  publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[]): MaybePromise<void>
+  publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[], publisher?: string): MaybePromise<void>
   /**
    * The events the history still holds of the channels `pattern` matches, oldest
    * first (by replay id), at most `limit`: those after the replay id `after` (a

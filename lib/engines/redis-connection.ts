@@ -108,3 +108,35 @@ function connection (client: Client, sharded: boolean, timeout: number): RedisCo
     destroy: () => client.destroy()
   }
 }
+
+/** Hash slots of a Redis Cluster. */
+const SLOTS = 16384
+
+/** The hash slot of a key whose hash tag is `tag` (CRC16/XMODEM, as Redis Cluster computes it). */
+export function slotOf (tag: string): number {
+  let crc = 0
+  for (const byte of Buffer.from(tag)) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc % SLOTS
+}
+
+/**
+ * The key prefix of each bus: on one Redis, `prefix` alone; on a cluster, a hash tag
+ * per bus, the first of `prefix`, `prefix1`, `prefix2`… whose slot is in the bus's
+ * share of the slots (bus i of n: the i-th n-th). Every node computes the same tags, and
+ * a cluster whose slots are split evenly over n masters, as `redis-cli --cluster
+ * create` splits them, has one bus on each.
+ */
+export function busPrefixes (prefix: string, buses: number, cluster: boolean): string[] {
+  if (!cluster) return [prefix]
+  return Array.from({ length: buses }, (_, bus) => {
+    const [from, to] = [Math.ceil(bus * SLOTS / buses), Math.ceil((bus + 1) * SLOTS / buses)]
+    for (let n = 0; ; n++) {
+      const tag = n === 0 ? prefix : `${prefix}${n}`
+      const slot = slotOf(tag)
+      if (slot >= from && slot < to) return `{${tag}}`
+    }
+  })
+}

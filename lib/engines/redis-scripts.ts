@@ -108,6 +108,65 @@ redis.call('SADD', P .. 'n:' .. node .. ':sessions', id)
 return 1`
 
 /**
+ * ARGV: prefix (of a bus other than the first), id, node, ttl. The session's copy on
+ * that bus: what a publish through it needs, its holder and (by SUBSCRIBE) its patterns.
+ */
+export const COPY = `${COMMON}
+local key = P .. 's:' .. ARGV[2]
+redis.call('HSET', key, 'node', ARGV[3])
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return 1`
+
+/**
+ * ARGV: prefix (of a bus other than the first), id, node, the move's number (CLAIM),
+ * ttl. Moves the session's copy on this bus to `node`, as CLAIM moved its record:
+ * its previous node is told ('l'), after the bus's last event for it there, and
+ * `node` is told ('m'), before the bus's first event for it here. Moves of one
+ * session may reach a bus out of order: one older than the bus's copy is skipped, and
+ * `node` is told ('k') that it holds nothing of this bus. Returns the log id up to
+ * which the bus's events went to the nodes before (for an acknowledge-extension client
+ * whose node died).
+ */
+export const MOVE = `${COMMON}
+local id, node, version, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local key = P .. 's:' .. id
+local fields = redis.call('HMGET', key, 'node', 'v', 'at')
+local previous = fields[1]
+if not previous or tonumber(fields[2] or '0') >= version then
+  redis.call('PUBLISH', P .. 'n:' .. node, 'k' .. id .. '\\n')
+  return fields[3] or last_logged()
+end
+local subs = redis.call('HKEYS', key .. ':subs')
+for _, pattern in ipairs(subs) do
+  interest(previous, pattern, -1)
+  interest(node, pattern, 1)
+end
+local at = last_logged()
+redis.call('HSET', key, 'node', node, 'v', version, 'at', at)
+redis.call('PEXPIRE', key, ttl)
+if #subs > 0 then redis.call('PEXPIRE', key .. ':subs', ttl) end
+redis.call('PUBLISH', P .. 'n:' .. previous, 'l' .. id .. '\\n')
+redis.call('PUBLISH', P .. 'n:' .. node, 'm' .. id .. '\\n' .. table.concat(subs, '\\n'))
+return at`
+
+/**
+ * ARGV: prefix (of a bus other than the first), then ids of sessions that ended on
+ * the first bus without their node (orphans that expired, or ended through another
+ * node): their copies go, whichever node they name.
+ */
+export const DROP = `${COMMON}
+for i = 2, #ARGV do destroy(ARGV[i]) end
+return 1`
+
+/**
+ * ARGV: prefix (of a bus other than the first), node, ttl. The node's heartbeat on
+ * that bus: 1 when the bus did not know it (it lost its keys, a shard restarted
+ * empty), for the node to put its sessions back there.
+ */
+export const BEAT = `${COMMON}
+return redis.call('SET', P .. 'n:' .. ARGV[2] .. ':beat', '1', 'PX', tonumber(ARGV[3]), 'GET') and 0 or 1`
+
+/**
  * ARGV: prefix, node, then ids of sessions that ended on it. Only the holder destroys:
  * a session another node claimed meanwhile is left alone.
  */
@@ -269,15 +328,17 @@ return { fields[1], socket, redis.call('HKEYS', key .. ':subs') }`
 
 /**
  * ARGV: prefix, id, node, detection, wants a socket (1/0), ttl, the batch the client
- * acknowledges ('' if none), whether `node` holds the session (1/0). Moves the session
+ * acknowledges ('' if none), whether `node` holds the session (1/0), whether the
+ * engine has other buses (1/0), whose MOVE needs the move's number. Moves the session
  * to `node`: its subscriptions count for it from now on; its previous node, when alive,
  * is told to hand over. The new node's own channel gets a marker first, so that it
  * knows which events came after the move. Returns false when the session is unknown,
  * or when it is recorded as `node`'s but `node` no longer holds it (it ended there and
  * its destroy did not go through, which this finishes), 'busy' when a socket is asked
  * for and one is open elsewhere, else { record, how ('moved', 'orphan' or 'here'),
- * subscriptions, the log id the client has every event up to, the last log id now,
- * the previous node }.
+ * subscriptions, the log id the client has every event up to (one per bus, joined by
+ * commas, with other buses), the last log id now, the previous node, the move's number
+ * (0 without other buses) }.
  */
 export const CLAIM = `${COMMON}
 local id, node, detection, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
@@ -291,8 +352,9 @@ if previous == node and ARGV[8] == '0' then
 end
 if ARGV[5] == '1' and fields[3] and fields[3] ~= node and alive(fields[3], detection) then return 'busy' end
 local subs = redis.call('HKEYS', key .. ':subs')
-local how = 'here'
+local how, version = 'here', 0
 if previous ~= node then
+  if ARGV[9] == '1' then version = redis.call('HINCRBY', key, 'v', 1) end
   how = alive(previous, detection) and 'moved' or 'orphan'
   for _, pattern in ipairs(subs) do
     interest(previous, pattern, -1)
@@ -309,7 +371,7 @@ end
 redis.call('PEXPIRE', key, ttl)
 if #subs > 0 then redis.call('PEXPIRE', key .. ':subs', ttl) end
 local cursor = (ARGV[7] ~= '' and redis.call('HGET', key, 'b:' .. ARGV[7])) or redis.call('HGET', key, 'acked') or ''
-return { fields[2], how, subs, cursor, last_logged(), previous }`
+return { fields[2], how, subs, cursor, last_logged(), previous, version }`
 
 /** ARGV: prefix, node, detection. 1 while `node` is alive, else 0. */
 export const ALIVE = `${COMMON}
@@ -423,15 +485,28 @@ return sessions(nil)`
 
 /**
  * ARGV: prefix, id, batch, the last log id in it ('' when the client acknowledges the
- * batch instead of being sent it). Where an acknowledge-extension client is: batch
- * `b` holds the events up to a log id; once acknowledged, that id is what it has.
+ * batch instead of being sent it), and with other buses 'v': the id is then one per
+ * bus joined by commas, '' for a bus the batch has no event of. Where an
+ * acknowledge-extension client is: batch `b` holds the events up to a log id (per
+ * bus: the latest sent so far of that bus); once acknowledged, that id is what it has.
  */
 export const ACK = `${COMMON}
 local key = P .. 's:' .. ARGV[2]
 if redis.call('EXISTS', key) == 0 then return 0 end
 local batch = tonumber(ARGV[3])
 if ARGV[4] ~= '' then
-  redis.call('HSET', key, 'b:' .. batch, ARGV[4])
+  local ids = ARGV[4]
+  if ARGV[5] == 'v' then
+    local before, merged = redis.call('HGET', key, 'sent') or '', {}
+    local old = {}
+    for id in string.gmatch(before .. ',', '([^,]*),') do old[#old + 1] = id end
+    for id in string.gmatch(ids .. ',', '([^,]*),') do
+      merged[#merged + 1] = (id ~= '' and id) or old[#merged + 1] or ''
+    end
+    ids = table.concat(merged, ',')
+    redis.call('HSET', key, 'sent', ids)
+  end
+  redis.call('HSET', key, 'b:' .. batch, ids)
   return 1
 end
 for _, field in ipairs(redis.call('HKEYS', key)) do

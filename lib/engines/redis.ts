@@ -5,7 +5,7 @@ import { HistoricEvent } from '../protocol/historic-event.ts'
 import { OutgoingEvent } from '../protocol/outgoing-event.ts'
 import type { EventMessage } from '../protocol/message.ts'
 import type { ClaimedSession, Engine, EngineHost, HistoryLimits, RemoteSession, SessionRecord, SessionState } from './engine.ts'
-import { connectRedis, isReply, isTimeout, script } from './redis-connection.ts'
+import { busPrefixes, connectRedis, isReply, isTimeout, script } from './redis-connection.ts'
 import type { RedisConnection, Script } from './redis-connection.ts'
 import * as scripts from './redis-scripts.ts'
 import { SubscriptionIndex } from './subscription-index.ts'
@@ -16,10 +16,17 @@ export interface RedisEngineOptions {
   /** Namespaces every key and Redis channel, so that clusters share a Redis; default `bayeux:`. */
   prefix?: string
   /**
-   * `url` is a node of a Redis Cluster; default false. Channels are sharded, and every
-   * key of the engine is in one hash slot (the prefix becomes a hash tag, `{bayeux:}`).
+   * `url` is a node of a Redis Cluster; default false. Channels are sharded, and the
+   * engine's keys are spread over `buses` hash tags (docs/cluster.md).
    */
   cluster?: boolean
+  /**
+   * On a Redis Cluster, how many buses (hash tags, spread over the slots) carry the
+   * publishes: each publisher's go through one, and every bus holds a copy of the
+   * routing. Best the number of masters; default 3. Every node must use the same. One
+   * Redis has one bus.
+   */
+  buses?: number
   /** ms between a node's heartbeats; default 1,000. */
   heartbeat?: number
   /** ms of silence after which the other nodes take a node for dead; default 5,000. */
@@ -75,7 +82,10 @@ type StreamEntry = [string, string[]]
 /** A session of a dead node that a script ended: its id, its record (JSON), its subscriptions joined by newlines. */
 type EndedSession = [string, string, string]
 
-/** An event as it travels between nodes: the message, its log id ('' if none) and its replay id, if it has them. */
+/**
+ * An event as it travels between nodes: the message, its log id ('' if none; `<bus>@<id>`
+ * when not of the first bus) and its replay id, if it has them.
+ */
 type WireEvent = [EventMessage, string?, number?]
 
 /** How a session's state travels between nodes. */
@@ -121,7 +131,15 @@ export class RedisEngine implements Engine {
   readonly #logIds = new WeakMap<OutgoingEvent, string>()
   /** How long the log keeps events; 0 without ackRecovery. */
   #logWindow = 0
-  readonly #index = new SubscriptionIndex()
+  /**
+   * Per bus, the sessions this node holds and their patterns, as that bus's messages
+   * say: a bus's events match its own index, which its markers change in order with them.
+   */
+  readonly #indexes: SubscriptionIndex[]
+  /** Sessions moving here: the buses whose move has not said yet whether it reached them ('m' or 'k'). */
+  readonly #unsettled = new Map<string, Set<number>>()
+  /** Sessions another node claimed, to hand over to it once every bus has let them go here ('l'). */
+  readonly #leaving = new Map<string, string>()
   /** Records of the sessions this node holds, as stored (JSON), to put back after Redis lost them. */
   readonly #records = new Map<string, string>()
   /**
@@ -134,8 +152,11 @@ export class RedisEngine implements Engine {
   readonly #claims = new Map<string, Promise<ClaimedSession | undefined>>()
   /** The scripts as this Redis runs them. */
   readonly #scripts: Record<ScriptName, Script>
-  /** The prefix keys and channels really have: the hash tag of every key on a cluster. */
-  readonly #keys: string
+  /**
+   * The prefix keys and channels really have, per bus: on a cluster, the bus's hash tag.
+   * The first bus holds the sessions' records, the nodes and the history.
+   */
+  readonly #buses: string[]
   readonly #cluster: boolean
   #host: EngineHost | undefined
   #history: HistoryLimits | undefined
@@ -167,7 +188,12 @@ export class RedisEngine implements Engine {
     this.#commandTimeout = options.commandTimeout ?? 5000
     this.#ackRecovery = options.ackRecovery ?? true
     this.#cluster = options.cluster ?? false
-    this.#keys = this.#cluster ? `{${this.#prefix}}` : this.#prefix
+    const buses = this.#cluster ? options.buses ?? 3 : 1
+    if (!Number.isInteger(buses) || buses < 1) {
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: buses must be a positive integer, not ${buses}`)
+    }
+    this.#buses = busPrefixes(this.#prefix, buses, this.#cluster)
+    this.#indexes = this.#buses.map(() => new SubscriptionIndex())
     this.#scripts = Object.fromEntries(Object.entries(scripts).map(([name, text]) => [name, script(text, { cluster: this.#cluster })])) as Record<ScriptName, Script>
     if (!/^rediss?:\/\/./.test(this.#url)) {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: url must be redis://… or rediss://…, not ${JSON.stringify(this.#url)}`)
@@ -203,16 +229,16 @@ export class RedisEngine implements Engine {
     this.#subscriber = listener
     await commands.connect()
     await listener.connect()
-    await listener.subscribe(this.#channel(this.node), this.#receive)
+    for (const [bus] of this.#buses.entries()) await listener.subscribe(this.#channel(this.node, bus), message => this.#receive(message, bus))
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
   }
 
   async createSession (sessionId: string, record: SessionRecord): Promise<void> {
     const json = JSON.stringify(record)
-    this.#index.add(sessionId)
+    for (const index of this.#indexes) index.add(sessionId)
     this.#records.set(sessionId, json)
-    await this.#run('CREATE', sessionId, this.node, json, String(this.#ttl))
+    await Promise.all([this.#run('CREATE', sessionId, this.node, json, String(this.#ttl)), this.#onOthers('COPY', sessionId, this.node, String(this.#ttl))])
   }
 
   async destroySession (sessionId: string): Promise<void> {
@@ -223,7 +249,7 @@ export class RedisEngine implements Engine {
   /** Removes the keys of a session that ended here; kept for a retry when that did not go through. */
   async #end (sessionId: string): Promise<void> {
     try {
-      await this.#run('DESTROY', this.node, sessionId)
+      await this.#onAll('DESTROY', this.node, sessionId)
     } catch (error) {
       this.#keepEnding(sessionId)
       throw error
@@ -247,7 +273,7 @@ export class RedisEngine implements Engine {
     const ids = [...this.#ending]
     for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
       const batch = ids.slice(i, i + DESTROY_BATCH)
-      await this.#run('DESTROY', this.node, ...batch)
+      await this.#onAll('DESTROY', this.node, ...batch)
       for (const id of batch) this.#endingDone(id)
     }
   }
@@ -258,18 +284,22 @@ export class RedisEngine implements Engine {
   }
 
   async subscribe (sessionId: string, pattern: string): Promise<void> {
-    await this.#run('SUBSCRIBE', sessionId, pattern, '1')
+    await this.#onAll('SUBSCRIBE', sessionId, pattern, '1')
   }
 
   async unsubscribe (sessionId: string, pattern: string): Promise<void> {
-    await this.#run('SUBSCRIBE', sessionId, pattern, '-1')
+    await this.#onAll('SUBSCRIBE', sessionId, pattern, '-1')
   }
 
-  async publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[]): Promise<void> {
+  async publish (event: OutgoingEvent | HistoricEvent, expansion: readonly string[], publisher?: string): Promise<void> {
     // The script gives a historic event its id, keeps it and fans it out in one step.
-    const { size, ttl } = event instanceof HistoricEvent ? this.#history! : { size: 0, ttl: 0 }
-    const [head, tail] = event instanceof HistoricEvent ? [event.head, event.tail] : [event.json, '']
-    await this.#run('PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, JSON.stringify(expansion), ...expansion)
+    const historic = event instanceof HistoricEvent
+    const { size, ttl } = historic ? this.#history! : { size: 0, ttl: 0 }
+    const [head, tail] = historic ? [event.head, event.tail] : [event.json, '']
+    // History is kept on the first bus, which therefore carries every publish on a channel
+    // that keeps it, and those of the server itself: they keep their order among themselves.
+    const bus = historic || publisher === undefined ? 0 : busOf(publisher, this.#buses.length)
+    await this.#runOn(bus, 'PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, JSON.stringify(expansion), ...expansion)
   }
 
   async history (pattern: string, after: number | undefined, limit: number): Promise<OutgoingEvent[] | undefined> {
@@ -310,7 +340,7 @@ export class RedisEngine implements Engine {
     const held = this.#records.has(sessionId) || this.#claims.has(sessionId)
     const found = await this.#run('FIND', sessionId, String(this.#detection), this.node, held ? '1' : '0') as [string, number, string[]] | null
     if (found === null) {
-      this.#endingDone(sessionId)
+      await this.#endedElsewhere(sessionId)
       return undefined
     }
     return { record: JSON.parse(found[0]) as SessionRecord, socketOpen: found[1] === 1, subscriptions: found[2] }
@@ -332,36 +362,46 @@ export class RedisEngine implements Engine {
     const handover = new Promise<void>(resolve => { handedOver = resolve })
     const arrival: Arrival = { events: [], replays: [], state: undefined, gone: false, handedOver }
     this.#arrivals.set(sessionId, arrival)
-    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string] | 'busy' | null
-    let replayed: OutgoingEvent[] = []
+    const others = this.#buses.length > 1
+    if (others) this.#unsettled.set(sessionId, new Set(this.#otherBuses()))
+    let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string, number] | 'busy' | null
+    const replayed: OutgoingEvent[] = []
     try {
       const held = this.#records.has(sessionId) ? '1' : '0'
-      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack), held) as typeof claimed
+      claimed = await this.#run('CLAIM', sessionId, this.node, String(this.#detection), socket ? '1' : '0', String(this.#ttl), ack === undefined ? '' : String(ack), held, others ? '1' : '0') as typeof claimed
+      if (claimed === null || claimed === 'busy' || claimed[1] === 'here') this.#unsettled.delete(sessionId)
       if (claimed === null || claimed === 'busy') {
         this.#arrivals.delete(sessionId)
-        if (claimed === null) this.#endingDone(sessionId)
+        if (claimed === null) await this.#endedElsewhere(sessionId)
         return undefined
       }
-      const [json, how, subscriptions, cursor, until, previous] = claimed
+      const [json, how, subscriptions, cursor, until, previous, version] = claimed
+      // The other buses move the session's copy in turn: the previous node keeps each
+      // bus's events up to that bus's move, this one takes them from there.
+      const untils = [until]
+      if (how !== 'here' && others) untils.push(...await this.#onOthers('MOVE', sessionId, this.node, String(version), String(this.#ttl)) as string[])
       // A live node that never hands over lost the claim's message: what it holds is out of
       // reach, and the client had better handshake again than carry on without it.
       if (how === 'moved' && await this.#awaitHandover(handover, previous) === 'mute') arrival.gone = true
-      else if (how === 'here') this.#adopt(sessionId, subscriptions)
+      else if (how === 'here') this.#adopt(sessionId, subscriptions, 0)
       if (arrival.gone) {
         // Ended where it was (before its keys were removed), or out of reach there: it ends
         // here too, unknown to the client.
         this.#arrivals.delete(sessionId)
-        this.#index.delete(sessionId)
+        this.#unsettled.delete(sessionId)
+        for (const index of this.#indexes) index.delete(sessionId)
         await this.#end(sessionId).catch(() => {})
         return undefined
       }
       // The previous node died with what it held: an acknowledge-extension client
-      // gets back from the log every event it had not acknowledged.
+      // gets back from the log every event it had not acknowledged, bus by bus.
       if (how !== 'here' && arrival.state === undefined && this.#logWindow > 0 && (JSON.parse(json) as SessionRecord).ack) {
-        replayed = await this.#replay(sessionId, cursor, until)
+        const cursors = cursor.split(',')
+        for (const [bus, last] of untils.entries()) replayed.push(...await this.#replay(bus, sessionId, cursors[bus] ?? '', last))
       }
     } catch (error) {
       this.#arrivals.delete(sessionId)
+      this.#unsettled.delete(sessionId)
       throw error
     }
     const [json, , subscriptions] = claimed
@@ -412,23 +452,36 @@ export class RedisEngine implements Engine {
   async batchSent (sessionId: string, batch: number, events: readonly OutgoingEvent[]): Promise<void> {
     if (this.#logWindow === 0) return
     // The last event of the batch that came through the log says how far the client got.
-    for (let i = events.length - 1; i >= 0; i--) {
-      const id = this.#logIds.get(events[i]!)
-      if (id !== undefined) {
-        await this.#run('ACK', sessionId, String(batch), id)
-        return
+    if (this.#buses.length === 1) {
+      for (let i = events.length - 1; i >= 0; i--) {
+        const id = this.#logIds.get(events[i]!)
+        if (id !== undefined) {
+          await this.#run('ACK', sessionId, String(batch), id)
+          return
+        }
       }
+      return
     }
+    // With other buses, per bus: each has its own log.
+    const last = this.#buses.map(() => '')
+    for (let i = events.length - 1; i >= 0; i--) {
+      const tagged = this.#logIds.get(events[i]!)
+      if (tagged === undefined) continue
+      const at = tagged.indexOf('@')
+      const bus = at < 0 ? 0 : Number(tagged.slice(0, at))
+      if (last[bus] === '') last[bus] = tagged.slice(at + 1)
+    }
+    if (last.some(id => id !== '')) await this.#run('ACK', sessionId, String(batch), last.join(','), 'v')
   }
 
   async acknowledged (sessionId: string, batch: number): Promise<void> {
     if (this.#logWindow > 0) await this.#run('ACK', sessionId, String(batch), '')
   }
 
-  async #replay (sessionId: string, after: string, until: string): Promise<OutgoingEvent[]> {
-    const pairs = await this.#run('REPLAY', sessionId, after, until) as string[]
+  async #replay (bus: number, sessionId: string, after: string, until: string): Promise<OutgoingEvent[]> {
+    const pairs = await this.#runOn(bus, 'REPLAY', sessionId, after, until) as string[]
     const events: OutgoingEvent[] = []
-    for (let i = 0; i < pairs.length; i += 2) events.push(this.#logged(pairs[i]!, pairs[i + 1]!).event)
+    for (let i = 0; i < pairs.length; i += 2) events.push(this.#logged(bus, pairs[i]!, pairs[i + 1]!).event)
     return events
   }
 
@@ -436,12 +489,12 @@ export class RedisEngine implements Engine {
    * A publish as the script sends and logs it (`<replay id>\n<expansion>\n<event>`), its
    * event remembered with its log id.
    */
-  #logged (id: string, body: string): { event: OutgoingEvent, expansion: string } {
+  #logged (bus: number, id: string, body: string): { event: OutgoingEvent, expansion: string } {
     const first = body.indexOf('\n')
     const second = body.indexOf('\n', first + 1)
     const replayId = first === 0 ? undefined : Number(body.slice(0, first))
     const event = OutgoingEvent.fromJSON(body.slice(second + 1), replayId)
-    if (id !== '') this.#logIds.set(event, id)
+    if (id !== '') this.#logIds.set(event, bus === 0 ? id : `${bus}@${id}`)
     return { event, expansion: body.slice(first + 1, second) }
   }
 
@@ -451,7 +504,9 @@ export class RedisEngine implements Engine {
 
   async endSession (sessionId: string, reason: 'client' | 'server'): Promise<void> {
     const ended = await this.#run('END', sessionId, reason, String(this.#detection)) as EndedSession | 'sent' | null
-    if (Array.isArray(ended)) this.#ended(ended, reason)
+    if (!Array.isArray(ended)) return
+    await this.#onOthers('DROP', sessionId)
+    this.#ended(ended, reason)
   }
 
   async sessionCount (): Promise<number> {
@@ -479,22 +534,23 @@ export class RedisEngine implements Engine {
     await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
     this.#client?.destroy()
-    this.#index.clear()
+    for (const index of this.#indexes) index.clear()
     this.#records.clear()
   }
 
-  /** A message on this node's channel; its first letter says what it is. */
-  readonly #receive = (message: string): void => {
+  /** A message on this node's channel of a bus; its first letter says what it is. */
+  #receive (message: string, bus: number): void {
     try {
-      this.#dispatch(message)
+      this.#dispatch(message, bus)
     } catch (error) {
       // A message this node cannot read must not stop the ones after it.
       this.#host!.warn('a message from another node could not be read', error)
     }
   }
 
-  #dispatch (message: string): void {
+  #dispatch (message: string, bus: number): void {
     const host = this.#host!
+    const index = this.#indexes[bus]!
     const kind = message[0]
     const newline = message.indexOf('\n')
     const head = message.slice(1, newline)
@@ -502,12 +558,12 @@ export class RedisEngine implements Engine {
     switch (kind) {
       case 'e': {
         // e<log id>\n<replay id>\n<expansion>\n<event>
-        const { event, expansion } = this.#logged(head, rest)
-        for (const id of this.#index.match(JSON.parse(expansion) as string[])) this.#deliverLocal(id, event)
+        const { event, expansion } = this.#logged(bus, head, rest)
+        for (const id of index.match(JSON.parse(expansion) as string[])) this.#deliverLocal(id, event)
         return
       }
       case 'd':
-        if (this.#index.has(head)) this.#deliverLocal(head, OutgoingEvent.fromJSON(rest))
+        if (index.has(head)) this.#deliverLocal(head, OutgoingEvent.fromJSON(rest))
         return
       case 'r': {
         const replay = JSON.parse(rest) as WireReplay
@@ -517,17 +573,29 @@ export class RedisEngine implements Engine {
         return
       }
       case 's':
-        if (this.#index.subscribe(head, rest)) host.subscribed(head, rest)
+        // Every bus says so; the host is told once.
+        if (index.subscribe(head, rest) && bus === 0) host.subscribed(head, rest)
         return
       case 't':
         host.touch(head)
         return
       case 'u':
-        if (this.#index.unsubscribe(head, rest)) host.unsubscribed(head, rest)
+        if (index.unsubscribe(head, rest) && bus === 0) host.unsubscribed(head, rest)
         return
       case 'm':
         // The session is ours from here: later events are its own, after what is handed over.
-        this.#adopt(head, rest === '' ? [] : rest.split('\n'))
+        // On another bus, only while it moves here or is here: a claim that failed meanwhile left it.
+        if (bus === 0 || this.#arrivals.has(head) || this.#records.has(head)) this.#adopt(head, rest === '' ? [] : rest.split('\n'), bus)
+        if (bus > 0) this.#settled(head, bus)
+        return
+      case 'k':
+        // A later move reached this bus first: none of its events are for this node.
+        this.#settled(head, bus)
+        return
+      case 'l':
+        // This bus's events for the session go to the node that claimed it from here on.
+        index.delete(head)
+        this.#leaveWhenFree(head)
         return
       case 'c':
         this.#handOver(head, rest)
@@ -556,9 +624,33 @@ export class RedisEngine implements Engine {
     this.#host!.replayed(sessionId, this.#fromWireEvents(replay.e), replay.a === 1)
   }
 
-  #adopt (sessionId: string, subscriptions: readonly string[]): void {
-    this.#index.add(sessionId)
-    for (const pattern of subscriptions) this.#index.subscribe(sessionId, pattern)
+  #adopt (sessionId: string, subscriptions: readonly string[], bus: number): void {
+    const index = this.#indexes[bus]!
+    index.add(sessionId)
+    for (const pattern of subscriptions) index.subscribe(sessionId, pattern)
+  }
+
+  #settled (sessionId: string, bus: number): void {
+    const unsettled = this.#unsettled.get(sessionId)
+    unsettled?.delete(bus)
+    if (unsettled?.size === 0) this.#unsettled.delete(sessionId)
+    this.#leaveWhenFree(sessionId)
+  }
+
+  /** Hands a session another node claimed over, once no bus of this node has events for it to come. */
+  #leaveWhenFree (sessionId: string): void {
+    const node = this.#leaving.get(sessionId)
+    if (node === undefined || !this.#free(sessionId)) return
+    this.#leaving.delete(sessionId)
+    this.#handOver(sessionId, node)
+  }
+
+  /** No bus but the first will send this node events of the session: every other one has let it go, or never reached it. */
+  #free (sessionId: string): boolean {
+    for (const bus of this.#otherBuses()) {
+      if (this.#indexes[bus]!.has(sessionId) || this.#unsettled.get(sessionId)?.has(bus) === true) return false
+    }
+    return true
   }
 
   /** Another node claimed a session of ours: send it what we had, or that it had ended here. */
@@ -571,6 +663,12 @@ export class RedisEngine implements Engine {
       claiming.then(later, later)
       return
     }
+    if (!this.#free(sessionId)) {
+      // The first bus's later events are the claimer's; the other buses' come until each lets go.
+      this.#indexes[0]!.delete(sessionId)
+      this.#leaving.set(sessionId, node)
+      return
+    }
     const ended = !this.#records.has(sessionId)
     const state = this.#host!.release(sessionId)
     this.#forget(sessionId)
@@ -580,7 +678,7 @@ export class RedisEngine implements Engine {
   }
 
   #forget (sessionId: string): void {
-    this.#index.delete(sessionId)
+    for (const index of this.#indexes) index.delete(sessionId)
     this.#records.delete(sessionId)
   }
 
@@ -632,29 +730,37 @@ export class RedisEngine implements Engine {
     const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
     this.#elsewhere = elsewhere
     this.#touched.clear()
+    if (expired.length > 0) await this.#onOthers('DROP', ...expired.map(([id]) => id))
     for (const session of expired) this.#ended(session, 'expired')
     if (this.#ending.size > 0) await this.#retryEnding()
-    if (joined === 1 && this.#records.size > 0) await this.#restore()
+    // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
+    const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))
+    const lost = joined === 1 ? [...this.#buses.keys()] : beats.flatMap((beat, i) => beat === 1 ? [i + 1] : [])
+    if (lost.length > 0 && this.#records.size > 0) await this.#restore(lost)
     await this.#refresh()
   }
 
   /**
    * Redis lost what this node had put there (it restarted empty), or the other nodes
-   * took this node for dead: put back the sessions it holds and its interest.
+   * took this node for dead: put back, on the buses that lost them, the sessions it
+   * holds and its interest.
    */
-  async #restore (): Promise<void> {
+  async #restore (buses: number[]): Promise<void> {
     let movedAway = 0
-    for (const [id, record] of this.#records) {
-      if (await this.#run('RESTORE', this.node, String(this.#ttl), id, record, ...this.#index.patternsOf(id)) === 1) continue
-      // Taken over by another node while this one was taken for dead: it lives there now,
-      // and a copy kept here would get no event, or serve its client twice.
-      this.#host!.release(id)
-      this.#forget(id)
-      movedAway++
+    for (const bus of buses) {
+      const index = this.#indexes[bus]!
+      for (const [id, record] of this.#records) {
+        if (await this.#runOn(bus, 'RESTORE', this.node, String(this.#ttl), id, record, ...index.patternsOf(id)) === 1 || bus > 0) continue
+        // Taken over by another node while this one was taken for dead: it lives there now,
+        // and a copy kept here would get no event, or serve its client twice.
+        this.#host!.release(id)
+        this.#forget(id)
+        movedAway++
+      }
+      const pairs: string[] = []
+      for (const pattern of index.patterns()) pairs.push(pattern, String(index.count(pattern)))
+      if (pairs.length > 0) await this.#runOn(bus, 'REINDEX', this.node, ...pairs)
     }
-    const pairs: string[] = []
-    for (const pattern of this.#index.patterns()) pairs.push(pattern, String(this.#index.count(pattern)))
-    if (pairs.length > 0) await this.#run('REINDEX', this.node, ...pairs)
     this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}, let go ${movedAway} that another node had taken over meanwhile`, undefined)
   }
 
@@ -663,20 +769,49 @@ export class RedisEngine implements Engine {
     const now = Date.now()
     if (now - this.#lastRefresh < this.#ttl / 3) return
     this.#lastRefresh = now
-    await this.#run('KEEP', this.node, String(this.#ttl))
+    await this.#onAll('KEEP', this.node, String(this.#ttl))
     const ids = [...this.#records.keys()]
-    for (let i = 0; i < ids.length; i += 1000) await this.#run('REFRESH', String(this.#ttl), ...ids.slice(i, i + 1000))
+    for (let i = 0; i < ids.length; i += 1000) await this.#onAll('REFRESH', String(this.#ttl), ...ids.slice(i, i + 1000))
   }
 
-  #channel (node: string): string {
-    return `${this.#keys}n:${node}`
+  #channel (node: string, bus = 0): string {
+    return `${this.#buses[bus]}n:${node}`
   }
 
-  /** Runs a script; Redis's status follows from whether it could. */
+  /** The buses but the first. */
+  #otherBuses (): number[] {
+    return Array.from({ length: this.#buses.length - 1 }, (_, i) => i + 1)
+  }
+
+  /** Runs a script on every bus but the first, at once; their results in bus order. */
+  async #onOthers (name: ScriptName, ...args: string[]): Promise<unknown[]> {
+    return await Promise.all(this.#otherBuses().map(bus => this.#runOn(bus, name, ...args)))
+  }
+
+  /** Runs a script on every bus, at once. */
+  async #onAll (name: ScriptName, ...args: string[]): Promise<void> {
+    await Promise.all([this.#run(name, ...args), this.#onOthers(name, ...args)])
+  }
+
+  /**
+   * A session this node ended, whose destroy had not gone through, was found so and
+   * destroyed on the first bus: its copies on the other buses go too.
+   */
+  async #endedElsewhere (sessionId: string): Promise<void> {
+    if (this.#ending.has(sessionId)) await this.#onOthers('DESTROY', this.node, sessionId)
+    this.#endingDone(sessionId)
+  }
+
+  /** Runs a script on the first bus. */
   async #run (name: ScriptName, ...args: string[]): Promise<unknown> {
-    if (!operations.hasSubscribers) return this.#evaluate(name, args)
+    return await this.#runOn(0, name, ...args)
+  }
+
+  /** Runs a script on a bus; Redis's status follows from whether it could. */
+  async #runOn (bus: number, name: ScriptName, ...args: string[]): Promise<unknown> {
+    if (!operations.hasSubscribers) return this.#evaluate(bus, name, args)
     try {
-      const result = await this.#evaluate(name, args)
+      const result = await this.#evaluate(bus, name, args)
       operations.publish({ engine: this, operation: name.toLowerCase() })
       return result
     } catch (error) {
@@ -685,14 +820,15 @@ export class RedisEngine implements Engine {
     }
   }
 
-  async #evaluate (name: ScriptName, args: string[]): Promise<unknown> {
+  async #evaluate (bus: number, name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
     if (client === undefined || !client.ready) throw this.#unavailable()
     const answersBefore = this.#answers
     let result: unknown
     try {
-      // Any key of the engine routes the script to its shard on a cluster.
-      result = await client.run(this.#scripts[name], `${this.#keys}nodes`, [this.#keys, ...args])
+      // Any key of the bus routes the script to its shard on a cluster.
+      const keys = this.#buses[bus]!
+      result = await client.run(this.#scripts[name], `${keys}nodes`, [keys, ...args])
     } catch (error) {
       if (isReply(error)) {
         this.#answers++
@@ -724,7 +860,7 @@ export class RedisEngine implements Engine {
   async #answering (client: RedisConnection, answersBefore: number): Promise<boolean> {
     if (this.#answers > answersBefore) return true
     if (this.#probe === undefined) {
-      const probe = this.#probe = client.run(this.#scripts.PROBE, `${this.#keys}nodes`, []).then(() => true, () => false)
+      const probe = this.#probe = client.run(this.#scripts.PROBE, `${this.#buses[0]}nodes`, []).then(() => true, () => false)
       probe.finally(() => { if (this.#probe === probe) this.#probe = undefined }).catch(() => {})
     }
     return await this.#probe
@@ -744,6 +880,13 @@ export class RedisEngine implements Engine {
     this.#available = available
     this.#host?.statusChanged(available, error)
   }
+}
+
+/** The bus of a publisher's events: one for all of them, so that they keep their order. */
+function busOf (publisher: string, buses: number): number {
+  let hash = 0
+  for (let i = 0; i < publisher.length; i++) hash = (hash * 31 + publisher.charCodeAt(i)) >>> 0
+  return hash % buses
 }
 
 /** Waits for `promise`, or `ms` at most: whether it settled. */

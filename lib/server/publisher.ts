@@ -55,7 +55,7 @@ export class Publisher {
     }
     if (diagnostics.publish.hasSubscribers) diagnostics.publish.publish({ message: outgoing, session })
     this.#reporter.notify('publish', outgoing, session)
-    await this.#engine.publish(serialized, channel.expansion)
+    await this.#engine.publish(serialized, channel.expansion, session?.id)
     return true
   }
 

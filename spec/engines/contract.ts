@@ -21,6 +21,26 @@ const FENCE = '/contract/fence'
 
 const parser = new ChannelParser({ maxLength: 512, maxDepth: 32 })
 
+/** Harnesses made so far: names their fences apart. */
+let harnesses = 0
+
+/** Publisher ids enough for an engine that spreads publishers over a few buses to use every one. */
+const PUBLISHERS = Array.from({ length: 8 }, (_, i) => `publisher-${i}`)
+
+/**
+ * Whether `received` holds each of `sent` once, each publisher's in the order it
+ * published them (C70); `publisherOf` says which publisher sent a value.
+ */
+function inPublisherOrder (received: readonly unknown[], sent: readonly number[], publisherOf: (value: number) => string): boolean {
+  if (received.length !== sent.length || [...received].sort((a, b) => Number(a) - Number(b)).some((value, i) => value !== sent[i])) return false
+  const last = new Map<string, number>()
+  for (const value of received as number[]) {
+    if ((last.get(publisherOf(value)) ?? -1) > value) return false
+    last.set(publisherOf(value), value)
+  }
+  return true
+}
+
 interface Delivery { sessionId: string, event: OutgoingEvent }
 
 /**
@@ -44,6 +64,9 @@ class Harness implements EngineHost {
   /** The seams sessions hand over when they move (SessionState.seam). */
   readonly seams = new Map<string, SeamState>()
   readonly #live = new Set<string>()
+  /** Publishers this harness published for; undefined: the server itself. */
+  readonly #publishers = new Set<string | undefined>([undefined])
+  readonly #name = `h${++harnesses}`
   #fences = 0
 
   constructor (engine: Engine, history: HistoryLimits) {
@@ -123,10 +146,14 @@ class Harness implements EngineHost {
     this.queues.delete(id)
   }
 
-  /** Starts a publish on `channel` (a concrete channel name); await the result to finish it. */
-  publish (channel: string, data: unknown = null): { event: OutgoingEvent, done: Promise<void> } {
+  /**
+   * Starts a publish on `channel` (a concrete channel name), by the session `publisher`
+   * or by the server itself; await the result to finish it.
+   */
+  publish (channel: string, data: unknown = null, publisher?: string): { event: OutgoingEvent, done: Promise<void> } {
     const event = new OutgoingEvent({ channel, data })
-    return { event, done: Promise.resolve(this.engine.publish(event, parser.parse(channel)!.expansion)) }
+    this.#publishers.add(publisher)
+    return { event, done: Promise.resolve(this.engine.publish(event, parser.parse(channel)!.expansion, publisher)) }
   }
 
   /** Publishes on a channel that keeps history; resolves when the publish is done. */
@@ -141,21 +168,26 @@ class Harness implements EngineHost {
   }
 
   /**
-   * Waits until every live session has received a fence published after everything
-   * so far. Delivery per session is FIFO (C70), so each live session then has all it
-   * will ever get of earlier publishes; sessions that get nothing (destroyed ones)
-   * are covered by the live ones receiving the same publishes alongside them.
+   * Waits until every live session has received a fence of each publisher published
+   * after everything so far. Delivery per session is FIFO per publisher (C70), so each
+   * live session then has all it will ever get of earlier publishes; sessions that get
+   * nothing (destroyed ones) are covered by the live ones receiving the same publishes
+   * alongside them.
    */
   async settle (): Promise<void> {
-    const fence = ++this.#fences
-    await this.publish(FENCE, fence).done
-    const isFence = (event: OutgoingEvent): boolean => event.channel === FENCE && (event.message as { data: unknown }).data === fence
-    for (let round = 0; round < 2_000; round++) {
-      const reached = new Set(this.deliveries.filter(d => isFence(d.event)).map(d => d.sessionId))
-      if ([...this.#live].every(id => reached.has(id))) return
+    const round = ++this.#fences
+    const fences = [...this.#publishers].map(publisher => `${this.#name}:${round}:${publisher ?? ''}`)
+    await Promise.all(fences.map((fence, i) => this.publish(FENCE, fence, [...this.#publishers][i]).done))
+    const pending = new Set(fences)
+    for (let wait = 0; wait < 2_000; wait++) {
+      const reached = new Map<string, number>()
+      for (const { sessionId, event } of this.deliveries) {
+        if (event.channel === FENCE && pending.has((event.message as { data: string }).data)) reached.set(sessionId, (reached.get(sessionId) ?? 0) + 1)
+      }
+      if ([...this.#live].every(id => reached.get(id) === fences.length)) return
       await delay(5)
     }
-    throw new Error('the fence publish did not reach every live session')
+    throw new Error('the fence publishes did not reach every live session')
   }
 
   /** The events `sessionId` received, fences left out, in delivery order. */
@@ -456,11 +488,28 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     t.equal(b.orphansEnded.length, 1, 'once')
   })
 
+  t.test('nodes: each publisher\'s events arrive once, in its order, on every node', async t => {
+    const [a, b, c] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
+    await a.session('onA', '/p/**')
+    await b.session('onB', '/p/x')
+    const sent = Array.from({ length: 160 }, (_, i) => i)
+    const publisherOf = (i: number): string => PUBLISHERS[i % PUBLISHERS.length]!
+    // Each publisher's events one after another, the publishers at once, through two nodes.
+    await Promise.all(PUBLISHERS.map(async (publisher, p) => {
+      for (const i of sent.filter(i => publisherOf(i) === publisher)) await (p % 2 === 0 ? b : c).publish('/p/x', i, publisher).done
+    }))
+    await Promise.all([a.settle(), b.settle()])
+    t.ok(inPublisherOrder(a.dataAt('onA'), sent, publisherOf), 'every event once, each publisher\'s in order, through a wildcard')
+    t.ok(inPublisherOrder(b.dataAt('onB'), sent, publisherOf), 'and on the other node')
+  })
+
   t.test('nodes: a session taken over keeps every event once, in order, while publishes go on', async t => {
     const [a, b, publisher] = [await start(t, makeEngine), await start(t, makeEngine), await start(t, makeEngine)]
     await a.session('s', '/stream')
     const sent = Array.from({ length: 300 }, (_, i) => i)
-    const publishing = (async () => { for (const i of sent) await publisher.publish('/stream', i).done })()
+    // Several publishers, whose events an engine may carry on different buses.
+    const publisherOf = (i: number): string => PUBLISHERS[i % 3]!
+    const publishing = (async () => { for (const i of sent) await publisher.publish('/stream', i, publisherOf(i)).done })()
     // Back and forth between the two nodes while the stream flows.
     const moves: Array<ClaimedSession | undefined> = []
     for (let i = 0; i < 6; i++) {
@@ -473,7 +522,8 @@ export function engineContract (t: Test, makeEngine: EngineFactory, { nodes = fa
     t.ok(moves.every(claimed => claimed !== undefined), 'every claim succeeded')
     t.same(moves[0]?.record.attributes, { name: 's' }, 'the record travels')
     t.same(moves[0]?.state?.attributes, { moved: true }, 'the state the previous node released travels')
-    t.same(dataOf(holder.queues.get('s') ?? []), sent, 'no event lost or repeated across six moves')
+    const queued = dataOf(holder.queues.get('s') ?? [])
+    t.ok(inPublisherOrder(queued, sent, publisherOf), 'no event lost or repeated across six moves, each publisher\'s in order')
     t.notOk((holder === a ? b : a).queues.has('s'), 'the other node let it go')
   })
 
