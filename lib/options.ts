@@ -116,7 +116,8 @@ export const CLI_SETTINGS = {
   metrics: setting({ type: 'boolean', default: false, description: 'serve Prometheus metrics at `/metrics`' }),
   // Many nodes over Redis (issue 10, docs/cluster.md).
   redis: setting({ type: 'string', pattern: '^rediss?://', env: 'BAYEUX_REDIS_URL', default: '', description: 'Redis URL (e.g. `redis://127.0.0.1:6379`): share sessions and traffic with every node on the same Redis and prefix; without it, one process on the memory engine' }),
-  redisCluster: setting({ type: 'boolean', default: false, description: '`--redis` is a node of a Redis Cluster: channels are sharded, and every key of the engine shares one hash slot' }),
+  redisCluster: setting({ type: 'boolean', default: false, description: '`--redis` is a node of a Redis Cluster: channels are sharded, and publishes spread over `--redis-buses` hash tags' }),
+  redisBuses: setting({ ...count, maximum: 64, default: 3, description: 'with `--redis-cluster`: hash tags (buses) the publishes spread over, each publisher\'s through one; best the number of masters, the same on every node' }),
   redisPrefix: setting({ type: 'string', minLength: 1, default: 'bayeux:', description: 'prefix of every Redis key and channel, so that several clusters (or test runs) share one Redis' }),
   workers: setting({ type: 'string', pattern: '^(auto|[1-9][0-9]{0,3})$', default: '1', description: 'worker processes sharing the port (`node:cluster`, round-robin); `auto`: one per core. More than one needs `--redis`' }),
   metricsPort: unsetSetting({ type: 'integer', minimum: 0, maximum: 65_535, description: 'serve `/metrics` and the health probes on this port of the same host instead of the main one (implies `--metrics`); 0 picks a free one' })

@@ -61,6 +61,8 @@ export interface ServerOptions extends BayeuxOptions {
   redisPrefix?: string
   /** `redis` is a node of a Redis Cluster; default false. */
   redisCluster?: boolean
+  /** On a Redis Cluster, the buses publishes spread over (RedisEngineOptions.buses); default in CLI_SETTINGS. */
+  redisBuses?: number
 }
 
 export interface RunningServer {
@@ -96,7 +98,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
     logFormat = CLI_SETTINGS.logFormat.default,
     metrics: withMetrics = CLI_SETTINGS.metrics.default,
     metricsPort,
-    redis, redisPrefix = CLI_SETTINGS.redisPrefix.default, redisCluster = CLI_SETTINGS.redisCluster.default,
+    redis, redisPrefix = CLI_SETTINGS.redisPrefix.default, redisCluster = CLI_SETTINGS.redisCluster.default, redisBuses = CLI_SETTINGS.redisBuses.default,
     ...bayeuxOptions
   } = options
   // Drain and shutdown (issue 12): a bad timeout is an error now, not at shutdown.
@@ -108,7 +110,7 @@ export async function createServer (options: ServerOptions = {}): Promise<Runnin
   if (problem !== undefined) throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `Invalid options: ${problem.setting} ${problem.message}`)
   const https = tlsCert !== undefined && tlsKey !== undefined ? await tlsOptions(tlsCert, tlsKey) : undefined
   const policy = await tokenPolicy(tlsAndToken, bayeuxOptions.policy, () => fastify.log)
-  const engine = bayeuxOptions.engine ?? (redis === undefined ? undefined : new RedisEngine({ url: redis, prefix: redisPrefix, cluster: redisCluster }))
+  const engine = bayeuxOptions.engine ?? (redis === undefined ? undefined : new RedisEngine({ url: redis, prefix: redisPrefix, cluster: redisCluster, buses: redisBuses }))
   const bayeux = new BayeuxServer({ ...bayeuxOptions, ...(policy !== undefined && { policy }), ...(engine !== undefined && { engine }) })
   await setup?.(bayeux)
   const fastify = Fastify({
