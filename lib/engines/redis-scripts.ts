@@ -160,11 +160,14 @@ return 1`
 
 /**
  * ARGV: prefix (of a bus other than the first), node, ttl. The node's heartbeat on
- * that bus: 1 when the bus did not know it (it lost its keys, a shard restarted
- * empty), for the node to put its sessions back there.
+ * that bus, which keeps its sets there alive as HEARTBEAT does on the first: 1 when
+ * the bus did not know it (it lost its keys, a shard restarted empty), for the node
+ * to put its sessions back there.
  */
 export const BEAT = `${COMMON}
-return redis.call('SET', P .. 'n:' .. ARGV[2] .. ':beat', '1', 'PX', tonumber(ARGV[3]), 'GET') and 0 or 1`
+local node, ttl = ARGV[2], tonumber(ARGV[3])
+for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
+return redis.call('SET', P .. 'n:' .. node .. ':beat', '1', 'PX', ttl, 'GET') and 0 or 1`
 
 /**
  * ARGV: prefix, node, then ids of sessions that ended on it. Only the holder destroys:
@@ -425,10 +428,11 @@ return { joined, expired, sessions(node) }`
 
 /**
  * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,
- * for a connect on another node to claim.
+ * for a connect on another node to claim; on the other buses, its interest goes.
  */
 export const LEAVE = `${COMMON}
 reap(ARGV[2], now() + tonumber(ARGV[3]))
+redis.call('DEL', P .. 'n:' .. ARGV[2] .. ':beat')
 return 1`
 
 /** ARGV: prefix, node, ttl. Keeps the interest counts of a node's patterns from expiring. */

@@ -505,8 +505,8 @@ export class RedisEngine implements Engine {
   async endSession (sessionId: string, reason: 'client' | 'server'): Promise<void> {
     const ended = await this.#run('END', sessionId, reason, String(this.#detection)) as EndedSession | 'sent' | null
     if (!Array.isArray(ended)) return
-    await this.#onOthers('DROP', sessionId)
     this.#ended(ended, reason)
+    await this.#drop([sessionId])
   }
 
   async sessionCount (): Promise<number> {
@@ -531,7 +531,7 @@ export class RedisEngine implements Engine {
     // on another node could take over although they had ended.
     await this.#retryEnding().catch(() => {})
     // The others may take this node's sessions over at once, without waiting for detection.
-    await this.#run('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
+    await this.#onAll('LEAVE', this.node, String(this.#maxInterval)).catch(() => {})
     this.#subscriber?.destroy()
     this.#client?.destroy()
     for (const index of this.#indexes) index.clear()
@@ -730,8 +730,8 @@ export class RedisEngine implements Engine {
     const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
     this.#elsewhere = elsewhere
     this.#touched.clear()
-    if (expired.length > 0) await this.#onOthers('DROP', ...expired.map(([id]) => id))
     for (const session of expired) this.#ended(session, 'expired')
+    if (expired.length > 0) await this.#drop(expired.map(([id]) => id))
     if (this.#ending.size > 0) await this.#retryEnding()
     // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
     const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))
@@ -798,8 +798,18 @@ export class RedisEngine implements Engine {
    * destroyed on the first bus: its copies on the other buses go too.
    */
   async #endedElsewhere (sessionId: string): Promise<void> {
-    if (this.#ending.has(sessionId)) await this.#onOthers('DESTROY', this.node, sessionId)
+    // Should that fail, the session stays kept for the heartbeat's retry, which removes them.
+    if (this.#ending.has(sessionId) && !await this.#onOthers('DESTROY', this.node, sessionId).then(() => true, () => false)) return
     this.#endingDone(sessionId)
+  }
+
+  /**
+   * Sessions that ended on the first bus without their node: their copies on the other
+   * buses go. Should that fail, they are left to their TTL: the nodes their interest
+   * names hold no such session, and drop what comes for it.
+   */
+  async #drop (ids: string[]): Promise<void> {
+    await this.#onOthers('DROP', ...ids).catch(() => {})
   }
 
   /** Runs a script on the first bus. */
