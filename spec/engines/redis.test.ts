@@ -1,14 +1,11 @@
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Test } from 'tap'
-import type { ClaimedSession, EngineHost } from '../../lib/engines/engine.ts'
 import { RedisEngine } from '../../lib/engines/redis.ts'
-import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
 import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
 import { connectRedis, keysUnder, REDIS_URL, requireRedis, requireRedisBinaries, testPrefix, ThrowawayRedis } from '../support/redis.ts'
-import { printed, startDaemon } from '../support/services.ts'
 import { engineContract, historyHost, record } from './contract.ts'
+import { dataOf, queueNode, stoppableNode } from './redis-nodes.ts'
 
 t.test('options that cannot work are refused when the engine is made, before it connects', async t => {
   for (const url of ['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis://']) {
@@ -179,50 +176,6 @@ t.test('a Redis that answers nothing behind its open sockets is an outage once i
   for (let i = 0; i < 200 && !engine.reachable; i++) await engine.sessionCount().catch(async () => await delay(25))
   t.same([statuses, engine.reachable], [[false, true], true], 'and its end, once Redis answers')
 })
-
-/** A node of the test's process whose host keeps a queue per session it holds, and hands it over. */
-async function queueNode (t: Test, options: RedisEngineOptions, host: Partial<EngineHost> = {}): Promise<{ engine: RedisEngine, queues: Map<string, OutgoingEvent[]>, claim: (id: string) => Promise<ClaimedSession | undefined> }> {
-  const queues = new Map<string, OutgoingEvent[]>()
-  const engine = new RedisEngine(options)
-  await engine.start({
-    ...historyHost({ size: 0, ttl: 0 }),
-    deliver: (id, event) => queues.get(id)?.push(event),
-    release: id => {
-      const queued = queues.get(id)
-      queues.delete(id)
-      return queued && { queued, connected: true, transport: 'long-polling', attributes: {} }
-    },
-    ...host
-  })
-  t.teardown(() => engine.close())
-  // As the server does: the session is made here from what the claim brought, before any macrotask.
-  const claim = async (id: string): Promise<ClaimedSession | undefined> => {
-    const claimed = await engine.claim(id, { socket: false })
-    if (claimed !== undefined) queues.set(id, [...claimed.state?.queued ?? []])
-    return claimed
-  }
-  return { engine, queues, claim }
-}
-
-/**
- * A node in a process of its own (spec/support/redis-engine-node.ts) holding session
- * `s`, subscribed to `/h`: SIGSTOP makes it busy without holding the test's event loop.
- */
-async function stoppableNode (t: Test, options: RedisEngineOptions & { prefix: string }) {
-  const script = fileURLToPath(new URL('../support/redis-engine-node.ts', import.meta.url))
-  const { prefix, ...rest } = options
-  const daemon = await startDaemon(process.execPath, ['--import=tsx', script, REDIS_URL, prefix, JSON.stringify(rest), 's', '/h'], process.cwd(), daemon => printed(daemon, /ready [0-9a-f]+/))
-  t.teardown(() => daemon.stop('SIGKILL'))
-  return {
-    stop: () => daemon.child.kill('SIGSTOP'),
-    resume: () => daemon.child.kill('SIGCONT'),
-    queued: async (n: number) => { for (let i = 0; i < 400 && !daemon.output().includes(`queued ${n}\n`); i++) await delay(10) }
-  }
-}
-
-function dataOf (events: readonly OutgoingEvent[] | undefined): unknown[] {
-  return (events ?? []).map(event => (event.message as { data: unknown }).data)
-}
 
 async function publish (engine: RedisEngine, data: number): Promise<void> {
   await engine.publish(new OutgoingEvent({ channel: '/h', data }), ['/h'])
