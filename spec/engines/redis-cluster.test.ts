@@ -11,7 +11,8 @@ import type { Test } from 'tap'
 import type { EngineHost } from '../../lib/engines/engine.ts'
 import { RedisEngine } from '../../lib/engines/redis.ts'
 import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
-import { busPrefixes } from '../../lib/engines/redis-connection.ts'
+import { busPrefixes, script } from '../../lib/engines/redis-connection.ts'
+import { COPY, MOVE } from '../../lib/engines/redis-scripts.ts'
 import { OutgoingEvent } from '../../lib/protocol/outgoing-event.ts'
 import { delay } from '../helpers.ts'
 import { connectRedis, requireRedisBinaries } from '../support/redis.ts'
@@ -96,6 +97,26 @@ if (requireRedisBinaries(t)) {
     const replayed = dataOf(claimed?.state?.queued ?? [])
     t.ok(inPublisherOrder(replayed, dataOf(rest).map(Number).sort((x, y) => x - y)), `the events after the acknowledged batch, once each, each publisher's in order: ${replayed.join(', ')}`)
     t.same(claimed?.state?.unacked?.nextBatch, 2, 'its batches go on from the client\'s count')
+  })
+
+  t.test('two moves of a session that reach a bus out of order: the later one moves the copy, the earlier one is skipped', async t => {
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    t.teardown(() => client.destroy())
+    const bus = busPrefixes(`order-${process.pid}:`, 3, true)[1]!
+    const run = async (text: string, ...args: string[]): Promise<unknown> => await client.eval(script(text, { cluster: true }).text, { keys: [`${bus}nodes`], arguments: [bus, ...args] })
+    const told: string[] = []
+    for (const node of ['A', 'B', 'C']) await client.sSubscribe(`${bus}n:${node}`, message => told.push(`${node} ${message.split('\n')[0]}`))
+    await run(COPY, 's', 'A', '60000')
+    const at = await run(MOVE, 's', 'C', '2', '60000')
+    // A publish after the later move: its event went to the later claimer.
+    await client.xAdd(`${bus}log`, '*', { k: '/x', m: 'after' })
+    const skipped = await run(MOVE, 's', 'B', '1', '60000')
+    for (let i = 0; i < 400 && told.length < 3; i++) await delay(5)
+    t.same(told, ['A ls', 'C ms', 'B ks'], 'the first node lets go, the later claimer takes over, the earlier one is told it holds nothing here')
+    t.equal(await client.hGet(`${bus}s:s`, 'node'), 'C', 'the copy stays with the later claimer')
+    t.equal(skipped, at, 'the skipped move reads the log up to where the later one cut it')
   })
 
   t.test('a session claimed again while it still moves takes along what its first node held on every bus', async t => {
