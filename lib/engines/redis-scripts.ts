@@ -1,8 +1,9 @@
 /**
  * The Lua scripts of the Redis engine. Each runs atomically on one Redis, which is
  * what orders a session's moves, its subscriptions and every publish against each
- * other (docs/cluster.md). ARGV[1] is always the key prefix; a node's messages go to
- * the Redis channel `<prefix>n:<node>`.
+ * other (docs/cluster.md). ARGV[1] is always the key prefix of the bus the script runs
+ * on (one Redis has one bus; a cluster has a hash tag per bus); a node's messages go to
+ * the Redis channel `<prefix>n:<node>` of that bus.
  *
  * Keys: `s:<id>` (hash: node, record, socket; for acknowledge-extension sessions
  * `acked` and `b:<batch>`, log ids), `s:<id>:subs` (hash: pattern → the log id when
@@ -16,7 +17,8 @@
  * when it was last published on, to find the channels of a wildcard).
  *
  * A node's messages: `e<log id>\n<replay id>\n<expansion>\n<event>` (a publish; ids
- * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x` (see RedisEngine).
+ * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, and from the other buses of a
+ * cluster `l` and `k` (see RedisEngine).
  */
 
 const COMMON = `

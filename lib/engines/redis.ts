@@ -115,7 +115,9 @@ interface WireReplay {
  * arrives elsewhere; other requests are served wherever they land. A publish is one
  * script run that sends the event once to each node with interested sessions, which
  * fan it out locally; every change of ownership or subscription goes through a script
- * too, and a node's messages come on one Redis channel, so they stay in order.
+ * too, and a node's messages come on one Redis channel, so they stay in order. On a
+ * Redis Cluster, publishes spread over buses (hash tags), each publisher's through one,
+ * and every bus holds a copy of the routing: each bus keeps that order on its own.
  */
 export class RedisEngine implements Engine {
   /** This node's id in Redis. */
@@ -790,7 +792,8 @@ export class RedisEngine implements Engine {
 
   /** Runs a script on every bus, at once. */
   async #onAll (name: ScriptName, ...args: string[]): Promise<void> {
-    await Promise.all([this.#run(name, ...args), this.#onOthers(name, ...args)])
+    if (this.#buses.length === 1) await this.#run(name, ...args)
+    else await Promise.all([this.#run(name, ...args), this.#onOthers(name, ...args)])
   }
 
   /**
@@ -813,8 +816,8 @@ export class RedisEngine implements Engine {
   }
 
   /** Runs a script on the first bus. */
-  async #run (name: ScriptName, ...args: string[]): Promise<unknown> {
-    return await this.#runOn(0, name, ...args)
+  #run (name: ScriptName, ...args: string[]): Promise<unknown> {
+    return this.#runOn(0, name, ...args)
   }
 
   /** Runs a script on a bus; Redis's status follows from whether it could. */

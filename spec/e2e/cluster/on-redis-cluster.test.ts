@@ -1,7 +1,8 @@
 /**
  * Two servers on a three-master Redis Cluster (`redis` + `redisCluster`, what
- * `--redis-cluster` sets): a client's handshake, subscribe and connect on different
- * nodes, and a publish from a third node's API, as on one Redis.
+ * `--redis-cluster` sets, with its default three buses): a client's handshake,
+ * subscribe and connect on different nodes, and a publish from a node's API, as on
+ * one Redis.
  */
 import t from 'tap'
 import { HttpPeer, startServer } from '../../helpers.ts'
