@@ -412,7 +412,8 @@ return ended(ARGV[2]) or false`
  * first; orphans past that are destroyed. Returns 1 when this node was not counted
  * as alive (its first heartbeat, after Redis lost everything, or after the others
  * took it for dead), then the orphans destroyed ({ id, record, subscriptions } each),
- * then the sessions of every other node and the orphans left.
+ * then the sessions of every other node and the orphans left, then the nodes found
+ * dead (for the other buses to forget their interest too).
  */
 export const HEARTBEAT = `${COMMON}
 local node, detection, maxInterval, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -421,16 +422,21 @@ local joined = redis.call('ZADD', P .. 'nodes', t, node)
 redis.call('PEXPIRE', P .. 'nodes', ttl)
 for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
 -- A node late with its heartbeat but still listening is busy, not dead.
+local dead = {}
 for _, late in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', t - detection)) do
-  if not alive(late, detection) then reap(late, t + maxInterval) end
+  if not alive(late, detection) then
+    reap(late, t + maxInterval)
+    dead[#dead + 1] = late
+  end
 end
 local expired = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)) do expired[#expired + 1] = ended(id) end
-return { joined, expired, sessions(node) }`
+return { joined, expired, sessions(node), dead }`
 
 /**
  * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,
- * for a connect on another node to claim; on the other buses, its interest goes.
+ * for a connect on another node to claim; on the other buses, its interest goes (also
+ * run there for a node HEARTBEAT found dead).
  */
 export const LEAVE = `${COMMON}
 reap(ARGV[2], now() + tonumber(ARGV[3]))

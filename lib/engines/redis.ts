@@ -729,11 +729,13 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const [joined, expired, elsewhere] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number]
+    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
     if (expired.length > 0) await this.#drop(expired.map(([id]) => id))
+    // Should that fail, a dead node's interest on a bus goes as its sessions move or end.
+    for (const node of dead) await this.#onOthers('LEAVE', node, String(this.#maxInterval)).catch(() => {})
     if (this.#ending.size > 0) await this.#retryEnding()
     // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
     const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))

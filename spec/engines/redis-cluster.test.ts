@@ -119,6 +119,22 @@ if (requireRedisBinaries(t)) {
     t.equal(skipped, at, 'the skipped move reads the log up to where the later one cut it')
   })
 
+  t.test('a node that died: its interest goes on every bus, not only on the first', async t => {
+    const prefix = `dead-${process.pid}:`
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 1000 }
+    const a = await stoppableNode(t, { ...options, url: url() })
+    await queueNode(t, { ...options, url: url() })
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    t.teardown(() => client.destroy())
+    const interest = async (): Promise<Array<string | undefined>> => await Promise.all(busPrefixes(prefix, 3, true).map(async bus => await client.hGet(`${bus}c:/h`, a.node) ?? undefined))
+    t.same(await interest(), ['1', '1', '1'], 'its session\'s pattern counts for it on each bus')
+    await a.kill()
+    for (let i = 0; i < 400 && (await interest()).some(count => count !== undefined); i++) await delay(10)
+    t.same(await interest(), [undefined, undefined, undefined], 'the sweep that found it dead removed it everywhere, before its session expires')
+  })
+
   t.test('a session claimed again while it still moves takes along what its first node held on every bus', async t => {
     const prefix = `chain-${process.pid}:`
     const options = { cluster: true, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50 }

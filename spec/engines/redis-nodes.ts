@@ -48,6 +48,8 @@ export async function stoppableNode (t: Test, options: RedisEngineOptions & { pr
   const daemon = await startDaemon(process.execPath, ['--import=tsx', script, options.url ?? REDIS_URL, prefix, JSON.stringify(rest), 's', '/h'], process.cwd(), daemon => printed(daemon, /ready [0-9a-f]+/))
   t.teardown(() => daemon.stop('SIGKILL'))
   return {
+    node: /ready ([0-9a-f]+)/.exec(daemon.output())![1]!,
+    kill: async () => { await daemon.stop('SIGKILL') },
     stop: () => daemon.child.kill('SIGSTOP'),
     resume: () => daemon.child.kill('SIGCONT'),
     queued: async (n: number) => { for (let i = 0; i < 400 && !daemon.output().includes(`queued ${n}\n`); i++) await delay(10) }
