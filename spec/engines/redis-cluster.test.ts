@@ -135,6 +135,31 @@ if (requireRedisBinaries(t)) {
     t.same(await interest(), [undefined, undefined, undefined], 'the sweep that found it dead removed it everywhere, before its session expires')
   })
 
+  t.test('a shard that lost its keys gets back, at the next heartbeat, the sessions and interest of its buses', async t => {
+    const prefix = `lost-${process.pid}:`
+    const b = await queueNode(t, { cluster: true, prefix, heartbeat: 100, detection: 1000, url: url() })
+    await b.engine.createSession('s', { ack: false })
+    await b.engine.subscribe('s', '/h')
+    b.queues.set('s', [])
+    const [first, ...others] = busPrefixes(prefix, 3, true)
+    // Every master but the first bus's restarts empty, as far as the engine can tell.
+    for (const { url } of cluster.nodes) {
+      const master = await connectRedis(t, url)
+      // A master that does not serve the first bus's slot answers MOVED.
+      if (!await master.exists(`${first}nodes`).then(() => true, () => false)) await master.flushAll()
+    }
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    t.teardown(() => client.destroy())
+    const interest = async (): Promise<Array<string | null>> => await Promise.all(others.map(async bus => await client.hGet(`${bus}c:/h`, b.engine.node)))
+    for (let i = 0; i < 400 && (await interest()).some(count => count !== '1'); i++) await delay(10)
+    t.same(await interest(), ['1', '1'], 'its interest is back on the other buses')
+    for (const data of [0, 1, 2]) await publish(b.engine, data)
+    for (let i = 0; i < 400 && b.queues.get('s')!.length < 3; i++) await delay(10)
+    t.same(dataOf(b.queues.get('s')!).sort(), [0, 1, 2], 'publishes through every bus reach the session')
+  })
+
   t.test('a session claimed again while it still moves takes along what its first node held on every bus', async t => {
     const prefix = `chain-${process.pid}:`
     const options = { cluster: true, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50 }
