@@ -121,7 +121,7 @@ if (requireRedisBinaries(t)) {
 
   t.test('a node that died: its interest goes on every bus, not only on the first', async t => {
     const prefix = `dead-${process.pid}:`
-    const options = { cluster: true, prefix, heartbeat: 100, detection: 1000 }
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 300 }
     const a = await stoppableNode(t, { ...options, url: url() })
     await queueNode(t, { ...options, url: url() })
     const client = createCluster({ rootNodes: cluster.rootNodes })
