@@ -231,6 +231,13 @@ export class RedisEngine implements Engine {
     this.#subscriber = listener
     await commands.connect()
     await listener.connect()
+    // Nodes that spread over other buses would not see each other's routing.
+    const buses = this.#cluster ? await this.#run('AGREE', String(this.#detection), String(this.#buses.length)) as string : '1'
+    if (buses !== String(this.#buses.length)) {
+      listener.destroy()
+      commands.destroy()
+      throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: the nodes under this prefix use ${buses} buses, not ${this.#buses.length}: every node must use the same`)
+    }
     for (const [bus] of this.#buses.entries()) await listener.subscribe(this.#channel(this.node, bus), message => this.#receive(message, bus))
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
@@ -729,7 +736,8 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
+    const buses = this.#cluster ? [String(this.#buses.length)] : []
+    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl), ...buses) as [number, EndedSession[], number, string[]]
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')

@@ -76,6 +76,15 @@ if (requireRedisBinaries(t)) {
     }
   })
 
+  t.test('a node that would use other buses than the running nodes is refused when it starts', async t => {
+    const prefix = `agree-${process.pid}:`
+    await node(t, { prefix })
+    const other = new RedisEngine({ url: url(), cluster: true, prefix, buses: 2 })
+    await t.rejects(other.start(historyHost({ size: 0, ttl: 0 })), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /use 3 buses, not 2/ })
+    await node(t, { prefix, buses: 3 })
+    t.pass('one with the same buses starts')
+  })
+
   t.test('an acknowledge-extension session whose node died gets back from every bus what its client had not acknowledged', async t => {
     const prefix = `ack-${process.pid}:`
     const a = await node(t, { prefix })
