@@ -156,7 +156,6 @@ export class Session implements ServerSession, LinkWatcher {
   #connected = false
   #ended = false
   #interval: number
-  #expiresAt = 0
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
@@ -568,13 +567,12 @@ export class Session implements ServerSession, LinkWatcher {
 
   /** Moves the expiry deadline to `delay` from now. */
   #expireIn (delay: number): void {
-    this.#expiresAt = Date.now() + delay
     this.#host.expiries.schedule(this, delay)
   }
 
-  /** Moves the expiry deadline to `delay` from now, unless it is later already. */
+  /** Moves the expiry deadline to `delay` from now, unless it is later already (the wheel knows it). */
   #extendExpiry (delay: number): void {
-    if (Date.now() + delay > this.#expiresAt) this.#expireIn(delay)
+    this.#host.expiries.extend(this, delay)
   }
 }
 

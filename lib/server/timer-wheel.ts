@@ -47,6 +47,12 @@ export class TimerWheel<T> {
     }
   }
 
+  /** Schedules `item` to expire `delay` ms from now, unless it is due then or later already. */
+  extend (item: T, delay: number): void {
+    const slot = this.#slotOf.get(item)
+    if (slot === undefined || slot < Math.ceil((Date.now() + delay) / this.#resolution) - this.#origin) this.schedule(item, delay)
+  }
+
   cancel (item: T): void {
     const slot = this.#slotOf.get(item)
     if (slot === undefined) return
