@@ -2,6 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { LinkWatcher } from '../server/link.ts'
 import { readCookie } from './cookie.ts'
 
+/** The headers of a link that keeps none: nothing asks for them. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({})
+
 /**
  * What the HTTP and WebSocket links share: the request they came with, and a
  * "the peer went away" signal whose watchers are told once. A watcher added after
@@ -9,7 +12,10 @@ import { readCookie } from './cookie.ts'
  * stay held on it.
  */
 export abstract class TransportLink {
-  /** Request headers (of the upgrade request for a WebSocket), for policies and extensions. */
+  /**
+   * Request headers (of the upgrade request for a WebSocket), for policies; none when
+   * the link was told nothing would read them after its first message.
+   */
   readonly headers: IncomingHttpHeaders
   readonly #remoteAddress: string | undefined
   /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
@@ -21,8 +27,8 @@ export abstract class TransportLink {
    */
   #watchers: LinkWatcher | LinkWatcher[] | undefined
 
-  constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string) {
-    this.headers = headers
+  constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string, keepHeaders = true) {
+    this.headers = keepHeaders ? headers : NO_HEADERS
     this.#remoteAddress = remoteAddress
     this.browserId = readCookie(headers.cookie, cookieName)
   }

@@ -29,7 +29,7 @@ const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
 
 /**
  * Upgrade headers whose values repeat from one client to the next. A socket keeps its
- * upgrade's headers for policies and extensions: one copy of each such value serves
+ * upgrade's headers for the policy: one copy of each such value serves
  * every socket. Credentials and per-connection values (cookie, key) are never shared.
  */
 const REPEATED_HEADERS = new Set(['host', 'connection', 'upgrade', 'origin', 'user-agent', 'pragma', 'cache-control',
@@ -74,8 +74,8 @@ class WebSocketLink extends TransportLink implements PushLink {
   #inProgress = 0
   #ending = false
 
-  constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number) {
-    super(request.headers, request.socket.remoteAddress, cookieName)
+  constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number, keepHeaders: boolean) {
+    super(request.headers, request.socket.remoteAddress, cookieName, keepHeaders)
     this.#socket = socket
     this.#stream = stream
     this.#highWaterMark = highWaterMark
@@ -207,8 +207,10 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark)
-      shareRepeatedValues(link.headers)
+      // Kept only for a policy that can read them: a socket lives long, and most servers have none.
+      const keepHeaders = host.readsHeaders
+      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark, keepHeaders)
+      if (keepHeaders) shareRepeatedValues(link.headers)
       ;(ws as BayeuxSocket).link = link
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })
