@@ -54,20 +54,33 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
 }
 
 /**
+ * What a socket that crossed its high-water mark keeps: the listeners waiting for the
+ * backlog to be written out, and the write callback that tells them. Made on first use,
+ * in one field: most sockets are never backlogged.
+ */
+class Backlog {
+  listeners: Array<() => void> = []
+  readonly written: () => void
+
+  constructor (written: () => void) {
+    this.written = written
+  }
+}
+
+/**
  * One WebSocket as the protocol core sees it: a push link (docs/protocol.md §5.4). Its
  * payloads go out as frames made here and written to the socket's stream, one write each:
  * a broadcast event is framed once for all its subscribers, where ws would frame it
  * again for each and write header and payload apart. ws reads the socket, answers pings
  * and closes; its own frames go to the same stream, whole, so frames never interleave.
+ * Its helpers are static: a private instance method would cost every link a slot.
  */
 class WebSocketLink extends TransportLink implements PushLink {
   readonly #socket: WebSocket
   /** The upgraded connection under #socket, which ws writes its own frames to. */
   readonly #stream: Duplex
   readonly #highWaterMark: number
-  /** Made on first use, like the write callback: most sockets are never backlogged. */
-  #drainListeners: Array<() => void> | undefined
-  #onWritten: (() => void) | undefined
+  #backlog: Backlog | undefined
   /** Payloads of one socket are processed in order, so its publishes stay in order; none in progress, none kept. */
   #queue: Promise<void> | undefined
   /** Payloads enqueued and not processed yet. */
@@ -99,29 +112,29 @@ class WebSocketLink extends TransportLink implements PushLink {
    * payload: an idle link keeps no closure, only a held connect keeps its binding.
    */
   respond (events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
-    if (events.length + replies.length > 0) this.#send(textFrame(serializeBatch(events, replies)))
+    if (events.length + replies.length > 0) WebSocketLink.#send(this, textFrame(serializeBatch(events, replies)))
   }
 
   push (events: readonly OutgoingEvent[]): void {
     // The common case, one event per tick, reuses the frame made for every subscriber.
-    this.#send(events.length === 1 ? events[0]!.alone(textFrame) : textFrame(serializeBatch(events, [])))
+    WebSocketLink.#send(this, events.length === 1 ? events[0]!.alone(textFrame) : textFrame(serializeBatch(events, [])))
   }
 
   onDrain (listener: () => void): void {
-    (this.#drainListeners ??= []).push(listener)
+    WebSocketLink.#backlogOf(this).listeners.push(listener)
   }
 
   enqueue (work: () => Promise<void>): void {
     this.#inProgress++
-    this.#queue = this.#queue === undefined ? this.#run(work) : this.#queue.then(async () => await this.#run(work))
+    this.#queue = this.#queue === undefined ? WebSocketLink.#run(this, work) : this.#queue.then(async () => await WebSocketLink.#run(this, work))
   }
 
   /** The last payload in progress lets the queue go: an idle socket keeps no settled promise. */
-  async #run (work: () => Promise<void>): Promise<void> {
+  static async #run (link: WebSocketLink, work: () => Promise<void>): Promise<void> {
     try {
       await work()
     } finally {
-      if (--this.#inProgress === 0) this.#queue = undefined
+      if (--link.#inProgress === 0) link.#queue = undefined
     }
   }
 
@@ -139,22 +152,27 @@ class WebSocketLink extends TransportLink implements PushLink {
 
   /** Closed by the peer, or let go by the server: for the core the link is gone. */
   gone (): void {
-    this.#drainListeners = undefined
+    this.#backlog = undefined
     this.peerClosed()
   }
 
-  #send (frame: Buffer): void {
+  static #send (link: WebSocketLink, frame: Buffer): void {
     // Closing (by either side) or closed: ws sends nothing more after its close frame either.
-    if (this.#socket.readyState !== WebSocket.OPEN) return
+    if (link.#socket.readyState !== WebSocket.OPEN) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
-    const watch = this.#socket.bufferedAmount + frame.length > this.#highWaterMark
-    this.#stream.write(frame, watch ? (this.#onWritten ??= () => this.#written()) : undefined)
+    const watch = link.#socket.bufferedAmount + frame.length > link.#highWaterMark
+    link.#stream.write(frame, watch ? WebSocketLink.#backlogOf(link).written : undefined)
   }
 
-  #written (): void {
-    const listeners = this.#drainListeners
-    if (this.backlogged || listeners === undefined) return
-    this.#drainListeners = undefined
+  static #backlogOf (link: WebSocketLink): Backlog {
+    return (link.#backlog ??= new Backlog(() => WebSocketLink.#written(link)))
+  }
+
+  static #written (link: WebSocketLink): void {
+    const backlog = link.#backlog
+    if (link.backlogged || backlog === undefined || backlog.listeners.length === 0) return
+    const listeners = backlog.listeners
+    backlog.listeners = []
     for (const listener of listeners) listener()
   }
 }
