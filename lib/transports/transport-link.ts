@@ -2,9 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { LinkWatcher } from '../server/link.ts'
 import { readCookie } from './cookie.ts'
 
-/** The headers of a link that keeps none: nothing asks for them. */
-const NO_HEADERS: IncomingHttpHeaders = Object.freeze({})
-
 /**
  * What the HTTP and WebSocket links share: the request they came with, and a
  * "the peer went away" signal whose watchers are told once. A watcher added after
@@ -12,12 +9,6 @@ const NO_HEADERS: IncomingHttpHeaders = Object.freeze({})
  * stay held on it.
  */
 export abstract class TransportLink {
-  /**
-   * Request headers (of the upgrade request for a WebSocket), for policies; none when
-   * the link was told nothing would read them after its first message.
-   */
-  readonly headers: IncomingHttpHeaders
-  readonly #remoteAddress: string | undefined
   /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
   browserId: string | undefined
   #closed = false
@@ -27,16 +18,15 @@ export abstract class TransportLink {
    */
   #watchers: LinkWatcher | LinkWatcher[] | undefined
 
-  constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string, keepHeaders = true) {
-    this.headers = keepHeaders ? headers : NO_HEADERS
-    this.#remoteAddress = remoteAddress
+  constructor (headers: IncomingHttpHeaders, cookieName: string) {
     this.browserId = readCookie(headers.cookie, cookieName)
   }
 
+  /** Request headers (of the upgrade request for a WebSocket), for policies. */
+  abstract get headers (): IncomingHttpHeaders
+
   /** The peer's address (behind a trusted proxy, the client's), for policies and logs. */
-  get remoteAddress (): string | undefined {
-    return this.#remoteAddress
-  }
+  abstract get remoteAddress (): string | undefined
 
   get closed (): boolean {
     return this.#closed

@@ -39,7 +39,7 @@ const SHARED_VALUES = 1024
 const sharedValues = new Map<string, string>()
 
 /** Replaces the values of `headers` that an earlier upgrade had by its copy of them. */
-function shareRepeatedValues (headers: IncomingHttpHeaders): void {
+function shareRepeatedValues (headers: IncomingHttpHeaders): IncomingHttpHeaders {
   for (const name of REPEATED_HEADERS) {
     const value = headers[name]
     if (typeof value !== 'string') continue
@@ -51,20 +51,22 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
     if (sharedValues.size >= SHARED_VALUES) sharedValues.clear()
     sharedValues.set(value, value)
   }
+  return headers
 }
 
-/**
- * What a socket that crossed its high-water mark keeps: the listeners waiting for the
- * backlog to be written out, and the write callback that tells them. Made on first use,
- * in one field: most sockets are never backlogged.
- */
-class Backlog {
-  listeners: Array<() => void> = []
-  readonly written: () => void
+/** What a socket that keeps no headers shows: nothing reads them. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({})
 
-  constructor (written: () => void) {
-    this.written = written
-  }
+/**
+ * What few sockets need, made on first use, in one field: the upgrade's headers (kept
+ * only for a policy that reads them), what a backlog waits on, the end.
+ */
+class SocketExtras {
+  headers: IncomingHttpHeaders | undefined = undefined
+  /** Listeners waiting for a backlog to be written out, and the write callback that tells them. */
+  drainListeners: Array<() => void> | undefined = undefined
+  written: (() => void) | undefined = undefined
+  ending = false
 }
 
 /**
@@ -80,18 +82,28 @@ class WebSocketLink extends TransportLink implements PushLink {
   /** The upgraded connection under #socket, which ws writes its own frames to. */
   readonly #stream: Duplex
   readonly #highWaterMark: number
-  #backlog: Backlog | undefined
+  readonly #remoteAddress: string | undefined
+  #extras: SocketExtras | undefined
   /** Payloads of one socket are processed in order, so its publishes stay in order; none in progress, none kept. */
   #queue: Promise<void> | undefined
   /** Payloads enqueued and not processed yet. */
   #inProgress = 0
-  #ending = false
 
   constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number, keepHeaders: boolean) {
-    super(request.headers, request.socket.remoteAddress, cookieName, keepHeaders)
+    super(request.headers, cookieName)
     this.#socket = socket
     this.#stream = stream
     this.#highWaterMark = highWaterMark
+    this.#remoteAddress = request.socket.remoteAddress
+    if (keepHeaders) WebSocketLink.#extrasOf(this).headers = shareRepeatedValues(request.headers)
+  }
+
+  get headers (): IncomingHttpHeaders {
+    return this.#extras?.headers ?? NO_HEADERS
+  }
+
+  get remoteAddress (): string | undefined {
+    return this.#remoteAddress
   }
 
   // Getters rather than fields: the same for every link, so no session pays for them.
@@ -121,7 +133,7 @@ class WebSocketLink extends TransportLink implements PushLink {
   }
 
   onDrain (listener: () => void): void {
-    WebSocketLink.#backlogOf(this).listeners.push(listener)
+    (WebSocketLink.#extrasOf(this).drainListeners ??= []).push(listener)
   }
 
   enqueue (work: () => Promise<void>): void {
@@ -140,8 +152,8 @@ class WebSocketLink extends TransportLink implements PushLink {
 
   /** Drain and shutdown: closes with 1001 once the payloads in progress (publishes) are answered. */
   end (): void {
-    if (this.#ending || this.closed) return
-    this.#ending = true
+    if (this.closed || this.#extras?.ending === true) return
+    WebSocketLink.#extrasOf(this).ending = true
     const close = (): void => {
       // Frames go out in order: the events and replies written before come first.
       this.#socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
@@ -152,7 +164,7 @@ class WebSocketLink extends TransportLink implements PushLink {
 
   /** Closed by the peer, or let go by the server: for the core the link is gone. */
   gone (): void {
-    this.#backlog = undefined
+    if (this.#extras !== undefined) this.#extras.drainListeners = undefined
     this.peerClosed()
   }
 
@@ -161,18 +173,17 @@ class WebSocketLink extends TransportLink implements PushLink {
     if (link.#socket.readyState !== WebSocket.OPEN) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
     const watch = link.#socket.bufferedAmount + frame.length > link.#highWaterMark
-    link.#stream.write(frame, watch ? WebSocketLink.#backlogOf(link).written : undefined)
+    link.#stream.write(frame, watch ? (WebSocketLink.#extrasOf(link).written ??= () => WebSocketLink.#written(link)) : undefined)
   }
 
-  static #backlogOf (link: WebSocketLink): Backlog {
-    return (link.#backlog ??= new Backlog(() => WebSocketLink.#written(link)))
+  static #extrasOf (link: WebSocketLink): SocketExtras {
+    return (link.#extras ??= new SocketExtras())
   }
 
   static #written (link: WebSocketLink): void {
-    const backlog = link.#backlog
-    if (link.backlogged || backlog === undefined || backlog.listeners.length === 0) return
-    const listeners = backlog.listeners
-    backlog.listeners = []
+    const listeners = link.#extras?.drainListeners
+    if (link.backlogged || listeners === undefined) return
+    link.#extras!.drainListeners = undefined
     for (const listener of listeners) listener()
   }
 }
@@ -225,10 +236,8 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      // Kept only for a policy that can read them: a socket lives long, and most servers have none.
-      const keepHeaders = host.readsHeaders
-      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark, keepHeaders)
-      if (keepHeaders) shareRepeatedValues(link.headers)
+      // Headers are kept only for a policy that can read them: a socket lives long, and most servers have none.
+      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark, host.readsHeaders)
       ;(ws as BayeuxSocket).link = link
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })
