@@ -53,6 +53,7 @@ export class ServerCore implements TransportHost {
   readonly extensions = new ExtensionChain()
   readonly authorizers: Authorizers
   readonly access: AccessChain
+  readonly #policy: SecurityPolicy
   readonly publisher: Publisher
   readonly registry: SessionRegistry
   readonly pipeline: MessagePipeline
@@ -74,6 +75,7 @@ export class ServerCore implements TransportHost {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', 'Invalid options: history needs an engine that keeps history (Engine.history)')
     }
     this.authorizers = new Authorizers(error => this.reporter.log.error({ err: error }, 'an authorizer threw; access denied'))
+    this.#policy = policy
     this.access = new AccessChain(policy, this.authorizers)
     this.publisher = new Publisher(this.engine, this.extensions, this.reporter, this.history)
     this.registry = new SessionRegistry(this.options, this.reporter, this.engine, (session, reason) => this.#removed(session, reason))
@@ -164,6 +166,10 @@ export class ServerCore implements TransportHost {
 
   readonly #processed = (): void => {
     this.#processing--
+  }
+
+  get readsHeaders (): boolean {
+    return this.#policy.canHandshake !== undefined
   }
 
   badInput (source: InputSource, reason: BadInputReason, message: string, detail?: object): void {

@@ -12,6 +12,8 @@ import { TokenBucket } from './limiter.ts'
 import type { Link, LinkWatcher, PushLink, Respond } from './link.ts'
 import { SessionQueue } from './session-queue.ts'
 import { SubscriptionSet } from './subscription-set.ts'
+import type { SubscriptionHolder } from './subscription-set.ts'
+import type { Members } from '../engines/members.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
 /** Why a session ended; `token-expired`: the token it was admitted with expired (tokenAuth). */
@@ -138,12 +140,13 @@ class SessionExtras {
 const SERVER_DISCONNECT: Reply = { channel: META_DISCONNECT, successful: true }
 
 /** One client's state on the server: its queue, its held connect, its expiry. */
-export class Session implements ServerSession, LinkWatcher {
+export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   readonly id: string
   /** HTTP sessions: the browser cookie they were created with (C100). */
   readonly browserId: string | undefined
   readonly remoteAddress: string | undefined
-  readonly subscriptions = new SubscriptionSet()
+  /** What `subscriptions` reads and changes; one subscription, what most sessions have, is the string itself. */
+  subscribed: Members | undefined = undefined
 
   readonly #host: SessionHost
   /** Made when an event queues, let go once drained: an idle session has none. */
@@ -156,7 +159,6 @@ export class Session implements ServerSession, LinkWatcher {
   #connected = false
   #ended = false
   #interval: number
-  #expiresAt = 0
 
   constructor (host: SessionHost, { id, browserId, remoteAddress, ack, visitor = false }: SessionIdentity) {
     this.#host = host
@@ -202,6 +204,11 @@ export class Session implements ServerSession, LinkWatcher {
    */
   get visitor (): boolean {
     return this.#extras?.visitor === true
+  }
+
+  /** A set made for each read: an idle session keeps no object for its subscriptions. */
+  get subscriptions (): SubscriptionSet {
+    return new SubscriptionSet(this)
   }
 
   /** The handshake was accepted, or the session moved here: bind a WebSocket, start the expiry clock. */
@@ -568,13 +575,12 @@ export class Session implements ServerSession, LinkWatcher {
 
   /** Moves the expiry deadline to `delay` from now. */
   #expireIn (delay: number): void {
-    this.#expiresAt = Date.now() + delay
     this.#host.expiries.schedule(this, delay)
   }
 
-  /** Moves the expiry deadline to `delay` from now, unless it is later already. */
+  /** Moves the expiry deadline to `delay` from now, unless it is later already (the wheel knows it). */
   #extendExpiry (delay: number): void {
-    if (Date.now() + delay > this.#expiresAt) this.#expireIn(delay)
+    this.#host.expiries.extend(this, delay)
   }
 }
 

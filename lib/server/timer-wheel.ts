@@ -6,6 +6,11 @@
  */
 export class TimerWheel<T> {
   readonly #resolution: number
+  /**
+   * Slots are counted from the wheel's creation: small integers, which V8 stores as they
+   * are, where a slot of the epoch (beyond 2^31) would cost every scheduled item a heap number.
+   */
+  readonly #origin: number
   readonly #onExpire: (item: T) => void
   readonly #buckets = new Map<number, Set<T>>()
   readonly #slotOf = new Map<T, number>()
@@ -15,6 +20,7 @@ export class TimerWheel<T> {
 
   constructor (resolution: number, onExpire: (item: T) => void) {
     this.#resolution = resolution
+    this.#origin = Math.floor(Date.now() / resolution)
     this.#onExpire = onExpire
   }
 
@@ -28,7 +34,7 @@ export class TimerWheel<T> {
     // One reading of the clock: a second one, for the first tick, could fall in a later
     // slot than this item's (a pause in between), and the ticks would never visit it.
     const now = Date.now()
-    let slot = Math.ceil((now + delay) / this.#resolution)
+    let slot = Math.ceil((now + delay) / this.#resolution) - this.#origin
     // Never into a slot the tick has already passed (or is passing): it would be skipped.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot + (this.#ticking ? 1 : 0))
     let bucket = this.#buckets.get(slot)
@@ -36,9 +42,15 @@ export class TimerWheel<T> {
     bucket.add(item)
     this.#slotOf.set(item, slot)
     if (this.#timer === undefined) {
-      this.#nextSlot = Math.floor(now / this.#resolution)
+      this.#nextSlot = Math.floor(now / this.#resolution) - this.#origin
       this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
     }
+  }
+
+  /** Schedules `item` to expire `delay` ms from now, unless it is due then or later already. */
+  extend (item: T, delay: number): void {
+    const slot = this.#slotOf.get(item)
+    if (slot === undefined || slot < Math.ceil((Date.now() + delay) / this.#resolution) - this.#origin) this.schedule(item, delay)
   }
 
   cancel (item: T): void {
@@ -59,7 +71,7 @@ export class TimerWheel<T> {
   }
 
   #tick (): void {
-    const now = Math.floor(Date.now() / this.#resolution)
+    const now = Math.floor(Date.now() / this.#resolution) - this.#origin
     this.#ticking = true
     for (; this.#nextSlot <= now; this.#nextSlot++) {
       const bucket = this.#buckets.get(this.#nextSlot)

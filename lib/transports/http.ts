@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import { serializeBatch } from '../protocol/outgoing-event.ts'
 import type { LinkWatcher, RequestLink, Respond } from '../server/link.ts'
 import { browserCookie, newBrowserId } from './cookie.ts'
@@ -18,9 +19,13 @@ class HttpLink extends TransportLink implements RequestLink {
   #watching = false
 
   constructor (transport: string, exchange: HttpExchange, cookieName: string) {
-    super(exchange.request.headers, undefined, cookieName)
+    super(exchange.request.headers, cookieName)
     this.transport = transport
     this.#exchange = exchange
+  }
+
+  get headers (): IncomingHttpHeaders {
+    return this.#exchange.request.headers
   }
 
   /**

@@ -9,9 +9,6 @@ import { readCookie } from './cookie.ts'
  * stay held on it.
  */
 export abstract class TransportLink {
-  /** Request headers (of the upgrade request for a WebSocket), for policies and extensions. */
-  readonly headers: IncomingHttpHeaders
-  readonly #remoteAddress: string | undefined
   /** The browser cookie that scopes HTTP sessions (docs/protocol.md §5.7, §5.9). */
   browserId: string | undefined
   #closed = false
@@ -21,16 +18,15 @@ export abstract class TransportLink {
    */
   #watchers: LinkWatcher | LinkWatcher[] | undefined
 
-  constructor (headers: IncomingHttpHeaders, remoteAddress: string | undefined, cookieName: string) {
-    this.headers = headers
-    this.#remoteAddress = remoteAddress
+  constructor (headers: IncomingHttpHeaders, cookieName: string) {
     this.browserId = readCookie(headers.cookie, cookieName)
   }
 
+  /** Request headers (of the upgrade request for a WebSocket), for policies. */
+  abstract get headers (): IncomingHttpHeaders
+
   /** The peer's address (behind a trusted proxy, the client's), for policies and logs. */
-  get remoteAddress (): string | undefined {
-    return this.#remoteAddress
-  }
+  abstract get remoteAddress (): string | undefined
 
   get closed (): boolean {
     return this.#closed

@@ -29,6 +29,11 @@ export interface TransportHost {
    * processing is done, so a connection's payloads can be kept in order.
    */
   process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void>
+  /**
+   * Whether anything may read a link's headers after its first message: only a policy's
+   * canHandshake can (docs/protocol.md §7.4). A WebSocket keeps its upgrade's headers only then.
+   */
+  readonly readsHeaders: boolean
   /** Logs refused input once at warn, and publishes the bad-input diagnostics event. */
   badInput (source: InputSource, reason: BadInputReason, message: string, detail?: object): void
 }

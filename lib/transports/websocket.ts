@@ -29,7 +29,7 @@ const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
 
 /**
  * Upgrade headers whose values repeat from one client to the next. A socket keeps its
- * upgrade's headers for policies and extensions: one copy of each such value serves
+ * upgrade's headers for the policy: one copy of each such value serves
  * every socket. Credentials and per-connection values (cookie, key) are never shared.
  */
 const REPEATED_HEADERS = new Set(['host', 'connection', 'upgrade', 'origin', 'user-agent', 'pragma', 'cache-control',
@@ -39,7 +39,7 @@ const SHARED_VALUES = 1024
 const sharedValues = new Map<string, string>()
 
 /** Replaces the values of `headers` that an earlier upgrade had by its copy of them. */
-function shareRepeatedValues (headers: IncomingHttpHeaders): void {
+function shareRepeatedValues (headers: IncomingHttpHeaders): IncomingHttpHeaders {
   for (const name of REPEATED_HEADERS) {
     const value = headers[name]
     if (typeof value !== 'string') continue
@@ -51,6 +51,22 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
     if (sharedValues.size >= SHARED_VALUES) sharedValues.clear()
     sharedValues.set(value, value)
   }
+  return headers
+}
+
+/** What a socket that keeps no headers shows: nothing reads them. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({})
+
+/**
+ * What few sockets need, made on first use, in one field: the upgrade's headers (kept
+ * only for a policy that reads them), what a backlog waits on, the end.
+ */
+class SocketExtras {
+  headers: IncomingHttpHeaders | undefined = undefined
+  /** Listeners waiting for a backlog to be written out, and the write callback that tells them. */
+  drainListeners: Array<() => void> | undefined = undefined
+  written: (() => void) | undefined = undefined
+  ending = false
 }
 
 /**
@@ -59,26 +75,35 @@ function shareRepeatedValues (headers: IncomingHttpHeaders): void {
  * a broadcast event is framed once for all its subscribers, where ws would frame it
  * again for each and write header and payload apart. ws reads the socket, answers pings
  * and closes; its own frames go to the same stream, whole, so frames never interleave.
+ * Its helpers are static: a private instance method would cost every link a slot.
  */
 class WebSocketLink extends TransportLink implements PushLink {
   readonly #socket: WebSocket
   /** The upgraded connection under #socket, which ws writes its own frames to. */
   readonly #stream: Duplex
   readonly #highWaterMark: number
-  /** Made on first use, like the write callback: most sockets are never backlogged. */
-  #drainListeners: Array<() => void> | undefined
-  #onWritten: (() => void) | undefined
+  readonly #remoteAddress: string | undefined
+  #extras: SocketExtras | undefined
   /** Payloads of one socket are processed in order, so its publishes stay in order; none in progress, none kept. */
   #queue: Promise<void> | undefined
   /** Payloads enqueued and not processed yet. */
   #inProgress = 0
-  #ending = false
 
-  constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number) {
-    super(request.headers, request.socket.remoteAddress, cookieName)
+  constructor (socket: WebSocket, stream: Duplex, request: IncomingMessage, cookieName: string, highWaterMark: number, keepHeaders: boolean) {
+    super(request.headers, cookieName)
     this.#socket = socket
     this.#stream = stream
     this.#highWaterMark = highWaterMark
+    this.#remoteAddress = request.socket.remoteAddress
+    if (keepHeaders) WebSocketLink.#extrasOf(this).headers = shareRepeatedValues(request.headers)
+  }
+
+  get headers (): IncomingHttpHeaders {
+    return this.#extras?.headers ?? NO_HEADERS
+  }
+
+  get remoteAddress (): string | undefined {
+    return this.#remoteAddress
   }
 
   // Getters rather than fields: the same for every link, so no session pays for them.
@@ -99,36 +124,36 @@ class WebSocketLink extends TransportLink implements PushLink {
    * payload: an idle link keeps no closure, only a held connect keeps its binding.
    */
   respond (events: readonly OutgoingEvent[], replies: readonly Reply[]): void {
-    if (events.length + replies.length > 0) this.#send(textFrame(serializeBatch(events, replies)))
+    if (events.length + replies.length > 0) WebSocketLink.#send(this, textFrame(serializeBatch(events, replies)))
   }
 
   push (events: readonly OutgoingEvent[]): void {
     // The common case, one event per tick, reuses the frame made for every subscriber.
-    this.#send(events.length === 1 ? events[0]!.alone(textFrame) : textFrame(serializeBatch(events, [])))
+    WebSocketLink.#send(this, events.length === 1 ? events[0]!.alone(textFrame) : textFrame(serializeBatch(events, [])))
   }
 
   onDrain (listener: () => void): void {
-    (this.#drainListeners ??= []).push(listener)
+    (WebSocketLink.#extrasOf(this).drainListeners ??= []).push(listener)
   }
 
   enqueue (work: () => Promise<void>): void {
     this.#inProgress++
-    this.#queue = this.#queue === undefined ? this.#run(work) : this.#queue.then(async () => await this.#run(work))
+    this.#queue = this.#queue === undefined ? WebSocketLink.#run(this, work) : this.#queue.then(async () => await WebSocketLink.#run(this, work))
   }
 
   /** The last payload in progress lets the queue go: an idle socket keeps no settled promise. */
-  async #run (work: () => Promise<void>): Promise<void> {
+  static async #run (link: WebSocketLink, work: () => Promise<void>): Promise<void> {
     try {
       await work()
     } finally {
-      if (--this.#inProgress === 0) this.#queue = undefined
+      if (--link.#inProgress === 0) link.#queue = undefined
     }
   }
 
   /** Drain and shutdown: closes with 1001 once the payloads in progress (publishes) are answered. */
   end (): void {
-    if (this.#ending || this.closed) return
-    this.#ending = true
+    if (this.closed || this.#extras?.ending === true) return
+    WebSocketLink.#extrasOf(this).ending = true
     const close = (): void => {
       // Frames go out in order: the events and replies written before come first.
       this.#socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
@@ -139,22 +164,26 @@ class WebSocketLink extends TransportLink implements PushLink {
 
   /** Closed by the peer, or let go by the server: for the core the link is gone. */
   gone (): void {
-    this.#drainListeners = undefined
+    if (this.#extras !== undefined) this.#extras.drainListeners = undefined
     this.peerClosed()
   }
 
-  #send (frame: Buffer): void {
+  static #send (link: WebSocketLink, frame: Buffer): void {
     // Closing (by either side) or closed: ws sends nothing more after its close frame either.
-    if (this.#socket.readyState !== WebSocket.OPEN) return
+    if (link.#socket.readyState !== WebSocket.OPEN) return
     // Only a frame that crosses the high-water mark needs to report when it is written.
-    const watch = this.#socket.bufferedAmount + frame.length > this.#highWaterMark
-    this.#stream.write(frame, watch ? (this.#onWritten ??= () => this.#written()) : undefined)
+    const watch = link.#socket.bufferedAmount + frame.length > link.#highWaterMark
+    link.#stream.write(frame, watch ? (WebSocketLink.#extrasOf(link).written ??= () => WebSocketLink.#written(link)) : undefined)
   }
 
-  #written (): void {
-    const listeners = this.#drainListeners
-    if (this.backlogged || listeners === undefined) return
-    this.#drainListeners = undefined
+  static #extrasOf (link: WebSocketLink): SocketExtras {
+    return (link.#extras ??= new SocketExtras())
+  }
+
+  static #written (link: WebSocketLink): void {
+    const listeners = link.#extras?.drainListeners
+    if (link.backlogged || listeners === undefined) return
+    link.#extras!.drainListeners = undefined
     for (const listener of listeners) listener()
   }
 }
@@ -207,8 +236,8 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       return
     }
     wss.handleUpgrade(request, socket, head, ws => {
-      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark)
-      shareRepeatedValues(link.headers)
+      // Headers are kept only for a policy that can read them: a socket lives long, and most servers have none.
+      const link = new WebSocketLink(ws, socket, request, options.browserCookieName, options.websocketHighWaterMark, host.readsHeaders)
       ;(ws as BayeuxSocket).link = link
       ws.on('message', onMessage).on('error', onError).on('close', onClose)
     })

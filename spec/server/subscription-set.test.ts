@@ -1,5 +1,6 @@
 import t from 'tap'
 import { SubscriptionSet } from '../../lib/server/subscription-set.ts'
+import type { SubscriptionHolder } from '../../lib/server/subscription-set.ts'
 
 /** What a Set holding the same members answers, for comparison. */
 function asSeen (set: ReadonlySet<string>): unknown {
@@ -35,4 +36,15 @@ t.test('reads like a Set of the same members, with none, one and several', async
   subscriptions.add('/d')
   t.equal(subscriptions.delete('/e'), false, 'another than the one there')
   t.same([...subscriptions], ['/d'])
+})
+
+t.test('sets made for one holder read and change the same members', async t => {
+  const holder: SubscriptionHolder = { subscribed: undefined }
+  new SubscriptionSet(holder).add('/a')
+  const later = new SubscriptionSet(holder)
+  t.equal(later.has('/a'), true, 'a set made later sees what an earlier one added')
+  later.add('/b')
+  t.same([...new SubscriptionSet(holder)], ['/a', '/b'])
+  t.equal(new SubscriptionSet(holder).delete('/a'), true)
+  t.same([...later], ['/b'])
 })

@@ -75,6 +75,20 @@ t.test('reschedule moves the deadline', async t => {
   t.equal(fired.length, 2, 'the replaced deadlines do not fire')
 })
 
+t.test('extend moves a deadline later, never sooner, and schedules an item that has none', async t => {
+  const { wheel, fired } = recordingWheel(t, 5)
+  wheel.schedule('later', 300)
+  wheel.extend('later', 0)
+  wheel.extend('fresh', 0)
+  t.equal(wheel.size, 2)
+  await until(() => fired.length >= 1, 'fresh fired')
+  t.same(fired.map(f => f.item), ['fresh'], 'the earlier deadline was not taken')
+  const extended = Date.now() + 400
+  wheel.extend('later', 400)
+  await until(() => fired.length >= 2, 'later fired')
+  t.ok(fired[1]!.at >= extended, 'the later deadline was taken')
+})
+
 t.test('an item still fires when the clock moves to a later slot while it is scheduled', async t => {
   // A process paused inside schedule() (a GC pause, a busy machine) between reading the clock
   // for the item's deadline and for the wheel's first tick: the ticks must still reach its slot.

@@ -138,6 +138,17 @@ t.test('session binding', async t => {
   })
 })
 
+t.test('a policy reads the upgrade\'s headers on every handshake its socket carries', async t => {
+  const seen: Array<string | string[] | undefined> = []
+  const server = await startServer(t, { policy: { canHandshake: (_session, _message, link) => { seen.push(link.headers['x-tenant']); return true } } })
+  const peer = await WsPeer.open(server.url, { headers: { 'x-tenant': 'acme' } })
+  await peer.handshake()
+  await delay(50)
+  await peer.handshake()
+  t.same(seen, ['acme', 'acme'])
+  peer.close()
+})
+
 t.test('events queued while no socket is bound are pushed once one is (C78)', async t => {
   const server = await startServer(t, { timeout: 500 })
   const first = await WsPeer.open(server.url)
