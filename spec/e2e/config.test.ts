@@ -20,6 +20,9 @@ import { disconnect, handshake, newClient, subscribe } from './clients/cometd.ts
 // Some twenty runs of the CLI, each a Node process: more than the usual two minutes
 // on a busy machine.
 t.setTimeout(360_000)
+// Each test runs its own CLI processes in directories of its own: all at once, so that
+// the file waits on no one process starting after another.
+t.jobs = 8
 
 /** Files for each kind of problem a config file can have: [name, text or null for missing, key or '' for the file, message]. */
 const BAD_FILES: Array<[string, string | null, string, RegExp]> = [
@@ -101,6 +104,7 @@ t.test('--config (or BAYEUX_CONFIG) with a bad file exits 2 naming the file and 
 t.test('print-config: every setting in force as one JSON object, defaults included; flag > environment > file > default', async t => {
   const dir = t.testdir({ conf: { 'bayeux.yaml': 'timeout: 1000\ninterval: 10\nmaxQueue: 30\nrequire: [./hook.mjs]\n' } })
   const printed = runCli(t, ['print-config', '--config', 'conf/bayeux.yaml', '--timeout', '3000', '--log-level=warn'], { env: { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20', BAYEUX_LOG_LEVEL: 'error' }, cwd: dir })
+  const plain = runCli(t, ['print-config'])
   t.same(await printed.exited, { code: 0, signal: null })
   t.equal(printed.stderr(), '')
   const config = JSON.parse(printed.stdout())
@@ -117,7 +121,6 @@ t.test('print-config: every setting in force as one JSON object, defaults includ
   t.equal(config.port, CLI_SETTINGS.port.default, 'a default of the CLI')
   t.same(config.transports, OPTION_SETTINGS.transports.default, 'a default of the server')
 
-  const plain = runCli(t, ['print-config'])
   t.same(await plain.exited, { code: 0, signal: null })
   t.same(JSON.parse(plain.stdout()), effectiveSettings({}), 'nothing set: the defaults')
 })
