@@ -146,27 +146,31 @@ const HOOKS = {
   'policy.mjs': 'export const policy = {\n  canSubscribe: (session, channel) => !channel.startsWith(\'/secret/\')\n}\n'
 }
 
-t.test('--require: an ES module and a CommonJS module, found from the working directory, answer remote calls (C65)', async t => {
-  const dir = t.testdir({ hooks: HOOKS })
-  const server = serveCli(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], { cwd: dir })
-  const cometd = newClient(await server.url, 'long-polling')
-  t.teardown(() => disconnect(cometd))
-  await handshake(cometd)
-  t.match(await remoteCall(cometd, 'echo', { n: 7 }), { successful: true, data: { from: 'esm', echo: { n: 7 } } }, 'the ES module\'s listener')
-  t.match(await remoteCall(cometd, 'upper', 'shout'), { successful: true, data: { from: 'cjs', upper: 'SHOUT' } }, 'the CommonJS module\'s listener')
-  // Only the client's timeout ends a call nobody answers: a short one does.
-  t.match(await remoteCall(cometd, 'nobody', 1, 1000), { successful: false }, 'a call nobody listens to still fails, as without --require')
-})
+// The node cometd client keeps one cookie jar per host: two handshakes in flight at once on
+// two servers of 127.0.0.1 could each be given a browser id, and one client keep the other's.
+t.test('--require with the real cometd client, one test after the other', async t => {
+  await t.test('--require: an ES module and a CommonJS module, found from the working directory, answer remote calls (C65)', async t => {
+    const dir = t.testdir({ hooks: HOOKS })
+    const server = serveCli(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], { cwd: dir })
+    const cometd = newClient(await server.url, 'long-polling')
+    t.teardown(() => disconnect(cometd))
+    await handshake(cometd)
+    t.match(await remoteCall(cometd, 'echo', { n: 7 }), { successful: true, data: { from: 'esm', echo: { n: 7 } } }, 'the ES module\'s listener')
+    t.match(await remoteCall(cometd, 'upper', 'shout'), { successful: true, data: { from: 'cjs', upper: 'SHOUT' } }, 'the CommonJS module\'s listener')
+    // Only the client's timeout ends a call nobody answers: a short one does.
+    t.match(await remoteCall(cometd, 'nobody', 1, 1000), { successful: false }, 'a call nobody listens to still fails, as without --require')
+  })
 
-t.test('--require in a config file: paths relative to the file; a module may export the security policy', async t => {
-  const dir = t.testdir({ etc: { 'bayeux.yaml': 'require:\n  - ../hooks/echo.mjs\n  - ../hooks/policy.mjs\n' }, hooks: HOOKS, elsewhere: {} })
-  const server = serveCli(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], { cwd: join(dir, 'elsewhere') })
-  const cometd = newClient(await server.url, 'long-polling')
-  t.teardown(() => disconnect(cometd))
-  await handshake(cometd)
-  t.match(await remoteCall(cometd, 'echo', 'hi'), { successful: true, data: { from: 'esm', echo: 'hi' } })
-  await t.rejects(subscribe(cometd, '/secret/plans', () => {}), /403/, 'the policy refuses /secret/ (C44)')
-  await t.resolves(subscribe(cometd, '/public/news', () => {}), 'and allows the rest')
+  await t.test('--require in a config file: paths relative to the file; a module may export the security policy', async t => {
+    const dir = t.testdir({ etc: { 'bayeux.yaml': 'require:\n  - ../hooks/echo.mjs\n  - ../hooks/policy.mjs\n' }, hooks: HOOKS, elsewhere: {} })
+    const server = serveCli(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], { cwd: join(dir, 'elsewhere') })
+    const cometd = newClient(await server.url, 'long-polling')
+    t.teardown(() => disconnect(cometd))
+    await handshake(cometd)
+    t.match(await remoteCall(cometd, 'echo', 'hi'), { successful: true, data: { from: 'esm', echo: 'hi' } })
+    await t.rejects(subscribe(cometd, '/secret/plans', () => {}), /403/, 'the policy refuses /secret/ (C44)')
+    await t.resolves(subscribe(cometd, '/public/news', () => {}), 'and allows the rest')
+  })
 })
 
 t.test('a --require module that is missing, does not load, exports nothing usable or throws: exit 1 with a clear message', async t => {
