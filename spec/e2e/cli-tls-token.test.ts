@@ -15,6 +15,10 @@ import { serveCli } from '../support/cli-process.ts'
 import { selfSigned } from '../support/tls.ts'
 import { mint, newSecret, now, p256Keys } from '../support/tokens.ts'
 
+// Each test runs CLI processes of its own, with certificates of its own: all at once, so that
+// the file waits on no one Node start-up after another.
+t.jobs = 4
+
 t.test('readOptions: the TLS and token settings, from flags and variables', async t => {
   t.same(readOptions(['--tls-cert', 'c.pem', '--jwt-clock-tolerance', '5000', '--jwt-audience=chat'], { BAYEUX_TLS_KEY: 'k.pem', BAYEUX_JWT_PUBLIC_KEY: 'jwt.pem', BAYEUX_JWT_ISSUER: 'https://id.example' }), {
     // Files are paths: resolved against the working directory (or a config file's folder).

@@ -15,6 +15,10 @@ import { runCli, serveCli } from '../support/cli-process.ts'
 import { withOptionsTable } from '../support/readme-options.ts'
 import { HttpPeer, WsPeer, delay } from '../helpers.ts'
 
+// The tests share nothing, and those that run the CLI each wait on a Node start-up and on
+// the server's timers: all at once.
+t.jobs = 8
+
 /** `maxQueue` → [`max-queue`, `BAYEUX_MAX_QUEUE`]: the naming rule, written out again. */
 function flagAndEnv (name: string): [string, string] {
   const flag = name.replace(/[A-Z]/g, upper => `-${upper.toLowerCase()}`)

@@ -20,6 +20,9 @@ import { disconnect, handshake, newClient, subscribe } from './clients/cometd.ts
 // Some twenty runs of the CLI, each a Node process: more than the usual two minutes
 // on a busy machine.
 t.setTimeout(360_000)
+// Each test runs its own CLI processes in directories of its own: all at once, so that
+// the file waits on no one process starting after another.
+t.jobs = 8
 
 /** Files for each kind of problem a config file can have: [name, text or null for missing, key or '' for the file, message]. */
 const BAD_FILES: Array<[string, string | null, string, RegExp]> = [
@@ -101,6 +104,7 @@ t.test('--config (or BAYEUX_CONFIG) with a bad file exits 2 naming the file and 
 t.test('print-config: every setting in force as one JSON object, defaults included; flag > environment > file > default', async t => {
   const dir = t.testdir({ conf: { 'bayeux.yaml': 'timeout: 1000\ninterval: 10\nmaxQueue: 30\nrequire: [./hook.mjs]\n' } })
   const printed = runCli(t, ['print-config', '--config', 'conf/bayeux.yaml', '--timeout', '3000', '--log-level=warn'], { env: { BAYEUX_TIMEOUT: '2000', BAYEUX_INTERVAL: '20', BAYEUX_LOG_LEVEL: 'error' }, cwd: dir })
+  const plain = runCli(t, ['print-config'])
   t.same(await printed.exited, { code: 0, signal: null })
   t.equal(printed.stderr(), '')
   const config = JSON.parse(printed.stdout())
@@ -117,7 +121,6 @@ t.test('print-config: every setting in force as one JSON object, defaults includ
   t.equal(config.port, CLI_SETTINGS.port.default, 'a default of the CLI')
   t.same(config.transports, OPTION_SETTINGS.transports.default, 'a default of the server')
 
-  const plain = runCli(t, ['print-config'])
   t.same(await plain.exited, { code: 0, signal: null })
   t.same(JSON.parse(plain.stdout()), effectiveSettings({}), 'nothing set: the defaults')
 })
@@ -143,27 +146,31 @@ const HOOKS = {
   'policy.mjs': 'export const policy = {\n  canSubscribe: (session, channel) => !channel.startsWith(\'/secret/\')\n}\n'
 }
 
-t.test('--require: an ES module and a CommonJS module, found from the working directory, answer remote calls (C65)', async t => {
-  const dir = t.testdir({ hooks: HOOKS })
-  const server = serveCli(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], { cwd: dir })
-  const cometd = newClient(await server.url, 'long-polling')
-  t.teardown(() => disconnect(cometd))
-  await handshake(cometd)
-  t.match(await remoteCall(cometd, 'echo', { n: 7 }), { successful: true, data: { from: 'esm', echo: { n: 7 } } }, 'the ES module\'s listener')
-  t.match(await remoteCall(cometd, 'upper', 'shout'), { successful: true, data: { from: 'cjs', upper: 'SHOUT' } }, 'the CommonJS module\'s listener')
-  // Only the client's timeout ends a call nobody answers: a short one does.
-  t.match(await remoteCall(cometd, 'nobody', 1, 1000), { successful: false }, 'a call nobody listens to still fails, as without --require')
-})
+// The node cometd client keeps one cookie jar per host: two handshakes in flight at once on
+// two servers of 127.0.0.1 could each be given a browser id, and one client keep the other's.
+t.test('--require with the real cometd client, one test after the other', async t => {
+  await t.test('--require: an ES module and a CommonJS module, found from the working directory, answer remote calls (C65)', async t => {
+    const dir = t.testdir({ hooks: HOOKS })
+    const server = serveCli(t, ['--require', 'hooks/echo.mjs', '--require', 'hooks/upper.cjs'], { cwd: dir })
+    const cometd = newClient(await server.url, 'long-polling')
+    t.teardown(() => disconnect(cometd))
+    await handshake(cometd)
+    t.match(await remoteCall(cometd, 'echo', { n: 7 }), { successful: true, data: { from: 'esm', echo: { n: 7 } } }, 'the ES module\'s listener')
+    t.match(await remoteCall(cometd, 'upper', 'shout'), { successful: true, data: { from: 'cjs', upper: 'SHOUT' } }, 'the CommonJS module\'s listener')
+    // Only the client's timeout ends a call nobody answers: a short one does.
+    t.match(await remoteCall(cometd, 'nobody', 1, 1000), { successful: false }, 'a call nobody listens to still fails, as without --require')
+  })
 
-t.test('--require in a config file: paths relative to the file; a module may export the security policy', async t => {
-  const dir = t.testdir({ etc: { 'bayeux.yaml': 'require:\n  - ../hooks/echo.mjs\n  - ../hooks/policy.mjs\n' }, hooks: HOOKS, elsewhere: {} })
-  const server = serveCli(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], { cwd: join(dir, 'elsewhere') })
-  const cometd = newClient(await server.url, 'long-polling')
-  t.teardown(() => disconnect(cometd))
-  await handshake(cometd)
-  t.match(await remoteCall(cometd, 'echo', 'hi'), { successful: true, data: { from: 'esm', echo: 'hi' } })
-  await t.rejects(subscribe(cometd, '/secret/plans', () => {}), /403/, 'the policy refuses /secret/ (C44)')
-  await t.resolves(subscribe(cometd, '/public/news', () => {}), 'and allows the rest')
+  await t.test('--require in a config file: paths relative to the file; a module may export the security policy', async t => {
+    const dir = t.testdir({ etc: { 'bayeux.yaml': 'require:\n  - ../hooks/echo.mjs\n  - ../hooks/policy.mjs\n' }, hooks: HOOKS, elsewhere: {} })
+    const server = serveCli(t, ['--config', join(dir, 'etc', 'bayeux.yaml')], { cwd: join(dir, 'elsewhere') })
+    const cometd = newClient(await server.url, 'long-polling')
+    t.teardown(() => disconnect(cometd))
+    await handshake(cometd)
+    t.match(await remoteCall(cometd, 'echo', 'hi'), { successful: true, data: { from: 'esm', echo: 'hi' } })
+    await t.rejects(subscribe(cometd, '/secret/plans', () => {}), /403/, 'the policy refuses /secret/ (C44)')
+    await t.resolves(subscribe(cometd, '/public/news', () => {}), 'and allows the rest')
+  })
 })
 
 t.test('a --require module that is missing, does not load, exports nothing usable or throws: exit 1 with a clear message', async t => {

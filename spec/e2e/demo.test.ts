@@ -20,6 +20,10 @@ import { readOptions } from '../support/cli-options.ts'
 import { serveCli } from '../support/cli-process.ts'
 import { disconnect, handshake, newClient, publish, subscribe } from './clients/cometd.ts'
 
+// Each test has servers and a browser of its own, and waits on them (Chromium starting,
+// figures published once a second): all at once.
+t.jobs = 8
+
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const SCREENSHOTS = new URL('../../.tmp/', import.meta.url)
 const TRANSPORTS = ['websocket', 'long-polling', 'callback-polling'] as const

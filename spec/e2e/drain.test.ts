@@ -15,6 +15,10 @@ import type { CliProcess } from '../support/cli-process.ts'
 import { Inbox, handshake, newClient, subscribe } from './clients/cometd.ts'
 import type { Transport } from './clients/cometd.ts'
 
+// Each test drains a server of its own, and waits on it (a process starting, clients told to
+// come back after up to DRAIN_INTERVAL.max): all at once.
+t.jobs = 8
+
 /** Checks that `message` tells its client to come back after a pause drawn by a draining server. */
 function advisesLater (t: Test, message: Json | undefined, reconnect: 'retry' | 'handshake', what: string): void {
   const interval = message?.['advice']?.interval

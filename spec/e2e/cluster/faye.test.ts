@@ -16,9 +16,11 @@ if (await requireRedis(t) && requireHaproxy(t)) {
   const prefix = testPrefix(t)
   const nodes = await Nodes.start(t, 3, [
     '--redis', REDIS_URL, '--redis-prefix', prefix,
-    // Faye resends a message unanswered after 1.2 × advice.timeout: keep that well above
-    // a loaded machine's latency, as spec/e2e/clients/faye.test.ts does.
-    '--timeout', '2000'
+    // Faye resends a message unanswered after 1.2 × advice.timeout, and takes its
+    // transport for down: a held connect has 0.2 × timeout to come back. Here a connect
+    // that reaches another node moves the session first (a claim and a handover through
+    // Redis, on two loaded processes): at 2000 (400 ms) that was once too little.
+    '--timeout', '5000'
   ])
   const balancer = await Haproxy.start(t, nodes.addresses)
   const url = `${balancer.url}/cometd`

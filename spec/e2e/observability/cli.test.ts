@@ -13,6 +13,10 @@ import { readOptions } from '../../support/cli-options.ts'
 import { serveCli } from '../../support/cli-process.ts'
 import { Scrape } from '../../support/prometheus-text.ts'
 
+// Each test runs CLI processes of its own, on ports of their own: all at once, so that the
+// file waits on no one Node start-up after another.
+t.jobs = 6
+
 const METRICS = /^bayeux-server: metrics at (\S+)$/m
 
 async function status (url: string): Promise<number> {

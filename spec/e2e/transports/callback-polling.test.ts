@@ -18,6 +18,9 @@ function unwrap (text: string, callback: string): Json[] {
   if (!text.startsWith(prefix) || !text.endsWith(');')) throw new Error(`not a JSONP answer: ${text}`)
   return JSON.parse(text.slice(prefix.length, -2))
 }
+// Each way in has servers and a browser of its own: both at once.
+t.jobs = WAYS_IN.length
+
 for (const way of WAYS_IN) {
   t.test(`over the ${way} way in`, async t => {
     t.test('C84 a JSONP GET is answered as a hardened script', async t => {
