@@ -13,12 +13,22 @@
 // channel and holds a connect, and each round one publish answers them all (each comes back
 // with its next connect at once); the figure is per delivery, the publish's share included.
 //   node --import=tsx bench/round-trip.ts --fanout --instructions --server ours,raw-http --sessions 100 --requests 2000
+// Without --instructions, the CPU time is split into the kernel's share and the main thread's
+// (the rest is V8's collector helpers and compiler, and libuv's pool), with the read and write
+// system calls; --gc adds the bytes the server allocated, its scavenges and its young
+// generation's size (bench/os/gc-probe.mjs), which do not move with the machine's load.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { InstructionCounter } from './os/instruction-counter.ts'
+import { sampleMainThread, sampleSyscalls } from './os/proc-stats.ts'
 import { SERVERS, type ServerName } from './servers/catalog.ts'
-import { ServerProcess } from './servers/server-process.ts'
+import { ServerProcess, type Launcher } from './servers/server-process.ts'
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +39,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     instructions: { type: 'boolean', default: false },
     fanout: { type: 'boolean', default: false },
+    gc: { type: 'boolean', default: false },
     'callgrind-dir': { type: 'string' }
   }
 })
@@ -115,6 +126,44 @@ async function fanOut (agent: Agent, url: string, publisher: Peer, holders: Hold
 
 const counter = instructions ? new InstructionCounter(values['callgrind-dir']) : undefined
 
+/**
+ * With --gc, each server runs with bench/os/gc-probe.mjs, which records its garbage collections
+ * over the measured span: bytes allocated, and scavenges, per round trip.
+ */
+class GcProbe {
+  readonly #dir = mkdtempSync(join(tmpdir(), 'bench-gc-'))
+
+  constructor () {
+    process.env.BENCH_GC_PROBE_DIR = this.#dir // the servers inherit it
+  }
+
+  get launcher (): Launcher {
+    return { command: [], nodeArgs: [`--import=${fileURLToPath(new URL('./os/gc-probe.mjs', import.meta.url))}`], startupTimeoutMs: 20_000 }
+  }
+
+  start (pid: number): void {
+    process.kill(pid, 'SIGUSR2')
+  }
+
+  async read (pid: number): Promise<GcRecord> {
+    process.kill(pid, 'SIGUSR2')
+    const file = join(this.#dir, `gc.${pid}.json`)
+    for (let waited = 0; !existsSync(file); waited += 10) {
+      if (waited > 10_000) throw new Error(`the GC probe of ${pid} wrote nothing`)
+      await sleep(10)
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as GcRecord
+  }
+
+  remove (): void {
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
+}
+
+interface GcRecord { allocatedBytes: number, scavenges: number, newSpaceBytes: number }
+
+const probe = values.gc ? new GcProbe() : undefined
+
 /** A handshaken session, its first connect answered. */
 async function open (agent: Agent, url: string): Promise<Peer> {
   const { body, cookie } = await post(agent, url, undefined, { id: '0', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] })
@@ -136,9 +185,26 @@ async function workload (agent: Agent, url: string): Promise<{ run: (total: numb
   return { run: async (total) => await fanOut(agent, url, publisher, holders, total), end: () => holders.forEach((holder) => holder.abandon()) }
 }
 
-/** Server CPU (µs) or, with --instructions, thousands of instructions per round trip (or delivery). */
-async function measure (name: ServerName): Promise<number> {
-  const server = await ServerProcess.start(SERVERS[name], 30_000, cores?.server, undefined, counter?.launcher)
+/**
+ * Per round trip (or delivery): the server's CPU time in µs, with the kernel's share and the
+ * main thread's (the rest is V8's and libuv's other threads), and its read and write system
+ * calls; or, with --instructions, thousands of its main thread's instructions (in `figure`).
+ */
+interface Figures {
+  figure: number
+  systemMicros?: number
+  mainMicros?: number
+  mainSystemMicros?: number
+  reads?: number
+  writes?: number
+  /** With --gc: bytes allocated, scavenges per 1,000 (round trips or deliveries), and the young generation's size at the end (MB). */
+  allocatedBytes?: number
+  scavengesPerThousand?: number
+  newSpaceMegabytes?: number
+}
+
+async function measure (name: ServerName): Promise<Figures> {
+  const server = await ServerProcess.start(SERVERS[name], 30_000, cores?.server, undefined, counter?.launcher ?? probe?.launcher)
   // One connection more than sessions: the fan-out's publisher, while every session holds a connect.
   const agent = new Agent({ connections: sessions + 1, pipelining: 1 })
   let end = (): void => {}
@@ -149,12 +215,22 @@ async function measure (name: ServerName): Promise<number> {
     if (counter !== undefined) {
       counter.start(server.pid)
       const done = await run(requests)
-      return counter.read(server.pid) / done / 1000
+      return { figure: counter.read(server.pid) / done / 1000 }
     }
-    const before = server.sample()
+    probe?.start(server.pid)
+    const before = { process: server.sample(), main: sampleMainThread(server.pid), syscalls: sampleSyscalls(server.pid) }
     const done = await run(requests)
-    const after = server.sample()
-    return (after.cpuMicros - before.cpuMicros) / done
+    const after = { process: server.sample(), main: sampleMainThread(server.pid), syscalls: sampleSyscalls(server.pid) }
+    const gc = await probe?.read(server.pid)
+    return {
+      ...(gc !== undefined && { allocatedBytes: gc.allocatedBytes / done, scavengesPerThousand: (gc.scavenges * 1000) / done, newSpaceMegabytes: gc.newSpaceBytes / 2 ** 20 }),
+      figure: (after.process.cpuMicros - before.process.cpuMicros) / done,
+      systemMicros: (after.process.systemMicros - before.process.systemMicros) / done,
+      mainMicros: (after.main.cpuMicros - before.main.cpuMicros) / done,
+      mainSystemMicros: (after.main.systemMicros - before.main.systemMicros) / done,
+      reads: (after.syscalls.reads - before.syscalls.reads) / done,
+      writes: (after.syscalls.writes - before.syscalls.writes) / done
+    }
   } finally {
     end()
     // Not close(): it would wait for the fan-out's held connects.
@@ -164,23 +240,38 @@ async function measure (name: ServerName): Promise<number> {
 }
 
 const unit = `${instructions ? 'k instructions' : 'µs of server CPU'} per ${values.fanout ? 'delivery' : 'round trip'}`
-const results = new Map<ServerName, number[]>(servers.map((name) => [name, []]))
+const results = new Map<ServerName, Figures[]>(servers.map((name) => [name, []]))
+const breakdown = (figures: Figures): string =>
+  instructions
+    ? ''
+    : ` (system ${figures.systemMicros!.toFixed(1)}; main thread ${figures.mainMicros!.toFixed(1)}, of it system ${figures.mainSystemMicros!.toFixed(1)}; ${figures.reads!.toFixed(2)} reads, ${figures.writes!.toFixed(2)} writes` +
+      (figures.allocatedBytes === undefined ? ')' : `; ${figures.allocatedBytes.toFixed(0)} bytes allocated, ${figures.scavengesPerThousand!.toFixed(2)} scavenges per 1,000, young generation ${figures.newSpaceMegabytes} MB)`)
 try {
   for (let round = 0; round < Number(values.repeat); round++) {
     // Each round in the other order, so that neither build always runs first.
     for (const name of round % 2 === 0 ? servers : [...servers].reverse()) {
-      const figure = await measure(name)
-      results.get(name)!.push(figure)
-      console.log(`round ${round + 1}: ${SERVERS[name].label}: ${figure.toFixed(1)} ${unit}`)
+      const figures = await measure(name)
+      results.get(name)!.push(figures)
+      console.log(`round ${round + 1}: ${SERVERS[name].label}: ${figures.figure.toFixed(1)} ${unit}${breakdown(figures)}`)
     }
   }
 } finally {
   counter?.remove()
+  probe?.remove()
 }
 const first = servers[0]!
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
-console.log(`\n| server | ${unit}, median (runs) | × ${SERVERS[first].label} |`)
-console.log('|---|---|---|')
+const medianOf = (name: ServerName, key: keyof Figures): number => median(results.get(name)!.map((figures) => figures[key]!))
+const gcColumns = probe === undefined ? '' : ' bytes allocated | scavenges per 1,000 | young generation, MB |'
+const cpuColumns = instructions ? '' : ` system | main thread | other threads | reads | writes |${gcColumns}`
+console.log(`\n| server | ${unit}, median (runs) | × ${SERVERS[first].label} |${cpuColumns}`)
+console.log(`|---|---|---|${instructions ? '' : '---|---|---|---|---|'}${probe === undefined ? '' : '---|---|---|'}`)
 for (const [name, list] of results) {
-  console.log(`| ${SERVERS[name].label} | ${median(list).toFixed(1)} (${list.map((value) => value.toFixed(1)).join(', ')}) | ${(median(list) / median(results.get(first)!)).toFixed(2)}× |`)
+  const figure = medianOf(name, 'figure')
+  // Medians of each part; "other threads" is the median of each round's difference.
+  const parts = instructions
+    ? ''
+    : ` ${medianOf(name, 'systemMicros').toFixed(1)} | ${medianOf(name, 'mainMicros').toFixed(1)} | ${median(list.map((figures) => figures.figure - figures.mainMicros!)).toFixed(1)} | ${medianOf(name, 'reads').toFixed(2)} | ${medianOf(name, 'writes').toFixed(2)} |` +
+      (probe === undefined ? '' : ` ${medianOf(name, 'allocatedBytes').toFixed(0)} | ${medianOf(name, 'scavengesPerThousand').toFixed(2)} | ${medianOf(name, 'newSpaceMegabytes')} |`)
+  console.log(`| ${SERVERS[name].label} | ${figure.toFixed(1)} (${list.map((figures) => figures.figure.toFixed(1)).join(', ')}) | ${(figure / medianOf(first, 'figure')).toFixed(2)}× |${parts}`)
 }

@@ -33,14 +33,28 @@ export function childrenOf (pid: number): number[] {
 }
 
 export function sampleProcess (pid: number): ProcessSample {
+  const { cpuMicros, systemMicros } = cpuOf(`/proc/${pid}/stat`)
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return { cpuMicros, systemMicros, rssBytes: rssKiB * 1024 }
+}
+
+/**
+ * CPU time of a process's main thread alone (its thread id is the process id): the rest of
+ * the process's CPU time is its other threads' (V8's garbage collector helpers and compiler,
+ * libuv's pool).
+ */
+export function sampleMainThread (pid: number): Omit<ProcessSample, 'rssBytes'> {
+  return cpuOf(`/proc/${pid}/task/${pid}/stat`)
+}
+
+function cpuOf (statFile: string): Omit<ProcessSample, 'rssBytes'> {
   // The command name in parentheses may contain spaces, so fields are counted after its ')'.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const stat = readFileSync(statFile, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const systemTicks = Number(fields[12])
   const ticks = Number(fields[11]) + systemTicks // utime and stime: fields 14 and 15
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return { cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, systemMicros: (systemTicks * 1e6) / TICKS_PER_SECOND, rssBytes: rssKiB * 1024 }
+  return { cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, systemMicros: (systemTicks * 1e6) / TICKS_PER_SECOND }
 }
 
 /** Read- and write-type system calls a process (every thread) has made, from /proc/<pid>/io. */

@@ -70,6 +70,8 @@ export class OutgoingEvent {
 
 /** The JSON array for one transport payload: events first, then replies (A14, C83). */
 export function serializeBatch (events: readonly OutgoingEvent[], replies: readonly Reply[]): string {
+  // Replies alone (most connect answers) in one call: no pieces joined and flattened.
+  if (events.length === 0) return JSON.stringify(replies)
   let out = '['
   for (const event of events) out += (out.length > 1 ? ',' : '') + event.json
   for (const reply of replies) out += (out.length > 1 ? ',' : '') + JSON.stringify(reply)

@@ -159,9 +159,12 @@ export class ServerCore implements TransportHost {
     }
   }
 
-  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
+  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> | undefined {
+    const processing = this.pipeline.process(batch, link, respond)
+    if (processing === undefined) return undefined
+    // Counted from here: nothing else runs before the synchronous part of it is over.
     this.#processing++
-    return this.pipeline.process(batch, link, respond).finally(this.#processed)
+    return processing.finally(this.#processed)
   }
 
   readonly #processed = (): void => {

@@ -38,6 +38,10 @@ export class ExtensionChain {
   /** Extensions with an outgoing hook, in reverse registration order. */
   #outgoing: Extension[] = []
 
+  get hasIncoming (): boolean {
+    return this.#incoming.length > 0
+  }
+
   get hasOutgoing (): boolean {
     return this.#outgoing.length > 0
   }

@@ -49,18 +49,27 @@ export class MessagePipeline {
    * Handles one transport payload (already parsed, non-empty). The answer goes
    * through `respond` exactly once, possibly later for a held connect. The returned
    * promise settles when processing is done, so a transport can keep a connection's
-   * payloads in order without waiting for held connects.
+   * payloads in order without waiting for held connects; there is none when it is done
+   * already (a lone connect, most of all traffic, see #processAlone).
    */
-  async process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
-    if (diagnostics.reply.hasSubscribers) respond = this.#observedReplies(respond, link)
-    // Clients never batch a handshake: one that is batched is answered alone and the
-    // rest ignored, before any of it runs (C12, A11).
-    const handshake = batch.length > 1 ? batch.find(isHandshake) : undefined
-    const alone = batch.length === 1 ? batch[0] : handshake
-    if (alone !== undefined) {
-      const checked = checkMessage(alone)
-      if (checked.ok) return this.#processAlone(checked.message, link, respond)
+  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> | undefined {
+    try {
+      if (diagnostics.reply.hasSubscribers) respond = this.#observedReplies(respond, link)
+      // Clients never batch a handshake: one that is batched is answered alone and the
+      // rest ignored, before any of it runs (C12, A11).
+      const handshake = batch.length > 1 ? batch.find(isHandshake) : undefined
+      const alone = batch.length === 1 ? batch[0] : handshake
+      if (alone !== undefined) {
+        const checked = checkMessage(alone)
+        if (checked.ok) return this.#processAlone(checked.message, link, respond)
+      }
+      return this.#processBatch(batch, link, respond)
+    } catch (error) {
+      return Promise.reject(error)
     }
+  }
+
+  async #processBatch (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> {
     const events: OutgoingEvent[] = []
     // One slot per message keeps replies in request order (C01), even when an
     // async outgoing extension finishes one message's reply after the next one's.
@@ -86,28 +95,38 @@ export class MessagePipeline {
     respond(events, slots.flat())
   }
 
-  /** A lone valid message (most payloads: every held connect) answers straight through `respond`. */
-  async #processAlone (message: Message, link: Link, respond: Respond): Promise<void> {
+  /**
+   * A lone valid message (most payloads: every held connect) answers straight through
+   * `respond`. A connect of a session found here, with no incoming extension and no
+   * diagnostics subscriber to wait for, is handled without a promise: per exchange,
+   * the async layers cost more than the rest of the pipeline.
+   */
+  #processAlone (message: Message, link: Link, respond: Respond): Promise<void> | undefined {
     // Processing ends once the reply is written, even by an async outgoing extension, so
     // that a socket's payloads stay in order; a held connect ends it once held, since
     // its reply is not pending until it is released.
     const pending: Pending = []
-    await this.#handle(message, link, respond, { connect: 'alone', pending })
+    const found = this.#lookup(message, link)
+    if (message.channel === META_CONNECT && found !== undefined && !(found instanceof Promise) && !this.#extensions.hasIncoming && !diagnostics.message.hasSubscribers) {
+      this.#connect(message, found, link, this.#outgoingReplies(respond, message, found, pending), 'alone')
+      return pending.length > 0 ? this.#settled(undefined, pending) : undefined
+    }
+    return this.#settled(this.#handle(message, link, respond, { connect: 'alone', pending }, found), pending)
+  }
+
+  async #settled (handling: Promise<void> | undefined, pending: Pending): Promise<void> {
+    await handling
     if (pending.length > 0) await Promise.all(pending)
   }
 
-  async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending }): Promise<void> {
+  /** `found`: the session the message names, when looked up already (#lookup). */
+  async #handle (message: Message, link: Link, respond: Respond, { connect, pending }: { connect: ConnectPayload, pending: Pending }, found = this.#lookup(message, link)): Promise<void> {
     const arrived = diagnostics.message.hasSubscribers ? performance.now() : undefined
     let session: Session | undefined
     /** The clientId a handshake created, for the diagnostics event. */
     let created: string | undefined
     try {
-      if (message.channel !== META_HANDSHAKE) {
-        // A promise only when another node holds the session (a multi-node engine). A
-        // replay comes here, where its live events then wait for it (docs/replay.md).
-        const found = this.#find(message, link, message.channel === META_CONNECT || this.#asksReplay(message))
-        session = found instanceof Promise ? await found : found
-      }
+      session = found instanceof Promise ? await found : found
     } catch (error) {
       respond([], [this.#failure(message, error)])
       return
@@ -135,9 +154,7 @@ export class MessagePipeline {
         return
       }
       if (message.channel === META_CONNECT) {
-        const before = session.transport
-        session.connect(message, link, respond, connect)
-        if (before !== link.transport) this.#reporter.log.debug({ clientId: session.id, from: before, to: link.transport }, 'session connects over a new transport')
+        this.#connect(message, session, link, respond, connect)
         return
       }
       session.touch()
@@ -157,14 +174,41 @@ export class MessagePipeline {
     }
   }
 
+  #connect (message: Message, session: Session, link: Link, respond: Respond, payload: ConnectPayload): void {
+    const before = session.transport
+    try {
+      session.connect(message, link, respond, payload)
+    } catch (error) {
+      respond([], [this.#failure(message, error)])
+      return
+    }
+    if (before !== link.transport) this.#reporter.log.debug({ clientId: session.id, from: before, to: link.transport }, 'session connects over a new transport')
+  }
+
   /** A subscribe that replays history takes its session over, as a connect does. */
   #asksReplay (message: Message): boolean {
     return this.#replays && message.channel === META_SUBSCRIBE && message.ext?.['replay'] !== undefined
   }
 
-  /** The session `message` names: a promise only when another node holds it (a multi-node engine), so that most lookups cost no tick. */
+  /**
+   * The session `message` names (none for a handshake). A replay comes here, where its
+   * live events then wait for it (docs/replay.md).
+   */
+  #lookup (message: Message, link: Link): Session | undefined | Promise<Session | undefined> {
+    if (message.channel === META_HANDSHAKE) return undefined
+    return this.#find(message, link, message.channel === META_CONNECT || this.#asksReplay(message))
+  }
+
+  /**
+   * The session `message` names: a promise only when another node holds it (a multi-node
+   * engine), so that most lookups cost no tick; a failed one is a rejected promise.
+   */
   #find (message: Message, link: Link, takesOver: boolean): Session | undefined | Promise<Session | undefined> {
-    return this.#registry.find(message.clientId, link, takesOver ? message : undefined)
+    try {
+      return this.#registry.find(message.clientId, link, takesOver ? message : undefined)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**

@@ -373,7 +373,6 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     const options = this.#host.options
     const reply: Reply = { id: message.id, channel: META_CONNECT, successful: true }
     if (this.#hold !== undefined) this.#supersede(this.#hold)
-    this.#host.expiries.cancel(this)
 
     const ack = message.ext?.['ack']
     if (this.#ack !== undefined && typeof ack === 'number' && this.#ack.acknowledge(ack)) this.#host.acknowledged(this, ack)
@@ -402,6 +401,8 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
       if (link.kind === 'push') this.flush()
       return
     }
+    // Answered at once, the expiry moves (#answer); held, the session does not expire.
+    this.#host.expiries.cancel(this)
     this.#hold = new HeldConnect(reply, respond, link)
     // A socket is watched already: it is bound to the session (above).
     if (link.kind === 'request') link.onClose(this)

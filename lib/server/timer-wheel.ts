@@ -30,13 +30,17 @@ export class TimerWheel<T> {
 
   /** (Re)schedules `item` to expire `delay` ms from now. */
   schedule (item: T, delay: number): void {
-    this.cancel(item)
     // One reading of the clock: a second one, for the first tick, could fall in a later
     // slot than this item's (a pause in between), and the ticks would never visit it.
     const now = Date.now()
     let slot = Math.ceil((now + delay) / this.#resolution) - this.#origin
     // Never into a slot the tick has already passed (or is passing): it would be skipped.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot + (this.#ticking ? 1 : 0))
+    // A session's expiry moves with every exchange, mostly to where it is already (the
+    // slots are coarse): left there, it costs no Map and Set churn.
+    const current = this.#slotOf.get(item)
+    if (current === slot) return
+    if (current !== undefined) this.#remove(item, current)
     let bucket = this.#buckets.get(slot)
     if (bucket === undefined) this.#buckets.set(slot, bucket = new Set())
     bucket.add(item)
@@ -55,7 +59,10 @@ export class TimerWheel<T> {
 
   cancel (item: T): void {
     const slot = this.#slotOf.get(item)
-    if (slot === undefined) return
+    if (slot !== undefined) this.#remove(item, slot)
+  }
+
+  #remove (item: T, slot: number): void {
     this.#slotOf.delete(item)
     const bucket = this.#buckets.get(slot)!
     bucket.delete(item)

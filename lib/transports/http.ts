@@ -143,7 +143,7 @@ export class HttpEndpoint implements HttpRoutes {
         }
         exchange.send(200, headers, spec.write(serializeBatch(events, replies), exchange, headers))
       }
-      host.process(envelope.batch, link, respond).catch(error => {
+      host.process(envelope.batch, link, respond)?.catch(error => {
         host.log.error({ err: error }, 'failed to process a request')
         if (!exchange.done) exchange.send(500, this.#headers(exchange, PLAIN_TEXT), 'Internal Server Error')
       })

@@ -26,9 +26,10 @@ export interface TransportHost {
   /**
    * Handles one payload (parsed, non-empty). The answer goes through `respond`
    * exactly once, possibly later for a held connect; the promise settles when
-   * processing is done, so a connection's payloads can be kept in order.
+   * processing is done, so a connection's payloads can be kept in order. There is
+   * none when processing is over already (most connects).
    */
-  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void>
+  process (batch: readonly unknown[], link: Link, respond: Respond): Promise<void> | undefined
   /**
    * Whether anything may read a link's headers after its first message: only a policy's
    * canHandshake can (docs/protocol.md §7.4). A WebSocket keeps its upgrade's headers only then.

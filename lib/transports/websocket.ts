@@ -136,13 +136,13 @@ class WebSocketLink extends TransportLink implements PushLink {
     (WebSocketLink.#extrasOf(this).drainListeners ??= []).push(listener)
   }
 
-  enqueue (work: () => Promise<void>): void {
+  enqueue (work: () => Promise<void> | undefined): void {
     this.#inProgress++
     this.#queue = this.#queue === undefined ? WebSocketLink.#run(this, work) : this.#queue.then(async () => await WebSocketLink.#run(this, work))
   }
 
   /** The last payload in progress lets the queue go: an idle socket keeps no settled promise. */
-  static async #run (link: WebSocketLink, work: () => Promise<void>): Promise<void> {
+  static async #run (link: WebSocketLink, work: () => Promise<void> | undefined): Promise<void> {
     try {
       await work()
     } finally {
@@ -258,7 +258,7 @@ function serveWebSockets ({ fastify, host, origins }: MountContext): () => Promi
       this.close(closeCodeOf(envelope), envelope.message.slice(0, 120))
       return
     }
-    link.enqueue(() => host.process(envelope.batch, link, link.respond.bind(link)).catch(error => {
+    link.enqueue(() => host.process(envelope.batch, link, link.respond.bind(link))?.catch(error => {
       host.log.error({ err: error }, 'failed to process a WebSocket payload')
       this.close(CLOSE_SERVER_ERROR, 'Internal error')
     }))

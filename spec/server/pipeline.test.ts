@@ -9,7 +9,7 @@ import type { EventMessage, Message, Reply } from '../../lib/protocol/message.ts
 import type { Extension } from '../../lib/server/extensions.ts'
 import type { ServerSession } from '../../lib/server/session.ts'
 import { CoreHarness, flushed } from '../support/core-harness.ts'
-import { FakePushLink, FakeRequestLink } from '../support/fake-links.ts'
+import { FakePushLink, FakeRequestLink, Responder } from '../support/fake-links.ts'
 
 const isReply = (message: Reply | EventMessage): message is Reply => 'successful' in message
 
@@ -335,6 +335,26 @@ t.test('the lone-message path: one valid message is answered straight through re
   releaseConnect()
   await answeredAtOnce.done
   t.equal(answeredAtOnce.responder.answers.length, 1, 'then its reply is written (a socket\'s next payload cannot overtake it)')
+})
+
+t.test('a lone connect of a session held here is processed without a promise, unless an incoming extension or a diagnostics subscriber is to be waited for', async t => {
+  const h = await CoreHarness.start(t, { timeout: 60_000 })
+  const link = new FakeRequestLink({ browserId: 'b' })
+  const clientId = await h.connected(link)
+  const answered = new Responder()
+  t.equal(h.core.process([h.connect(clientId, { advice: { timeout: 0 } })], link, answered.respond), undefined, 'over when process returns')
+  t.match(answered.answers, [{ replies: [{ channel: '/meta/connect', successful: true }] }], 'and answered')
+  const held = new Responder()
+  t.equal(h.core.process([h.connect(clientId)], link, held.respond), undefined, 'a connect held, too')
+  t.same(held.answers, [])
+
+  h.core.addExtension({ incoming: message => message })
+  const extended = new Responder()
+  const processing = h.core.process([h.connect(clientId, { advice: { timeout: 0 } })], link, extended.respond)
+  t.ok(processing instanceof Promise, 'with an incoming extension, a promise')
+  await processing
+  t.match(held.answers, [{ replies: [{ channel: '/meta/connect', successful: true }] }], 'the held connect was superseded (C34)')
+  t.match(extended.answers, [{ replies: [{ channel: '/meta/connect', successful: true }] }])
 })
 
 t.test('C98 a held connect\'s reply answers its timesync when released, after applications\' outgoing extensions', async t => {
