@@ -906,7 +906,7 @@ export class RedisEngine implements Engine {
 }
 
 /** The bus of a publisher's events: one for all of them, so that they keep their order. */
-function busOf (publisher: string, buses: number): number {
+export function busOf (publisher: string, buses: number): number {
   let hash = 0
   for (let i = 0; i < publisher.length; i++) hash = (hash * 31 + publisher.charCodeAt(i)) >>> 0
   return hash % buses
