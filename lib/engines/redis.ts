@@ -373,6 +373,9 @@ export class RedisEngine implements Engine {
     this.#arrivals.set(sessionId, arrival)
     const others = this.#buses.length > 1
     if (others) this.#unsettled.set(sessionId, new Set(this.#otherBuses()))
+    // When a node that had not beaten since the claim would count as dead: a move not
+    // done by then will not be.
+    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
     let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string, number] | 'busy' | null
     const replayed: OutgoingEvent[] = []
     try {
@@ -388,11 +391,15 @@ export class RedisEngine implements Engine {
       // The other buses move the session's copy in turn: the previous node keeps each
       // bus's events up to that bus's move, this one takes them from there.
       const untils = [until]
-      if (how !== 'here' && others) untils.push(...await this.#onOthers('MOVE', sessionId, this.node, String(version), String(this.#ttl)) as string[])
-      // A live node that never hands over lost the claim's message: what it holds is out of
-      // reach, and the client had better handshake again than carry on without it.
-      if (how === 'moved' && await this.#awaitHandover(handover, previous) === 'mute') arrival.gone = true
-      else if (how === 'here') this.#adopt(sessionId, subscriptions, 0)
+      const moved = how === 'here' || !others ? [] : await this.#moveOthers(sessionId, version, handover, deadline)
+      // A bus that never moved the session, or a live node that never hands over (it lost
+      // the claim's message): what it holds is out of reach, and the client had better
+      // handshake again than carry on without it. That node ends it, with its events.
+      if (moved === undefined || (how === 'moved' && await this.#awaitHandover(handover, previous, deadline) === 'mute')) {
+        if (how === 'moved') this.#client!.publish(this.#channel(previous), `x${sessionId}\nserver`).catch(() => {})
+        arrival.gone = true
+      } else if (how === 'here') this.#adopt(sessionId, subscriptions, 0)
+      untils.push(...moved ?? [])
       if (arrival.gone) {
         // Ended where it was (before its keys were removed), or out of reach there: it ends
         // here too, unknown to the client.
@@ -436,14 +443,35 @@ export class RedisEngine implements Engine {
   }
 
   /**
+   * Moves the session's copy on every bus but the first (MOVE), after CLAIM moved its
+   * record; each bus's log id up to which its events went to the node before. The
+   * previous node lets the session go only once every bus has moved it: a bus that
+   * fails (its shard away, or too slow) is tried again every handoverTimeout, until the
+   * `deadline` (undefined). A MOVE that ran although its reply never came repeats as a
+   * no-op ('k'); should the handover come meanwhile, every MOVE ran.
+   */
+  async #moveOthers (sessionId: string, version: number, handover: Promise<void>, deadline: number): Promise<string[] | undefined> {
+    const untils = new Map<number, string>()
+    for (;;) {
+      await Promise.all(this.#otherBuses().filter(bus => !untils.has(bus)).map(async bus => {
+        const until = await this.#runOn(bus, 'MOVE', sessionId, this.node, String(version), String(this.#ttl)).catch(() => undefined)
+        if (until !== undefined) untils.set(bus, until as string)
+      }))
+      const done = untils.size === this.#buses.length - 1
+      if (done || await within(handover, this.#handoverTimeout)) return this.#otherBuses().map(bus => untils.get(bus) ?? '')
+      if (Date.now() >= deadline) return undefined
+    }
+  }
+
+  /**
    * Waits for a session's previous node to hand it over, for as long as that node is
    * alive (checked every handoverTimeout): a busy node hands over late, and what it
    * held must not be lost meanwhile. 'dead' once it is not; 'mute' when it still is
-   * after three detection times and a heartbeat, when a node that had not beaten since
-   * the claim would count as dead: it beats, but missed the claim's message.
+   * at the `deadline` (three detection times and a heartbeat after the claim), when a
+   * node that had not beaten since the claim would count as dead: it beats, but missed
+   * the claim's message.
    */
-  async #awaitHandover (handover: Promise<void>, previous: string): Promise<'in' | 'dead' | 'mute'> {
-    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
+  async #awaitHandover (handover: Promise<void>, previous: string, deadline: number): Promise<'in' | 'dead' | 'mute'> {
     while (!await within(handover, this.#handoverTimeout)) {
       if (await this.#run('ALIVE', previous, String(this.#detection)) !== 1) return 'dead'
       if (Date.now() >= deadline) return 'mute'
@@ -687,6 +715,7 @@ export class RedisEngine implements Engine {
   }
 
   #forget (sessionId: string): void {
+    this.#leaving.delete(sessionId)
     for (const index of this.#indexes) index.delete(sessionId)
     this.#records.delete(sessionId)
   }

@@ -9,7 +9,7 @@ import { createCluster } from '@redis/client'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { EngineHost } from '../../lib/engines/engine.ts'
-import { RedisEngine } from '../../lib/engines/redis.ts'
+import { RedisEngine, busOf } from '../../lib/engines/redis.ts'
 import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
 import { busPrefixes, script } from '../../lib/engines/redis-connection.ts'
 import { COPY, MOVE } from '../../lib/engines/redis-scripts.ts'
@@ -57,6 +57,23 @@ if (requireRedisBinaries(t)) {
     }
     return length
   }))
+
+  /** The master that serves bus `bus` of `prefix`: its process stopped (SIGSTOP) and resumed, resumed anyway when `t` ends. */
+  const masterOf = async (t: Test, prefix: string, bus: number): Promise<{ stop: () => void, resume: () => void }> => {
+    const tag = busPrefixes(prefix, 3, true)[bus]!
+    for (const { url } of cluster.nodes) {
+      const master = await connectRedis(t, url)
+      // A master that does not serve the bus's slot answers MOVED.
+      if (!await master.exists(`${tag}nodes`).then(() => true, () => false)) continue
+      const pid = Number(/process_id:(\d+)/.exec(await master.info('server'))![1])
+      const signal = (name: NodeJS.Signals) => (): void => { process.kill(pid, name) }
+      t.teardown(signal('SIGCONT'))
+      return { stop: signal('SIGSTOP'), resume: signal('SIGCONT') }
+    }
+    throw new Error(`no master serves ${tag}`)
+  }
+  /** The bus of publisher `data % 3` (publish). */
+  const busOfData = (data: number): number => busOf(`publisher-${data % 3}`, 3)
 
   t.test('the publishes of many sessions spread over the masters; with one bus, all sit on one', async t => {
     for (const buses of [3, 1]) {
@@ -199,5 +216,52 @@ if (requireRedisBinaries(t)) {
     const queued = dataOf(second?.state?.queued ?? [])
     t.ok(inPublisherOrder(queued, sent), `the second took it on with what came meanwhile, once each, each publisher's in order: ${queued.join(', ')}`)
     t.notOk(b.queues.has('s'), 'the middle node let it go')
+  })
+
+  t.test('a move that cannot reach a bus for a while goes on once it can, with every event', async t => {
+    const prefix = `away-${process.pid}:`
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50, commandTimeout: 200 }
+    const [a, b] = [await queueNode(t, { ...options, url: url() }), await queueNode(t, { ...options, url: url() })]
+    await a.engine.createSession('s', { ack: false })
+    await a.engine.subscribe('s', '/h')
+    a.queues.set('s', [])
+    const sent = Array.from({ length: 12 }, (_, i) => i)
+    for (const i of sent.slice(0, 6)) await publish(b.engine, i)
+    await until(() => a.queues.get('s')!.length === 6)
+    const away = 1
+    const master = await masterOf(t, prefix, away)
+    master.stop()
+    const moving = b.claim('s')
+    moving.catch(() => {})
+    // Its record moved on the first bus, its copy on the bus away did not; publishes
+    // through the other buses go on, to B.
+    const later = sent.slice(6).filter(i => busOfData(i) !== away)
+    for (const i of later) await publish(b.engine, i)
+    // Several MOVEs time out meanwhile.
+    await delay(4 * 200)
+    master.resume()
+    const claimed = await moving
+    const queued = dataOf(claimed?.state?.queued ?? [])
+    const expected = [...sent.slice(0, 6), ...later].sort((x, y) => x - y)
+    t.ok(inPublisherOrder(queued, expected), `the session moved with every event, once each, each publisher's in order: ${queued.join(', ')}`)
+    t.notOk(a.queues.has('s'), 'the node before let it go')
+  })
+
+  t.test('a move that cannot reach a bus until its deadline is given up: the node before ends the session at once', async t => {
+    const prefix = `gone-${process.pid}:`
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 300, handoverTimeout: 50, commandTimeout: 200 }
+    const ended: string[] = []
+    const a = await queueNode(t, { ...options, url: url() }, { endSession: (id, reason) => ended.push(`${id} ${reason}`) })
+    const b = await queueNode(t, { ...options, url: url() })
+    await a.engine.createSession('s', { ack: false })
+    await a.engine.subscribe('s', '/h')
+    a.queues.set('s', [])
+    const master = await masterOf(t, prefix, 1)
+    master.stop()
+    const claimed = await b.claim('s')
+    await until(() => ended.length > 0)
+    master.resume()
+    t.equal(claimed, undefined, 'the claim found no session: its client gets 402 and handshakes again')
+    t.same(ended, ['s server'], 'the node that held it ends it, with its events, without waiting for it to expire')
   })
 }
