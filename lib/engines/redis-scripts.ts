@@ -17,8 +17,8 @@
  * when it was last published on, to find the channels of a wildcard).
  *
  * A node's messages: `e<log id>\n<replay id>\n<expansion>\n<event>` (a publish; ids
- * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, and from the other buses of a
- * cluster `l` and `k` (see RedisEngine).
+ * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, `o`, and from the other buses of
+ * a cluster `l` and `k` (see RedisEngine).
  */
 
 const COMMON = `
@@ -443,6 +443,21 @@ end
 local expired = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)) do expired[#expired + 1] = ended(id) end
 return { joined, expired, sessions(node), dead }`
+
+/**
+ * ARGV: prefix, node, then ids of sessions the node holds (on the first bus) or routes
+ * events of (on another). After the node's listener connection came back, which lost
+ * what was sent to it meanwhile: tells it, on its channel ('o'), in order with the
+ * claims and moves it may have missed, which of them this bus names another node for.
+ */
+export const STALE = `${COMMON}
+local node, others = ARGV[2], {}
+for i = 3, #ARGV do
+  local holder = redis.call('HGET', P .. 's:' .. ARGV[i], 'node')
+  if holder and holder ~= node then others[#others + 1] = ARGV[i] end
+end
+if #others > 0 then redis.call('PUBLISH', P .. 'n:' .. node, 'o\\n' .. table.concat(others, '\\n')) end
+return #others`
 
 /**
  * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,

@@ -180,6 +180,8 @@ export class RedisEngine implements Engine {
   readonly #touched = new Set<string>()
   /** Sessions of the other nodes and orphans, at the last heartbeat. */
   #elsewhere = 0
+  /** The listener connection came back, and the sessions held here are still to be checked against Redis (#reconcile). */
+  #stale = false
 
   constructor (options: RedisEngineOptions = {}) {
     this.#url = options.url ?? 'redis://127.0.0.1:6379'
@@ -239,6 +241,10 @@ export class RedisEngine implements Engine {
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: the nodes under this prefix use ${buses} buses, not ${this.#buses.length}: every node must use the same`)
     }
     for (const [bus] of this.#buses.entries()) await listener.subscribe(this.#channel(this.node, bus), message => this.#receive(message, bus))
+    listener.onReady(() => {
+      this.#stale = true
+      this.#reconcile().catch(() => {})
+    })
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
   }
@@ -648,6 +654,9 @@ export class RedisEngine implements Engine {
       }
       case 'x':
         host.endSession(head, rest === 'server' ? 'server' : 'client')
+        return
+      case 'o':
+        this.#letGo(rest.split('\n'), bus)
     }
   }
 
@@ -774,6 +783,7 @@ export class RedisEngine implements Engine {
     // Should that fail, a dead node's interest on a bus goes as its sessions move or end.
     for (const node of dead) await this.#onOthers('LEAVE', node, String(this.#maxInterval)).catch(() => {})
     if (this.#ending.size > 0) await this.#retryEnding()
+    if (this.#stale) await this.#reconcile()
     // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
     const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))
     const lost = joined === 1 ? [...this.#buses.keys()] : beats.flatMap((beat, i) => beat === 1 ? [i + 1] : [])
@@ -803,6 +813,51 @@ export class RedisEngine implements Engine {
       if (pairs.length > 0) await this.#runOn(bus, 'REINDEX', this.node, ...pairs)
     }
     this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}, let go ${movedAway} that another node had taken over meanwhile`, undefined)
+  }
+
+  /**
+   * The listener connection came back: what was sent to this node meanwhile is lost,
+   * claims ('c', or none when a claim took the node for dead, not listening) and moves
+   * ('l') of sessions held here among them. Each bus is asked, in one script per
+   * thousand sessions, which of them it names another node for; its answer comes on
+   * this node's channel, behind what came since the listener was back ('o'). Tried
+   * again at each heartbeat until it goes through.
+   */
+  async #reconcile (): Promise<void> {
+    this.#stale = false
+    try {
+      for (const [bus, index] of this.#indexes.entries()) {
+        // Ids taken at once: the CREATE or COPY of each went out before this script.
+        const ids = [...this.#records.keys()].filter(id => bus === 0 || index.has(id))
+        for (let i = 0; i < ids.length; i += DESTROY_BATCH) await this.#runOn(bus, 'STALE', this.node, ...ids.slice(i, i + DESTROY_BATCH))
+      }
+    } catch (error) {
+      this.#stale = true
+      throw error
+    }
+  }
+
+  /**
+   * Sessions a bus names another node for (#reconcile): this node missed their claim or
+   * move. On the first bus, its copies go, without session events: their clients are
+   * served elsewhere, and would otherwise see them expire here and fire `disconnect`.
+   * On another bus, as if its 'l' had come. Sessions moving here or leaving from here
+   * go on as they do.
+   */
+  #letGo (ids: readonly string[], bus: number): void {
+    let dropped = 0
+    for (const id of ids) {
+      if (this.#claims.has(id) || this.#arrivals.has(id)) continue
+      if (bus > 0) {
+        this.#indexes[bus]!.delete(id)
+        this.#leaveWhenFree(id)
+      } else if (!this.#leaving.has(id) && this.#records.has(id)) {
+        this.#host!.release(id)
+        this.#forget(id)
+        dropped++
+      }
+    }
+    if (dropped > 0) this.#host!.warn(`this node's Redis listener had dropped: let go ${dropped} sessions that other nodes took over meanwhile`, undefined)
   }
 
   /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */

@@ -260,3 +260,35 @@ t.test('a node taken for dead lets go, when it comes back, of the sessions anoth
   t.same(dataOf(a.queues.get('taken')), [], 'and the copy let go gets nothing')
   t.same(await redis.sMembers(`${prefix}n:${a.engine.node}:sessions`), ['kept'])
 })
+
+t.test('a node whose listener dropped while another took its session over lets its copy go once the listener is back, without ending it (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const redis = await ThrowawayRedis.start(t)
+  const admin = await connectRedis(t, redis.url)
+  // A's connections log in as a user of their own, which the test disables for a while:
+  // its listener, dropped, cannot come back until then, and its command connection stays.
+  await admin.sendCommand(['ACL', 'SETUSER', 'a', 'on', '>a', '~*', '&*', '+@all'])
+  const options = { prefix: 'stale:', heartbeat: 100, detection: 1000 }
+  const ended: string[] = []
+  const host = { endSession: (id: string) => ended.push(id), orphanEnded: (id: string) => ended.push(id) }
+  const a = await queueNode(t, { ...options, url: `redis://a:a@127.0.0.1:${redis.port}` }, host)
+  const b = await queueNode(t, { ...options, url: redis.url })
+  for (const id of ['taken', 'kept']) {
+    await a.engine.createSession(id, { ack: false })
+    await a.engine.subscribe(id, '/h')
+    a.queues.set(id, [])
+  }
+  const listener = (await admin.clientList()).find(({ user, sub }) => user === 'a' && sub > 0)!
+  await admin.sendCommand(['ACL', 'SETUSER', 'a', 'off'])
+  await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(listener.id)])
+  // A does not listen: the claim takes it for dead, and has nothing to tell it.
+  t.ok(await b.claim('taken'), 'a connect on another node takes one of its sessions over')
+  await admin.sendCommand(['ACL', 'SETUSER', 'a', 'on'])
+  for (let i = 0; i < 400 && a.queues.has('taken'); i++) await delay(10)
+  t.notOk(a.queues.has('taken'), 'once its listener is back, A lets its copy go')
+  t.ok(a.queues.has('kept'), 'and keeps the other')
+  t.same(ended, [], 'let go without ending it: no session event here')
+  await publish(b.engine, 1)
+  for (let i = 0; i < 400 && (a.queues.get('kept')!.length === 0 || b.queues.get('taken')!.length === 0); i++) await delay(10)
+  t.same([dataOf(a.queues.get('kept')), dataOf(b.queues.get('taken'))], [[1], [1]], 'each session gets the event on the node that holds it')
+})
