@@ -180,6 +180,8 @@ export class RedisEngine implements Engine {
   readonly #touched = new Set<string>()
   /** Sessions of the other nodes and orphans, at the last heartbeat. */
   #elsewhere = 0
+  /** A heartbeat found the other nodes using another number of buses: logged once. */
+  #disagreed = false
   /** The listener connection came back, and the sessions held here are still to be checked against Redis (#reconcile). */
   #stale = false
 
@@ -234,7 +236,7 @@ export class RedisEngine implements Engine {
     await commands.connect()
     await listener.connect()
     // Nodes that spread over other buses would not see each other's routing.
-    const buses = this.#cluster ? await this.#run('AGREE', String(this.#detection), String(this.#buses.length)) as string : '1'
+    const buses = this.#cluster ? await this.#agree() : String(this.#buses.length)
     if (buses !== String(this.#buses.length)) {
       listener.destroy()
       commands.destroy()
@@ -774,8 +776,12 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const buses = this.#cluster ? [String(this.#buses.length)] : []
-    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl), ...buses) as [number, EndedSession[], number, string[]]
+    if (this.#cluster && await this.#agree() !== String(this.#buses.length) && !this.#disagreed) {
+      // Started at the same moment as a node with another number, which got there first.
+      this.#disagreed = true
+      this.#host!.warn(`the other nodes under this prefix use another number of buses than this one (${this.#buses.length}): their routing is not seen here`, undefined)
+    }
+    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
@@ -909,16 +915,30 @@ export class RedisEngine implements Engine {
     await this.#onOthers('DROP', ...ids).catch(() => {})
   }
 
+  /**
+   * The number of buses of the nodes under this prefix: this node's, kept for three
+   * detection times, unless a running node's is kept. On the plain prefix's own hash tag,
+   * whose slot, unlike the first bus's, does not depend on the number of buses.
+   */
+  async #agree (): Promise<string> {
+    return await this.#runAt(`{${this.#prefix}}`, 'AGREE', [String(this.#buses.length), String(3 * this.#detection)]) as string
+  }
+
   /** Runs a script on the first bus. */
   #run (name: ScriptName, ...args: string[]): Promise<unknown> {
     return this.#runOn(0, name, ...args)
   }
 
-  /** Runs a script on a bus; Redis's status follows from whether it could. */
-  async #runOn (bus: number, name: ScriptName, ...args: string[]): Promise<unknown> {
-    if (!operations.hasSubscribers) return this.#evaluate(bus, name, args)
+  /** Runs a script on a bus. */
+  #runOn (bus: number, name: ScriptName, ...args: string[]): Promise<unknown> {
+    return this.#runAt(this.#buses[bus]!, name, args)
+  }
+
+  /** Runs a script on the shard of a key prefix (a bus's); Redis's status follows from whether it could. */
+  async #runAt (keys: string, name: ScriptName, args: string[]): Promise<unknown> {
+    if (!operations.hasSubscribers) return this.#evaluate(keys, name, args)
     try {
-      const result = await this.#evaluate(bus, name, args)
+      const result = await this.#evaluate(keys, name, args)
       operations.publish({ engine: this, operation: name.toLowerCase() })
       return result
     } catch (error) {
@@ -927,14 +947,13 @@ export class RedisEngine implements Engine {
     }
   }
 
-  async #evaluate (bus: number, name: ScriptName, args: string[]): Promise<unknown> {
+  async #evaluate (keys: string, name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
     if (client === undefined || !client.ready) throw this.#unavailable()
     const answersBefore = this.#answers
     let result: unknown
     try {
-      // Any key of the bus routes the script to its shard on a cluster.
-      const keys = this.#buses[bus]!
+      // Any key of the prefix routes the script to its shard on a cluster.
       result = await client.run(this.#scripts[name], `${keys}nodes`, [keys, ...args])
     } catch (error) {
       if (isReply(error)) {

@@ -94,12 +94,32 @@ if (requireRedisBinaries(t)) {
   })
 
   t.test('a node that would use other buses than the running nodes is refused when it starts', async t => {
-    const prefix = `agree-${process.pid}:`
-    await node(t, { prefix })
-    const other = new RedisEngine({ url: url(), cluster: true, prefix, buses: 2 })
-    await t.rejects(other.start(historyHost({ size: 0, ttl: 0 })), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /use 3 buses, not 2/ })
-    await node(t, { prefix, buses: 3 })
-    t.pass('one with the same buses starts')
+    // Whatever the prefix: with one whose first bus is another hash tag with 2 buses than
+    // with 3, the number was once kept where a node with 2 buses never looked.
+    for (const [kind, differs] of [['the same', false], ['another', true]] as const) {
+      let n = 0
+      while ((busPrefixes(`agree${n}-${process.pid}:`, 3, true)[0] !== busPrefixes(`agree${n}-${process.pid}:`, 2, true)[0]) !== differs) n++
+      const prefix = `agree${n}-${process.pid}:`
+      await node(t, { prefix })
+      const other = new RedisEngine({ url: url(), cluster: true, prefix, buses: 2 })
+      await t.rejects(other.start(historyHost({ size: 0, ttl: 0 })), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /use 3 buses, not 2/ }, `first bus on ${kind} hash tag with 2 buses`)
+      await node(t, { prefix, buses: 3 })
+      t.pass('one with the same buses starts')
+    }
+  })
+
+  t.test('a node that finds, at a heartbeat, the others using another number of buses says so once', async t => {
+    const prefix = `disagree-${process.pid}:`
+    const warnings: string[] = []
+    await node(t, { prefix, heartbeat: 50, detection: 1000 }, { warn: message => warnings.push(message) })
+    // As when a node with 2 buses started at the same moment, and got there first.
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    t.teardown(() => client.destroy())
+    await client.set(`{${prefix}}buses`, '2')
+    await delay(300)
+    t.same(warnings.filter(message => message.includes('another number of buses')).length, 1, 'once, not at each heartbeat')
   })
 
   t.test('an acknowledge-extension session whose node died gets back from every bus what its client had not acknowledged', async t => {
