@@ -17,7 +17,7 @@
  * when it was last published on, to find the channels of a wildcard).
  *
  * A node's messages: `e<log id>\n<replay id>\n<expansion>\n<event>` (a publish; ids
- * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, `o`, and from the other buses of
+ * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, `o`, `a`, and from the other buses of
  * a cluster `l` and `k` (see RedisEngine).
  */
 
@@ -445,16 +445,24 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)) do e
 return { joined, expired, sessions(node), dead }`
 
 /**
- * ARGV: prefix, node, then ids of sessions the node holds (on the first bus) or routes
- * events of (on another). After the node's listener connection came back, which lost
- * what was sent to it meanwhile: tells it, on its channel ('o'), in order with the
- * claims and moves it may have missed, which of them this bus names another node for.
+ * ARGV: prefix, node, n, then n ids of sessions the node holds (on the first bus) or
+ * routes events of (on another), then ids of sessions it holds but does not route
+ * events of on this bus. After the node's listener connection came back, which lost
+ * what was sent to it meanwhile: tells it, on its channel, in order with the claims and
+ * moves it may have missed, which of them this bus names another node for ('o'), and
+ * gives it again the marker of each of the others that the bus names it for ('a', as
+ * 'm').
  */
 export const STALE = `${COMMON}
-local node, others = ARGV[2], {}
-for i = 3, #ARGV do
-  local holder = redis.call('HGET', P .. 's:' .. ARGV[i], 'node')
-  if holder and holder ~= node then others[#others + 1] = ARGV[i] end
+local node, n, others = ARGV[2], tonumber(ARGV[3]), {}
+for i = 4, #ARGV do
+  local key = P .. 's:' .. ARGV[i]
+  local holder = redis.call('HGET', key, 'node')
+  if holder and holder ~= node then
+    others[#others + 1] = ARGV[i]
+  elseif holder and i > n + 3 then
+    redis.call('PUBLISH', P .. 'n:' .. node, 'a' .. ARGV[i] .. '\\n' .. table.concat(redis.call('HKEYS', key .. ':subs'), '\\n'))
+  end
 end
 if #others > 0 then redis.call('PUBLISH', P .. 'n:' .. node, 'o\\n' .. table.concat(others, '\\n')) end
 return #others`

@@ -633,6 +633,13 @@ export class RedisEngine implements Engine {
         if (bus === 0 || this.#arrivals.has(head) || this.#records.has(head)) this.#adopt(head, rest === '' ? [] : rest.split('\n'), bus)
         if (bus > 0) this.#settled(head, bus)
         return
+      case 'a':
+        // A marker of a claim that the listener missed, sent again (#reconcile): for a session still here.
+        if (this.#records.has(head) && !this.#leaving.has(head)) {
+          this.#adopt(head, rest === '' ? [] : rest.split('\n'), bus)
+          if (bus > 0) this.#settled(head, bus)
+        }
+        return
       case 'k':
         // A later move reached this bus first: none of its events are for this node.
         this.#settled(head, bus)
@@ -824,18 +831,28 @@ export class RedisEngine implements Engine {
   /**
    * The listener connection came back: what was sent to this node meanwhile is lost,
    * claims ('c', or none when a claim took the node for dead, not listening) and moves
-   * ('l') of sessions held here among them. Each bus is asked, in one script per
-   * thousand sessions, which of them it names another node for; its answer comes on
-   * this node's channel, behind what came since the listener was back ('o'). Tried
-   * again at each heartbeat until it goes through.
+   * ('l') of sessions held here among them, and the markers ('m') of its own claims.
+   * Each bus is asked, in one script per thousand sessions, which of them it names
+   * another node for, and to mark again those held here but missing from its index; its
+   * answer comes on this node's channel, behind what came since the listener was back
+   * ('o', 'a'). Tried again at each heartbeat until it goes through.
    */
   async #reconcile (): Promise<void> {
     this.#stale = false
     try {
       for (const [bus, index] of this.#indexes.entries()) {
         // Ids taken at once: the CREATE or COPY of each went out before this script.
-        const ids = [...this.#records.keys()].filter(id => bus === 0 || index.has(id))
-        for (let i = 0; i < ids.length; i += DESTROY_BATCH) await this.#runOn(bus, 'STALE', this.node, ...ids.slice(i, i + DESTROY_BATCH))
+        const routed: string[] = []
+        const unmarked: string[] = []
+        for (const id of this.#records.keys()) {
+          if (index.has(id)) routed.push(id)
+          else if (!this.#leaving.has(id) && !this.#claims.has(id)) unmarked.push(id)
+        }
+        const ids = [...routed, ...unmarked]
+        for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
+          const batch = ids.slice(i, i + DESTROY_BATCH)
+          await this.#runOn(bus, 'STALE', this.node, String(Math.max(0, Math.min(batch.length, routed.length - i))), ...batch)
+        }
       }
     } catch (error) {
       this.#stale = true
