@@ -467,7 +467,7 @@ export class RedisEngine implements Engine {
       }))
       const done = untils.size === this.#buses.length - 1
       if (done || await within(handover, this.#handoverTimeout)) return this.#otherBuses().map(bus => untils.get(bus) ?? '')
-      if (Date.now() >= deadline) return undefined
+      if (this.#closed || Date.now() >= deadline) return undefined
     }
   }
 
@@ -783,12 +783,14 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    if (this.#cluster && await this.#agree() !== String(this.#buses.length) && !this.#disagreed) {
+    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
+    // On another shard than the heartbeat's, maybe: its failure stops nothing else.
+    const buses = this.#cluster ? await this.#agree().catch(() => undefined) : undefined
+    if (buses !== undefined && buses !== String(this.#buses.length) && !this.#disagreed) {
       // Started at the same moment as a node with another number, which got there first.
       this.#disagreed = true
       this.#host!.warn(`the other nodes under this prefix use another number of buses than this one (${this.#buses.length}): their routing is not seen here`, undefined)
     }
-    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
@@ -796,7 +798,7 @@ export class RedisEngine implements Engine {
     // Should that fail, a dead node's interest on a bus goes as its sessions move or end.
     for (const node of dead) await this.#onOthers('LEAVE', node, String(this.#maxInterval)).catch(() => {})
     if (this.#ending.size > 0) await this.#retryEnding()
-    if (this.#stale) await this.#reconcile()
+    if (this.#stale) await this.#reconcile().catch(() => {})
     // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
     const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))
     const lost = joined === 1 ? [...this.#buses.keys()] : beats.flatMap((beat, i) => beat === 1 ? [i + 1] : [])
