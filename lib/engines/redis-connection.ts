@@ -21,6 +21,11 @@ export interface RedisConnection {
   run (script: Script, key: string, args: string[]): Promise<unknown>
   publish (channel: string, message: string): Promise<unknown>
   subscribe (channel: string, listener: (message: string) => void): Promise<unknown>
+  /**
+   * Calls `listener` each time a connection (on a cluster, one to some shard) is ready,
+   * its subscriptions back: after it dropped, what was published meanwhile is lost.
+   */
+  onReady (listener: () => void): void
   destroy (): void
 }
 
@@ -105,6 +110,8 @@ function connection (client: Client, sharded: boolean, timeout: number): RedisCo
     },
     publish: (channel, message) => sharded ? client.sPublish(channel, message) : client.publish(channel, message),
     subscribe: (channel, listener) => sharded ? client.sSubscribe(channel, listener) : client.subscribe(channel, listener),
+    // node-redis resubscribes before it says a connection is ready.
+    onReady: listener => { sharded ? client.on('node-ready', listener) : client.on('ready', listener) },
     destroy: () => client.destroy()
   }
 }

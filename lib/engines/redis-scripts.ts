@@ -17,8 +17,8 @@
  * when it was last published on, to find the channels of a wildcard).
  *
  * A node's messages: `e<log id>\n<replay id>\n<expansion>\n<event>` (a publish; ids
- * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, and from the other buses of a
- * cluster `l` and `k` (see RedisEngine).
+ * may be empty), `d`, `s`, `u`, `m`, `c`, `h`, `x`, `o`, `a`, and from the other buses of
+ * a cluster `l` and `k` (see RedisEngine).
  */
 
 const COMMON = `
@@ -405,17 +405,18 @@ end
 return ended(ARGV[2]) or false`
 
 /**
- * ARGV: prefix, detection, buses. The buses the nodes that beat lately use (HEARTBEAT
- * keeps it), or `buses` when none does.
+ * ARGV: the plain prefix as a hash tag (the same whatever the number of buses), buses,
+ * how long to keep them (ms). The buses of the nodes under the prefix, which each node
+ * keeps alive at its heartbeats: those kept, else `buses`, kept from now on.
  */
 export const AGREE = `${COMMON}
 local held = redis.call('GET', P .. 'buses')
-if held and redis.call('ZCOUNT', P .. 'nodes', now() - 3 * tonumber(ARGV[2]), '+inf') > 0 then return held end
-return ARGV[3]`
+if held and held ~= ARGV[2] then return held end
+redis.call('SET', P .. 'buses', ARGV[2], 'PX', tonumber(ARGV[3]))
+return ARGV[2]`
 
 /**
- * ARGV: prefix, node, detection, maxInterval, ttl, and on a cluster the number of
- * buses, which it keeps for the nodes to come (AGREE). The node's heartbeat, then the
+ * ARGV: prefix, node, detection, maxInterval, ttl. The node's heartbeat, then the
  * sweep every node runs: a node silent for longer than \`detection\` that no longer
  * listens on its channel (or silent for three times that) is dead, and its
  * sessions become orphans that expire after maxInterval unless a connect claims them
@@ -430,7 +431,6 @@ local node, detection, maxInterval, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(A
 local t = now()
 local joined = redis.call('ZADD', P .. 'nodes', t, node)
 redis.call('PEXPIRE', P .. 'nodes', ttl)
-if ARGV[6] then redis.call('SET', P .. 'buses', ARGV[6], 'PX', ttl) end
 for _, set in ipairs({ 'sessions', 'patterns' }) do redis.call('PEXPIRE', P .. 'n:' .. node .. ':' .. set, ttl) end
 -- A node late with its heartbeat but still listening is busy, not dead.
 local dead = {}
@@ -443,6 +443,29 @@ end
 local expired = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'orphans', '-inf', t)) do expired[#expired + 1] = ended(id) end
 return { joined, expired, sessions(node), dead }`
+
+/**
+ * ARGV: prefix, node, n, then n ids of sessions the node holds (on the first bus) or
+ * routes events of (on another), then ids of sessions it holds but does not route
+ * events of on this bus. After the node's listener connection came back, which lost
+ * what was sent to it meanwhile: tells it, on its channel, in order with the claims and
+ * moves it may have missed, which of them this bus names another node for ('o'), and
+ * gives it again the marker of each of the others that the bus names it for ('a', as
+ * 'm').
+ */
+export const STALE = `${COMMON}
+local node, n, others = ARGV[2], tonumber(ARGV[3]), {}
+for i = 4, #ARGV do
+  local key = P .. 's:' .. ARGV[i]
+  local holder = redis.call('HGET', key, 'node')
+  if holder and holder ~= node then
+    others[#others + 1] = ARGV[i]
+  elseif holder and i > n + 3 then
+    redis.call('PUBLISH', P .. 'n:' .. node, 'a' .. ARGV[i] .. '\\n' .. table.concat(redis.call('HKEYS', key .. ':subs'), '\\n'))
+  end
+end
+if #others > 0 then redis.call('PUBLISH', P .. 'n:' .. node, 'o\\n' .. table.concat(others, '\\n')) end
+return #others`
 
 /**
  * ARGV: prefix, node, maxInterval. A node leaving: its sessions are orphans at once,

@@ -180,6 +180,10 @@ export class RedisEngine implements Engine {
   readonly #touched = new Set<string>()
   /** Sessions of the other nodes and orphans, at the last heartbeat. */
   #elsewhere = 0
+  /** A heartbeat found the other nodes using another number of buses: logged once. */
+  #disagreed = false
+  /** The listener connection came back, and the sessions held here are still to be checked against Redis (#reconcile). */
+  #stale = false
 
   constructor (options: RedisEngineOptions = {}) {
     this.#url = options.url ?? 'redis://127.0.0.1:6379'
@@ -232,13 +236,17 @@ export class RedisEngine implements Engine {
     await commands.connect()
     await listener.connect()
     // Nodes that spread over other buses would not see each other's routing.
-    const buses = this.#cluster ? await this.#run('AGREE', String(this.#detection), String(this.#buses.length)) as string : '1'
+    const buses = this.#cluster ? await this.#agree() : String(this.#buses.length)
     if (buses !== String(this.#buses.length)) {
       listener.destroy()
       commands.destroy()
       throw new BayeuxServerError('BAYEUX_ERR_INVALID_OPTIONS', `RedisEngine: the nodes under this prefix use ${buses} buses, not ${this.#buses.length}: every node must use the same`)
     }
     for (const [bus] of this.#buses.entries()) await listener.subscribe(this.#channel(this.node, bus), message => this.#receive(message, bus))
+    listener.onReady(() => {
+      this.#stale = true
+      this.#reconcile().catch(() => {})
+    })
     await this.#beat()
     this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#heartbeatEvery).unref()
   }
@@ -373,6 +381,9 @@ export class RedisEngine implements Engine {
     this.#arrivals.set(sessionId, arrival)
     const others = this.#buses.length > 1
     if (others) this.#unsettled.set(sessionId, new Set(this.#otherBuses()))
+    // When a node that had not beaten since the claim would count as dead: a move not
+    // done by then will not be.
+    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
     let claimed: [string, 'moved' | 'orphan' | 'here', string[], string, string, string, number] | 'busy' | null
     const replayed: OutgoingEvent[] = []
     try {
@@ -388,11 +399,15 @@ export class RedisEngine implements Engine {
       // The other buses move the session's copy in turn: the previous node keeps each
       // bus's events up to that bus's move, this one takes them from there.
       const untils = [until]
-      if (how !== 'here' && others) untils.push(...await this.#onOthers('MOVE', sessionId, this.node, String(version), String(this.#ttl)) as string[])
-      // A live node that never hands over lost the claim's message: what it holds is out of
-      // reach, and the client had better handshake again than carry on without it.
-      if (how === 'moved' && await this.#awaitHandover(handover, previous) === 'mute') arrival.gone = true
-      else if (how === 'here') this.#adopt(sessionId, subscriptions, 0)
+      const moved = how === 'here' || !others ? [] : await this.#moveOthers(sessionId, version, handover, deadline)
+      // A bus that never moved the session, or a live node that never hands over (it lost
+      // the claim's message): what it holds is out of reach, and the client had better
+      // handshake again than carry on without it. That node ends it, with its events.
+      if (moved === undefined || (how === 'moved' && await this.#awaitHandover(handover, previous, deadline) === 'mute')) {
+        if (how === 'moved') this.#client!.publish(this.#channel(previous), `x${sessionId}\nserver`).catch(() => {})
+        arrival.gone = true
+      } else if (how === 'here') this.#adopt(sessionId, subscriptions, 0)
+      untils.push(...moved ?? [])
       if (arrival.gone) {
         // Ended where it was (before its keys were removed), or out of reach there: it ends
         // here too, unknown to the client.
@@ -436,14 +451,35 @@ export class RedisEngine implements Engine {
   }
 
   /**
+   * Moves the session's copy on every bus but the first (MOVE), after CLAIM moved its
+   * record; each bus's log id up to which its events went to the node before. The
+   * previous node lets the session go only once every bus has moved it: a bus that
+   * fails (its shard away, or too slow) is tried again every handoverTimeout, until the
+   * `deadline` (undefined). A MOVE that ran although its reply never came repeats as a
+   * no-op ('k'); should the handover come meanwhile, every MOVE ran.
+   */
+  async #moveOthers (sessionId: string, version: number, handover: Promise<void>, deadline: number): Promise<string[] | undefined> {
+    const untils = new Map<number, string>()
+    for (;;) {
+      await Promise.all(this.#otherBuses().filter(bus => !untils.has(bus)).map(async bus => {
+        const until = await this.#runOn(bus, 'MOVE', sessionId, this.node, String(version), String(this.#ttl)).catch(() => undefined)
+        if (until !== undefined) untils.set(bus, until as string)
+      }))
+      const done = untils.size === this.#buses.length - 1
+      if (done || await within(handover, this.#handoverTimeout)) return this.#otherBuses().map(bus => untils.get(bus) ?? '')
+      if (this.#closed || Date.now() >= deadline) return undefined
+    }
+  }
+
+  /**
    * Waits for a session's previous node to hand it over, for as long as that node is
    * alive (checked every handoverTimeout): a busy node hands over late, and what it
    * held must not be lost meanwhile. 'dead' once it is not; 'mute' when it still is
-   * after three detection times and a heartbeat, when a node that had not beaten since
-   * the claim would count as dead: it beats, but missed the claim's message.
+   * at the `deadline` (three detection times and a heartbeat after the claim), when a
+   * node that had not beaten since the claim would count as dead: it beats, but missed
+   * the claim's message.
    */
-  async #awaitHandover (handover: Promise<void>, previous: string): Promise<'in' | 'dead' | 'mute'> {
-    const deadline = Date.now() + 3 * this.#detection + this.#heartbeatEvery
+  async #awaitHandover (handover: Promise<void>, previous: string, deadline: number): Promise<'in' | 'dead' | 'mute'> {
     while (!await within(handover, this.#handoverTimeout)) {
       if (await this.#run('ALIVE', previous, String(this.#detection)) !== 1) return 'dead'
       if (Date.now() >= deadline) return 'mute'
@@ -597,6 +633,13 @@ export class RedisEngine implements Engine {
         if (bus === 0 || this.#arrivals.has(head) || this.#records.has(head)) this.#adopt(head, rest === '' ? [] : rest.split('\n'), bus)
         if (bus > 0) this.#settled(head, bus)
         return
+      case 'a':
+        // A marker of a claim that the listener missed, sent again (#reconcile): for a session still here.
+        if (this.#records.has(head) && !this.#leaving.has(head)) {
+          this.#adopt(head, rest === '' ? [] : rest.split('\n'), bus)
+          if (bus > 0) this.#settled(head, bus)
+        }
+        return
       case 'k':
         // A later move reached this bus first: none of its events are for this node.
         this.#settled(head, bus)
@@ -620,6 +663,9 @@ export class RedisEngine implements Engine {
       }
       case 'x':
         host.endSession(head, rest === 'server' ? 'server' : 'client')
+        return
+      case 'o':
+        this.#letGo(rest.split('\n'), bus)
     }
   }
 
@@ -687,6 +733,7 @@ export class RedisEngine implements Engine {
   }
 
   #forget (sessionId: string): void {
+    this.#leaving.delete(sessionId)
     for (const index of this.#indexes) index.delete(sessionId)
     this.#records.delete(sessionId)
   }
@@ -736,8 +783,14 @@ export class RedisEngine implements Engine {
   }
 
   async #beat (): Promise<void> {
-    const buses = this.#cluster ? [String(this.#buses.length)] : []
-    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl), ...buses) as [number, EndedSession[], number, string[]]
+    const [joined, expired, elsewhere, dead] = await this.#run('HEARTBEAT', this.node, String(this.#detection), String(this.#maxInterval), String(this.#ttl)) as [number, EndedSession[], number, string[]]
+    // On another shard than the heartbeat's, maybe: its failure stops nothing else.
+    const buses = this.#cluster ? await this.#agree().catch(() => undefined) : undefined
+    if (buses !== undefined && buses !== String(this.#buses.length) && !this.#disagreed) {
+      // Started at the same moment as a node with another number, which got there first.
+      this.#disagreed = true
+      this.#host!.warn(`the other nodes under this prefix use another number of buses than this one (${this.#buses.length}): their routing is not seen here`, undefined)
+    }
     this.#elsewhere = elsewhere
     this.#touched.clear()
     for (const session of expired) this.#ended(session, 'expired')
@@ -745,6 +798,7 @@ export class RedisEngine implements Engine {
     // Should that fail, a dead node's interest on a bus goes as its sessions move or end.
     for (const node of dead) await this.#onOthers('LEAVE', node, String(this.#maxInterval)).catch(() => {})
     if (this.#ending.size > 0) await this.#retryEnding()
+    if (this.#stale) await this.#reconcile().catch(() => {})
     // Another bus may have lost its keys alone: one shard of a cluster restarted empty.
     const beats = await this.#onOthers('BEAT', this.node, String(this.#ttl))
     const lost = joined === 1 ? [...this.#buses.keys()] : beats.flatMap((beat, i) => beat === 1 ? [i + 1] : [])
@@ -774,6 +828,61 @@ export class RedisEngine implements Engine {
       if (pairs.length > 0) await this.#runOn(bus, 'REINDEX', this.node, ...pairs)
     }
     this.#host!.warn(`Redis had lost this node's sessions (it restarted empty, or the other nodes took this one for dead): put back ${this.#records.size}, let go ${movedAway} that another node had taken over meanwhile`, undefined)
+  }
+
+  /**
+   * The listener connection came back: what was sent to this node meanwhile is lost,
+   * claims ('c', or none when a claim took the node for dead, not listening) and moves
+   * ('l') of sessions held here among them, and the markers ('m') of its own claims.
+   * Each bus is asked, in one script per thousand sessions, which of them it names
+   * another node for, and to mark again those held here but missing from its index; its
+   * answer comes on this node's channel, behind what came since the listener was back
+   * ('o', 'a'). Tried again at each heartbeat until it goes through.
+   */
+  async #reconcile (): Promise<void> {
+    this.#stale = false
+    try {
+      for (const [bus, index] of this.#indexes.entries()) {
+        // Ids taken at once: the CREATE or COPY of each went out before this script.
+        const routed: string[] = []
+        const unmarked: string[] = []
+        for (const id of this.#records.keys()) {
+          if (index.has(id)) routed.push(id)
+          else if (!this.#leaving.has(id) && !this.#claims.has(id)) unmarked.push(id)
+        }
+        const ids = [...routed, ...unmarked]
+        for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
+          const batch = ids.slice(i, i + DESTROY_BATCH)
+          await this.#runOn(bus, 'STALE', this.node, String(Math.max(0, Math.min(batch.length, routed.length - i))), ...batch)
+        }
+      }
+    } catch (error) {
+      this.#stale = true
+      throw error
+    }
+  }
+
+  /**
+   * Sessions a bus names another node for (#reconcile): this node missed their claim or
+   * move. On the first bus, its copies go, without session events: their clients are
+   * served elsewhere, and would otherwise see them expire here and fire `disconnect`.
+   * On another bus, as if its 'l' had come. Sessions moving here or leaving from here
+   * go on as they do.
+   */
+  #letGo (ids: readonly string[], bus: number): void {
+    let dropped = 0
+    for (const id of ids) {
+      if (this.#claims.has(id) || this.#arrivals.has(id)) continue
+      if (bus > 0) {
+        this.#indexes[bus]!.delete(id)
+        this.#leaveWhenFree(id)
+      } else if (!this.#leaving.has(id) && this.#records.has(id)) {
+        this.#host!.release(id)
+        this.#forget(id)
+        dropped++
+      }
+    }
+    if (dropped > 0) this.#host!.warn(`this node's Redis listener had dropped: let go ${dropped} sessions that other nodes took over meanwhile`, undefined)
   }
 
   /** Keeps the keys of the sessions and patterns this node holds alive, a third of their TTL at a time. */
@@ -825,16 +934,30 @@ export class RedisEngine implements Engine {
     await this.#onOthers('DROP', ...ids).catch(() => {})
   }
 
+  /**
+   * The number of buses of the nodes under this prefix: this node's, kept for three
+   * detection times, unless a running node's is kept. On the plain prefix's own hash tag,
+   * whose slot, unlike the first bus's, does not depend on the number of buses.
+   */
+  async #agree (): Promise<string> {
+    return await this.#runAt(`{${this.#prefix}}`, 'AGREE', [String(this.#buses.length), String(3 * this.#detection)]) as string
+  }
+
   /** Runs a script on the first bus. */
   #run (name: ScriptName, ...args: string[]): Promise<unknown> {
     return this.#runOn(0, name, ...args)
   }
 
-  /** Runs a script on a bus; Redis's status follows from whether it could. */
-  async #runOn (bus: number, name: ScriptName, ...args: string[]): Promise<unknown> {
-    if (!operations.hasSubscribers) return this.#evaluate(bus, name, args)
+  /** Runs a script on a bus. */
+  #runOn (bus: number, name: ScriptName, ...args: string[]): Promise<unknown> {
+    return this.#runAt(this.#buses[bus]!, name, args)
+  }
+
+  /** Runs a script on the shard of a key prefix (a bus's); Redis's status follows from whether it could. */
+  async #runAt (keys: string, name: ScriptName, args: string[]): Promise<unknown> {
+    if (!operations.hasSubscribers) return this.#evaluate(keys, name, args)
     try {
-      const result = await this.#evaluate(bus, name, args)
+      const result = await this.#evaluate(keys, name, args)
       operations.publish({ engine: this, operation: name.toLowerCase() })
       return result
     } catch (error) {
@@ -843,14 +966,13 @@ export class RedisEngine implements Engine {
     }
   }
 
-  async #evaluate (bus: number, name: ScriptName, args: string[]): Promise<unknown> {
+  async #evaluate (keys: string, name: ScriptName, args: string[]): Promise<unknown> {
     const client = this.#client
     if (client === undefined || !client.ready) throw this.#unavailable()
     const answersBefore = this.#answers
     let result: unknown
     try {
-      // Any key of the bus routes the script to its shard on a cluster.
-      const keys = this.#buses[bus]!
+      // Any key of the prefix routes the script to its shard on a cluster.
       result = await client.run(this.#scripts[name], `${keys}nodes`, [keys, ...args])
     } catch (error) {
       if (isReply(error)) {
@@ -906,7 +1028,7 @@ export class RedisEngine implements Engine {
 }
 
 /** The bus of a publisher's events: one for all of them, so that they keep their order. */
-function busOf (publisher: string, buses: number): number {
+export function busOf (publisher: string, buses: number): number {
   let hash = 0
   for (let i = 0; i < publisher.length; i++) hash = (hash * 31 + publisher.charCodeAt(i)) >>> 0
   return hash % buses

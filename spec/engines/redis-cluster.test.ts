@@ -9,7 +9,7 @@ import { createCluster } from '@redis/client'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { EngineHost } from '../../lib/engines/engine.ts'
-import { RedisEngine } from '../../lib/engines/redis.ts'
+import { RedisEngine, busOf } from '../../lib/engines/redis.ts'
 import type { RedisEngineOptions } from '../../lib/engines/redis.ts'
 import { busPrefixes, script } from '../../lib/engines/redis-connection.ts'
 import { COPY, MOVE } from '../../lib/engines/redis-scripts.ts'
@@ -58,6 +58,23 @@ if (requireRedisBinaries(t)) {
     return length
   }))
 
+  /** The master that serves bus `bus` of `prefix`: its process stopped (SIGSTOP) and resumed, resumed anyway when `t` ends. */
+  const masterOf = async (t: Test, prefix: string, bus: number): Promise<{ stop: () => void, resume: () => void }> => {
+    const tag = busPrefixes(prefix, 3, true)[bus]!
+    for (const { url } of cluster.nodes) {
+      const master = await connectRedis(t, url)
+      // A master that does not serve the bus's slot answers MOVED.
+      if (!await master.exists(`${tag}nodes`).then(() => true, () => false)) continue
+      const pid = Number(/process_id:(\d+)/.exec(await master.info('server'))![1])
+      const signal = (name: NodeJS.Signals) => (): void => { process.kill(pid, name) }
+      t.teardown(signal('SIGCONT'))
+      return { stop: signal('SIGSTOP'), resume: signal('SIGCONT') }
+    }
+    throw new Error(`no master serves ${tag}`)
+  }
+  /** The bus of publisher `data % 3` (publish). */
+  const busOfData = (data: number): number => busOf(`publisher-${data % 3}`, 3)
+
   t.test('the publishes of many sessions spread over the masters; with one bus, all sit on one', async t => {
     for (const buses of [3, 1]) {
       const prefix = `spread${buses}-${process.pid}:`
@@ -77,12 +94,32 @@ if (requireRedisBinaries(t)) {
   })
 
   t.test('a node that would use other buses than the running nodes is refused when it starts', async t => {
-    const prefix = `agree-${process.pid}:`
-    await node(t, { prefix })
-    const other = new RedisEngine({ url: url(), cluster: true, prefix, buses: 2 })
-    await t.rejects(other.start(historyHost({ size: 0, ttl: 0 })), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /use 3 buses, not 2/ })
-    await node(t, { prefix, buses: 3 })
-    t.pass('one with the same buses starts')
+    // Whatever the prefix: with one whose first bus is another hash tag with 2 buses than
+    // with 3, the number was once kept where a node with 2 buses never looked.
+    for (const [kind, differs] of [['the same', false], ['another', true]] as const) {
+      let n = 0
+      while ((busPrefixes(`agree${n}-${process.pid}:`, 3, true)[0] !== busPrefixes(`agree${n}-${process.pid}:`, 2, true)[0]) !== differs) n++
+      const prefix = `agree${n}-${process.pid}:`
+      await node(t, { prefix })
+      const other = new RedisEngine({ url: url(), cluster: true, prefix, buses: 2 })
+      await t.rejects(other.start(historyHost({ size: 0, ttl: 0 })), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /use 3 buses, not 2/ }, `first bus on ${kind} hash tag with 2 buses`)
+      await node(t, { prefix, buses: 3 })
+      t.pass('one with the same buses starts')
+    }
+  })
+
+  t.test('a node that finds, at a heartbeat, the others using another number of buses says so once', async t => {
+    const prefix = `disagree-${process.pid}:`
+    const warnings: string[] = []
+    await node(t, { prefix, heartbeat: 50, detection: 1000 }, { warn: message => warnings.push(message) })
+    // As when a node with 2 buses started at the same moment, and got there first.
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    t.teardown(() => client.destroy())
+    await client.set(`{${prefix}}buses`, '2')
+    await delay(300)
+    t.same(warnings.filter(message => message.includes('another number of buses')).length, 1, 'once, not at each heartbeat')
   })
 
   t.test('an acknowledge-extension session whose node died gets back from every bus what its client had not acknowledged', async t => {
@@ -199,5 +236,52 @@ if (requireRedisBinaries(t)) {
     const queued = dataOf(second?.state?.queued ?? [])
     t.ok(inPublisherOrder(queued, sent), `the second took it on with what came meanwhile, once each, each publisher's in order: ${queued.join(', ')}`)
     t.notOk(b.queues.has('s'), 'the middle node let it go')
+  })
+
+  t.test('a move that cannot reach a bus for a while goes on once it can, with every event', async t => {
+    const prefix = `away-${process.pid}:`
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 1000, handoverTimeout: 50, commandTimeout: 200 }
+    const [a, b] = [await queueNode(t, { ...options, url: url() }), await queueNode(t, { ...options, url: url() })]
+    await a.engine.createSession('s', { ack: false })
+    await a.engine.subscribe('s', '/h')
+    a.queues.set('s', [])
+    const sent = Array.from({ length: 12 }, (_, i) => i)
+    for (const i of sent.slice(0, 6)) await publish(b.engine, i)
+    await until(() => a.queues.get('s')!.length === 6)
+    const away = 1
+    const master = await masterOf(t, prefix, away)
+    master.stop()
+    const moving = b.claim('s')
+    moving.catch(() => {})
+    // Its record moved on the first bus, its copy on the bus away did not; publishes
+    // through the other buses go on, to B.
+    const later = sent.slice(6).filter(i => busOfData(i) !== away)
+    for (const i of later) await publish(b.engine, i)
+    // Several MOVEs time out meanwhile.
+    await delay(4 * 200)
+    master.resume()
+    const claimed = await moving
+    const queued = dataOf(claimed?.state?.queued ?? [])
+    const expected = [...sent.slice(0, 6), ...later].sort((x, y) => x - y)
+    t.ok(inPublisherOrder(queued, expected), `the session moved with every event, once each, each publisher's in order: ${queued.join(', ')}`)
+    t.notOk(a.queues.has('s'), 'the node before let it go')
+  })
+
+  t.test('a move that cannot reach a bus until its deadline is given up: the node before ends the session at once', async t => {
+    const prefix = `gone-${process.pid}:`
+    const options = { cluster: true, prefix, heartbeat: 100, detection: 300, handoverTimeout: 50, commandTimeout: 200 }
+    const ended: string[] = []
+    const a = await queueNode(t, { ...options, url: url() }, { endSession: (id, reason) => ended.push(`${id} ${reason}`) })
+    const b = await queueNode(t, { ...options, url: url() })
+    await a.engine.createSession('s', { ack: false })
+    await a.engine.subscribe('s', '/h')
+    a.queues.set('s', [])
+    const master = await masterOf(t, prefix, 1)
+    master.stop()
+    const claimed = await b.claim('s')
+    await until(() => ended.length > 0)
+    master.resume()
+    t.equal(claimed, undefined, 'the claim found no session: its client gets 402 and handshakes again')
+    t.same(ended, ['s server'], 'the node that held it ends it, with its events, without waiting for it to expire')
   })
 }

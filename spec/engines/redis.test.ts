@@ -260,3 +260,70 @@ t.test('a node taken for dead lets go, when it comes back, of the sessions anoth
   t.same(dataOf(a.queues.get('taken')), [], 'and the copy let go gets nothing')
   t.same(await redis.sMembers(`${prefix}n:${a.engine.node}:sessions`), ['kept'])
 })
+
+/**
+ * A Redis of the test's own where the engines logging in as `user` can have their
+ * listener cut: `cut()` kills it (CLIENT KILL) with the user disabled (ACL), so that it
+ * cannot come back, while their command connection stays; `restore()` lets it back.
+ */
+async function listenerCutter (t: Test, user: string): Promise<{ redis: ThrowawayRedis, url: string, cut: () => Promise<void>, restore: () => Promise<void> }> {
+  const redis = await ThrowawayRedis.start(t)
+  const admin = await connectRedis(t, redis.url)
+  await admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${user}`, '~*', '&*', '+@all'])
+  return {
+    redis,
+    url: `redis://${user}:${user}@127.0.0.1:${redis.port}`,
+    cut: async () => {
+      const listener = (await admin.clientList()).find(client => client.user === user && client.sub > 0)!
+      await admin.sendCommand(['ACL', 'SETUSER', user, 'off'])
+      await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(listener.id)])
+    },
+    restore: async () => { await admin.sendCommand(['ACL', 'SETUSER', user, 'on']) }
+  }
+}
+
+t.test('a node whose listener dropped while another took its session over lets its copy go once the listener is back, without ending it (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const { redis, url, cut, restore } = await listenerCutter(t, 'a')
+  const options = { prefix: 'stale:', heartbeat: 100, detection: 1000 }
+  const ended: string[] = []
+  const host = { endSession: (id: string) => ended.push(id), orphanEnded: (id: string) => ended.push(id) }
+  const a = await queueNode(t, { ...options, url }, host)
+  const b = await queueNode(t, { ...options, url: redis.url })
+  for (const id of ['taken', 'kept']) {
+    await a.engine.createSession(id, { ack: false })
+    await a.engine.subscribe(id, '/h')
+    a.queues.set(id, [])
+  }
+  await cut()
+  // A does not listen: the claim takes it for dead, and has nothing to tell it.
+  t.ok(await b.claim('taken'), 'a connect on another node takes one of its sessions over')
+  await restore()
+  for (let i = 0; i < 400 && a.queues.has('taken'); i++) await delay(10)
+  t.notOk(a.queues.has('taken'), 'once its listener is back, A lets its copy go')
+  t.ok(a.queues.has('kept'), 'and keeps the other')
+  t.same(ended, [], 'let go without ending it: no session event here')
+  await publish(b.engine, 1)
+  for (let i = 0; i < 400 && (a.queues.get('kept')!.length === 0 || b.queues.get('taken')!.length === 0); i++) await delay(10)
+  t.same([dataOf(a.queues.get('kept')), dataOf(b.queues.get('taken'))], [[1], [1]], 'each session gets the event on the node that holds it')
+})
+
+t.test('a node whose listener dropped during its own claim gets the claim\'s marker again once the listener is back (issue 10)', async t => {
+  if (!requireRedisBinaries(t)) return
+  const { redis, url, cut, restore } = await listenerCutter(t, 'b')
+  const options = { prefix: 'unmarked:', heartbeat: 100, detection: 1000 }
+  const a = await queueNode(t, { ...options, url: redis.url })
+  const b = await queueNode(t, { ...options, url })
+  await a.engine.createSession('s', { ack: false })
+  await a.engine.subscribe('s', '/h')
+  // A leaves: its session is an orphan, which a claim takes without a handover.
+  await a.engine.close()
+  await cut()
+  t.ok(await b.claim('s'), 'B takes the session over; the marker that makes it B\'s is lost')
+  await restore()
+  for (let i = 0; i < 400 && b.queues.get('s')!.length === 0; i++) {
+    await publish(b.engine, i)
+    await delay(10)
+  }
+  t.ok(b.queues.get('s')!.length > 0, 'once its listener is back, the events published after reach it')
+})
