@@ -9,15 +9,14 @@
  * publishers talk to a fourth node, outside the balancer.
  */
 import t from 'tap'
-import { request } from 'undici'
 import { busOf } from '../../../lib/engines/redis.ts'
 import { delay } from '../../helpers.ts'
 import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { requireRedisBinaries } from '../../support/redis.ts'
 import { RedisCluster } from '../../support/redis-cluster.ts'
-import { Inbox, handshake, newClient, subscribe } from '../clients/cometd.ts'
-import type { Transport } from '../clients/cometd.ts'
+import { numberPublisher, subscribeOnEveryTransport } from './numbered-stream.ts'
+import type { NumberPublisher } from './numbered-stream.ts'
 
 const COUNT = 600
 const CHANNEL = '/numbers'
@@ -37,17 +36,7 @@ if (requireRedisBinaries(t) && requireHaproxy(t)) {
   const balancer = await Haproxy.start(t, nodes.addresses.slice(0, 3))
   const url = `${balancer.url}/cometd`
 
-  const subscribers: Array<{ name: string, ack: boolean, inbox: Inbox }> = []
-  for (const transport of ['long-polling', 'websocket'] as Transport[]) {
-    for (const ack of [true, false]) {
-      const client = newClient(url, transport, { ack })
-      t.teardown(() => client.disconnect())
-      await handshake(client)
-      const inbox = new Inbox()
-      await subscribe(client, CHANNEL, inbox.listener)
-      subscribers.push({ name: `${transport}${ack ? ' with acks' : ''}`, ack, inbox })
-    }
-  }
+  const subscribers = await subscribeOnEveryTransport(t, url, CHANNEL)
 
   const publishers = await onEveryBus(nodes.urls[3]!)
   const publish = async (numbers: number[]): Promise<void> => { await publishers[publisherOf(numbers[0]!)]!.publish(numbers) }
@@ -90,35 +79,13 @@ if (requireRedisBinaries(t) && requireHaproxy(t)) {
   }
 }
 
-interface Publisher { publish (numbers: number[]): Promise<void> }
-
 /** One publishing client for each bus, on one node: sessions are handshaken until every bus has one. */
-async function onEveryBus (url: string): Promise<Publisher[]> {
-  const publishers: Publisher[] = []
+async function onEveryBus (url: string): Promise<NumberPublisher[]> {
+  const publishers: NumberPublisher[] = []
   for (let tries = 0; publishers.filter(Boolean).length < BUSES; tries++) {
     if (tries === 200) throw new Error('no session on some bus after 200 handshakes')
-    const publisher = await publisherOn(url)
+    const publisher = await numberPublisher(url, CHANNEL)
     publishers[busOf(publisher.clientId, BUSES)] ??= publisher
   }
   return publishers
-}
-
-/** Publishes numbered messages from one client, each waited for, on one node. */
-async function publisherOn (url: string): Promise<Publisher & { clientId: string }> {
-  let cookie = ''
-  const post = async (messages: object[]): Promise<any[]> => {
-    const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(messages) })
-    const setCookie = response.headers['set-cookie']
-    if (typeof setCookie === 'string') cookie = setCookie.split(';')[0]!
-    return await response.body.json() as any[]
-  }
-  const [reply] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])
-  const clientId = reply.clientId as string
-  return {
-    clientId,
-    async publish (numbers) {
-      const replies = await post(numbers.map(n => ({ channel: CHANNEL, clientId, data: n })))
-      if (!replies.every(reply => reply.successful === true)) throw new Error(`a publish failed: ${JSON.stringify(replies)}`)
-    }
-  }
 }

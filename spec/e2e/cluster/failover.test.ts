@@ -8,14 +8,13 @@
  * fourth node, outside the balancer, so that what it publishes is not lost on its way in.
  */
 import t from 'tap'
-import { request } from 'undici'
 import { delay } from '../../helpers.ts'
 import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
 import { callbackPollingClient, launchChromium, serveCometdPage } from '../../support/browser.ts'
-import { Inbox, handshake, newClient, subscribe } from '../clients/cometd.ts'
-import type { Transport } from '../clients/cometd.ts'
+import { Inbox } from '../clients/cometd.ts'
+import { numberPublisher, subscribeOnEveryTransport } from './numbered-stream.ts'
 import type { Browser } from 'playwright-core'
 import type { Teardown } from '../../support/services.ts'
 
@@ -40,22 +39,11 @@ if (await requireRedis(t) && requireHaproxy(t)) {
   const page = browser === undefined ? undefined : pageSubscriber(t, browser, url)
   // Every assertion at the end: tap may end the file's root test at an assertion that
   // leaves it nothing queued, and its teardowns would then stop the nodes mid-run.
-  const subscribers: Array<{ name: string, ack: boolean, inbox: Inbox }> = []
-  for (const transport of ['long-polling', 'websocket'] as Transport[]) {
-    for (const ack of [true, false]) {
-      const client = newClient(url, transport, { ack })
-      t.teardown(() => client.disconnect())
-      await handshake(client)
-      const inbox = new Inbox()
-      await subscribe(client, CHANNEL, inbox.listener)
-      subscribers.push({ name: `${transport}${ack ? ' with acks' : ''}`, ack, inbox })
-    }
-  }
+  const subscribers = await subscribeOnEveryTransport(t, url, CHANNEL)
   const inChromium = await page
   if (inChromium !== undefined) subscribers.push({ name: 'callback-polling with acks, in Chromium', ack: true, inbox: inChromium.inbox })
 
-  const publisher = publisherOn(nodes.urls[3]!)
-  await publisher.handshake()
+  const publisher = await numberPublisher(nodes.urls[3]!, CHANNEL)
   let restarted: Promise<unknown> = Promise.resolve()
   // Ten a request, as a CometD client batches them; each node killed after a quarter of the stream.
   for (let i = 0; i < COUNT; i += 10) {
@@ -112,26 +100,4 @@ cometd.handshake(reply => {
   cometd.subscribe(${JSON.stringify(CHANNEL)}, message => window.received(message.data), reply => { window.subscribed = reply.successful })
 })
 `
-}
-
-/** Publishes numbered messages from one client, each waited for, on one node. */
-function publisherOn (url: string): { handshake (): Promise<void>, publish (numbers: number[]): Promise<void> } {
-  let clientId = ''
-  let cookie = ''
-  const post = async (messages: object[]): Promise<any[]> => {
-    const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(messages) })
-    const setCookie = response.headers['set-cookie']
-    if (typeof setCookie === 'string') cookie = setCookie.split(';')[0]!
-    return await response.body.json() as any[]
-  }
-  return {
-    async handshake () {
-      const [reply] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])
-      clientId = reply.clientId
-    },
-    async publish (numbers) {
-      const replies = await post(numbers.map(n => ({ channel: CHANNEL, clientId, data: n })))
-      if (!replies.every(reply => reply.successful === true)) throw new Error(`a publish failed: ${JSON.stringify(replies)}`)
-    }
-  }
 }
