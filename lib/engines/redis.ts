@@ -315,7 +315,8 @@ export class RedisEngine implements Engine {
     const [head, tail] = historic ? [event.head, event.tail] : [event.json, '']
     // History is kept on the first bus, which therefore carries every publish on a channel
     // that keeps it, and those of the server itself: they keep their order among themselves.
-    const bus = historic || publisher === undefined ? 0 : busOf(publisher, this.#buses.length)
+    // One Redis has one bus: no hashing of the publisher there.
+    const bus = historic || publisher === undefined || this.#buses.length === 1 ? 0 : busOf(publisher, this.#buses.length)
     await this.#runOn(bus, 'PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, JSON.stringify(expansion), ...expansion)
   }
 
