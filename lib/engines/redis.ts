@@ -317,7 +317,7 @@ export class RedisEngine implements Engine {
     // that keeps it, and those of the server itself: they keep their order among themselves.
     // One Redis has one bus: no hashing of the publisher there.
     const bus = historic || publisher === undefined || this.#buses.length === 1 ? 0 : busOf(publisher, this.#buses.length)
-    await this.#runOn(bus, 'PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, JSON.stringify(expansion), ...expansion)
+    await this.#runOn(bus, 'PUBLISH', String(this.#logWindow), String(size), String(ttl), head, tail, expansionJson(expansion), ...expansion)
   }
 
   async history (pattern: string, after: number | undefined, limit: number): Promise<OutgoingEvent[] | undefined> {
@@ -1026,6 +1026,15 @@ export class RedisEngine implements Engine {
     this.#available = available
     this.#host?.statusChanged(available, error)
   }
+}
+
+/** A channel's expansion as JSON, made once per channel: a channel keeps one expansion array. */
+const expansionJsons = new WeakMap<readonly string[], string>()
+
+function expansionJson (expansion: readonly string[]): string {
+  let json = expansionJsons.get(expansion)
+  if (json === undefined) expansionJsons.set(expansion, json = JSON.stringify(expansion))
+  return json
 }
 
 /** The bus of a publisher's events: one for all of them, so that they keep their order. */
