@@ -57,8 +57,8 @@ const KEY_TTL = 600_000
 const READ_LATELY = 10_000
 /** Sessions ended here whose destroy is kept for a retry; past that, the oldest are left to their keys' TTL (they still never come back). */
 const MAX_ENDING = 100_000
-/** Ids per DESTROY run of a retry. */
-const DESTROY_BATCH = 1_000
+/** Session ids per script run where a script takes many (DESTROY, STALE, REFRESH): each is an argument. */
+const IDS_PER_RUN = 1_000
 
 /** The metrics' hook (lib/diagnostics.ts): engines publish on it by name, without importing the server. */
 const operations = diagnosticsChannel.channel('bayeux-server:engine')
@@ -287,12 +287,10 @@ export class RedisEngine implements Engine {
 
   /** The DESTROYs that did not go through, again. */
   async #retryEnding (): Promise<void> {
-    const ids = [...this.#ending]
-    for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
-      const batch = ids.slice(i, i + DESTROY_BATCH)
+    await inRuns([...this.#ending], async (batch) => {
       await this.#onAll('DESTROY', this.node, ...batch)
       for (const id of batch) this.#endingDone(id)
-    }
+    })
   }
 
   /** Sessions ended here whose removal from Redis is still to be retried. */
@@ -851,11 +849,10 @@ export class RedisEngine implements Engine {
           if (index.has(id)) routed.push(id)
           else if (!this.#leaving.has(id) && !this.#claims.has(id)) unmarked.push(id)
         }
-        const ids = [...routed, ...unmarked]
-        for (let i = 0; i < ids.length; i += DESTROY_BATCH) {
-          const batch = ids.slice(i, i + DESTROY_BATCH)
-          await this.#runOn(bus, 'STALE', this.node, String(Math.max(0, Math.min(batch.length, routed.length - i))), ...batch)
-        }
+        // Each run is told how many of its ids, first, are routed here.
+        await inRuns([...routed, ...unmarked], async (batch, from) => {
+          await this.#runOn(bus, 'STALE', this.node, String(Math.max(0, Math.min(batch.length, routed.length - from))), ...batch)
+        })
       }
     } catch (error) {
       this.#stale = true
@@ -892,8 +889,7 @@ export class RedisEngine implements Engine {
     if (now - this.#lastRefresh < this.#ttl / 3) return
     this.#lastRefresh = now
     await this.#onAll('KEEP', this.node, String(this.#ttl))
-    const ids = [...this.#records.keys()]
-    for (let i = 0; i < ids.length; i += 1000) await this.#onAll('REFRESH', String(this.#ttl), ...ids.slice(i, i + 1000))
+    await inRuns([...this.#records.keys()], async (batch) => { await this.#onAll('REFRESH', String(this.#ttl), ...batch) })
   }
 
   #channel (node: string, bus = 0): string {
@@ -1026,6 +1022,11 @@ export class RedisEngine implements Engine {
     this.#available = available
     this.#host?.statusChanged(available, error)
   }
+}
+
+/** Runs `run` on `ids` IDS_PER_RUN at a time, one run after the other; `from`: the index of a run's first id. */
+async function inRuns (ids: readonly string[], run: (batch: string[], from: number) => Promise<void>): Promise<void> {
+  for (let from = 0; from < ids.length; from += IDS_PER_RUN) await run(ids.slice(from, from + IDS_PER_RUN), from)
 }
 
 /** A channel's expansion as JSON, made once per channel: a channel keeps one expansion array. */
