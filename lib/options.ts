@@ -185,6 +185,8 @@ export function combinationProblems (values: Readonly<Record<string, unknown>>):
   }
   if (given('jwtSecret') && given('jwtPublicKey')) problems.push({ setting: 'jwtSecret', message: 'cannot be given with jwtPublicKey: tokens are HS256 or signed by that key' })
   if (values['redisCluster'] === true && !given('redis')) problems.push({ setting: 'redisCluster', message: 'needs redis: the address of a node of the cluster' })
+  // One Redis has one bus: a number given for it would be ignored without a word.
+  if (given('redisBuses') && values['redisCluster'] !== true) problems.push({ setting: 'redisBuses', message: 'needs redisCluster: one Redis has one bus' })
   if (values['workers'] !== undefined && values['workers'] !== '1' && !given('redis')) {
     problems.push({ setting: 'workers', message: 'more than one worker needs redis: workers share their sessions through it' })
   }

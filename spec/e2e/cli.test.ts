@@ -96,6 +96,11 @@ t.test('readSettings: Redis and workers (issue 10)', async t => {
   t.same(readSettings(['--workers', '1'], {}), { workers: '1' }, 'one worker needs no Redis')
   t.same(readSettings(['--redis', 'redis://r', '--redis-cluster'], {}), { redis: 'redis://r', redisCluster: true })
   t.throws(() => readSettings(['--redis-cluster'], {}), { message: '--redis-cluster: needs redis: the address of a node of the cluster' })
+  t.same(readSettings(['--redis', 'redis://r', '--redis-cluster', '--redis-buses', '4'], {}), { redis: 'redis://r', redisCluster: true, redisBuses: 4 })
+  t.throws(() => readSettings(['--redis', 'redis://r', '--redis-buses', '4'], {}), { message: '--redis-buses: needs redisCluster: one Redis has one bus' }, 'a bus count is for a cluster')
+  for (const buses of ['0', '65', '1.5']) {
+    t.throws(() => readSettings(['--redis', 'redis://r', '--redis-cluster', '--redis-buses', buses], {}), { message: /^--redis-buses: (must be|not a whole number)/ }, `--redis-buses ${buses}`)
+  }
   t.throws(() => readSettings(['--redis', '127.0.0.1:6379'], {}), { message: '--redis: must match pattern "^rediss?://"' }, 'a Redis address without its scheme is a usage error')
 })
 

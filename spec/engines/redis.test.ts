@@ -12,6 +12,9 @@ t.test('options that cannot work are refused when the engine is made, before it 
     t.throws(() => new RedisEngine({ url }), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /url must be redis:/ }, url)
   }
   t.throws(() => new RedisEngine({ heartbeat: 2000, detection: 1000 }), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /detection must be longer than heartbeat/ })
+  for (const buses of [0, -1, 1.5, Number.NaN]) {
+    t.throws(() => new RedisEngine({ cluster: true, buses }), { code: 'BAYEUX_ERR_INVALID_OPTIONS', message: /buses must be a positive integer/ }, `buses ${buses}`)
+  }
 })
 
 if (await requireRedis(t)) {
