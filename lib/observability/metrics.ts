@@ -92,7 +92,7 @@ export class BayeuxMetrics {
       return tally
     }
     scraped(Gauge, registers, 'bayeux_sessions', 'Live sessions, by the transport of their latest connect (of their handshake before it).', 'transport', sessionsByTransport)
-    scraped(Gauge, registers, 'bayeux_connects_held', 'Held /meta/connect requests, on every transport.', undefined, () => core.registry.holds.size)
+    scraped(Gauge, registers, 'bayeux_connects_held', 'Held /meta/connect requests, on every transport.', undefined, () => core.registry.held)
     scraped(Gauge, registers, 'bayeux_subscriptions', 'Subscriptions of live sessions (channels and patterns, /service/ excepted).', undefined, () => {
       let count = 0
       for (const session of core.registry.values()) count += session.subscriptions.size

@@ -10,8 +10,10 @@ import { Session } from './session.ts'
 import type { EndReason, SessionHost } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
 
-const HOLD_RESOLUTION = 100
-const EXPIRY_RESOLUTION = 250
+/** ms: how late a held connect's timeout or a session's expiry may fire. */
+const CLOCK_RESOLUTION = 100
+/** ms: how late a session whose token expired may end. */
+const TOKEN_RESOLUTION = 250
 
 export type RegistryOptions = SessionHost['options'] &
   Pick<ResolvedOptions, 'maxSessionsPerBrowser' | 'trustClientSession' | 'requireHandshakePerConnection'>
@@ -37,8 +39,7 @@ export interface DrainLeft {
 export class SessionRegistry implements SessionHost {
   readonly options: RegistryOptions
   // Timer and flush callbacks run application code (listeners, extensions): shielded.
-  readonly holds: TimerWheel<Session>
-  readonly expiries: TimerWheel<Session>
+  readonly clocks: TimerWheel<Session>
   readonly tokenExpiries: TimerWheel<Session>
   readonly #reporter: Reporter
   readonly #engine: Engine
@@ -47,6 +48,7 @@ export class SessionRegistry implements SessionHost {
   readonly #browserHolds = new Map<string, number>()
   #dirty = new Set<Session>()
   #flushScheduled = false
+  #held = 0
   #closing = false
   #draining = false
 
@@ -55,13 +57,20 @@ export class SessionRegistry implements SessionHost {
     this.#reporter = reporter
     this.#engine = engine
     this.#removed = removed
-    this.holds = new TimerWheel(HOLD_RESOLUTION, session => reporter.shield('releasing a held connect', () => session.timedOut()))
-    this.expiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('expiring a session', () => session.expired()))
-    this.tokenExpiries = new TimerWheel(EXPIRY_RESOLUTION, session => reporter.shield('ending a session whose token expired', () => session.tokenExpired()))
+    this.clocks = new TimerWheel(CLOCK_RESOLUTION, session => {
+      if (session.held) reporter.shield('releasing a held connect', () => session.timedOut())
+      else reporter.shield('expiring a session', () => session.expired())
+    })
+    this.tokenExpiries = new TimerWheel(TOKEN_RESOLUTION, session => reporter.shield('ending a session whose token expired', () => session.tokenExpired()))
   }
 
   get size (): number {
     return this.#sessions.size
+  }
+
+  /** Connects held on this node, on every transport. */
+  get held (): number {
+    return this.#held
   }
 
   get closing (): boolean {
@@ -240,15 +249,22 @@ export class SessionRegistry implements SessionHost {
     setImmediate(this.#flushAll)
   }
 
-  acquireBrowserHold (browserId: string): boolean {
-    const max = this.options.maxSessionsPerBrowser
-    const held = this.#browserHolds.get(browserId) ?? 0
-    if (max >= 0 && held >= max) return false
-    this.#browserHolds.set(browserId, held + 1)
+  holdStarted (link: Link): boolean {
+    const browserId = link.kind === 'request' ? link.browserId : undefined
+    if (browserId !== undefined) {
+      const max = this.options.maxSessionsPerBrowser
+      const held = this.#browserHolds.get(browserId) ?? 0
+      if (max >= 0 && held >= max) return false
+      this.#browserHolds.set(browserId, held + 1)
+    }
+    this.#held++
     return true
   }
 
-  releaseBrowserHold (browserId: string): void {
+  holdEnded (link: Link): void {
+    this.#held--
+    const browserId = link.kind === 'request' ? link.browserId : undefined
+    if (browserId === undefined) return
     const held = (this.#browserHolds.get(browserId) ?? 1) - 1
     if (held <= 0) this.#browserHolds.delete(browserId)
     else this.#browserHolds.set(browserId, held)
@@ -262,8 +278,7 @@ export class SessionRegistry implements SessionHost {
   close (): void {
     this.#closing = true
     for (const session of this.#sessions.values()) session.timedOut()
-    this.holds.clear()
-    this.expiries.clear()
+    this.clocks.clear()
     this.tokenExpiries.clear()
   }
 

@@ -14,6 +14,7 @@ import { SessionQueue } from './session-queue.ts'
 import { SubscriptionSet } from './subscription-set.ts'
 import type { SubscriptionHolder } from './subscription-set.ts'
 import type { Members } from '../engines/members.ts'
+import { WheelTimer } from './timer-wheel.ts'
 import type { TimerWheel } from './timer-wheel.ts'
 
 /** Why a session ended; `token-expired`: the token it was admitted with expired (tokenAuth). */
@@ -45,8 +46,8 @@ export type SessionOptions = Pick<ResolvedOptions,
 /** What a session needs from the registry that owns it. */
 export interface SessionHost {
   readonly options: SessionOptions
-  readonly holds: TimerWheel<Session>
-  readonly expiries: TimerWheel<Session>
+  /** Each session's one deadline: its held connect's timeout while it holds one, else its expiry. */
+  readonly clocks: TimerWheel<Session>
   /** Sessions admitted with a token that expires (tokenAuth). */
   readonly tokenExpiries: TimerWheel<Session>
   /** Shutting down: no connect is held any more. */
@@ -55,9 +56,12 @@ export interface SessionHost {
   readonly draining: boolean
   /** Flushes the session once, at the end of this tick, however many events arrive in it. */
   scheduleFlush (session: Session): void
-  /** May this browser hold one more connect (docs/protocol.md §5.7)? Counts it if so. */
-  acquireBrowserHold (browserId: string): boolean
-  releaseBrowserHold (browserId: string): void
+  /**
+   * May a connect be held on `link`? Not when its browser holds as many as it may
+   * (docs/protocol.md §5.7). Counts it if so, until `holdEnded`.
+   */
+  holdStarted (link: Link): boolean
+  holdEnded (link: Link): void
   /** The queue overflowed and `dropped` events were discarded (drop-oldest). */
   overflowed (session: Session, dropped: number): void
   /** Forgets the session everywhere (engine, registry, listeners), then ends it. */
@@ -128,6 +132,7 @@ class SessionExtras {
   visitor = false
   ack: AckLedger | undefined = undefined
   publishLimit: TokenBucket | undefined = undefined
+  tokenExpiry: WheelTimer<Session> | undefined = undefined
   attributes: Map<string, unknown> | undefined = undefined
   /** Made when the session first replays history (docs/replay.md). */
   seam: ReplaySeam | undefined = undefined
@@ -149,6 +154,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   subscribed: Members | undefined = undefined
 
   readonly #host: SessionHost
+  readonly #clock = new WheelTimer<Session>(this)
   /** Made when an event queues, let go once drained: an idle session has none. */
   #queue: SessionQueue | undefined
   #extras: SessionExtras | undefined
@@ -215,7 +221,8 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   open (link: Link): void {
     if (link.kind === 'push') this.bind(link)
     this.#expireIn(this.#host.options.maxInterval)
-    if (this.tokenExpiresAt !== undefined) this.#host.tokenExpiries.schedule(this, Math.max(0, this.tokenExpiresAt - Date.now()))
+    const extras = this.#extras
+    if (extras?.tokenExpiresAt !== undefined) this.#host.tokenExpiries.schedule(extras.tokenExpiry ??= new WheelTimer(this), Math.max(0, extras.tokenExpiresAt - Date.now()))
   }
 
   /** The client asked for the acknowledge extension (docs/protocol.md §6.2). */
@@ -234,6 +241,11 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
 
   get ended (): boolean {
     return this.#ended
+  }
+
+  /** A connect is held. */
+  get held (): boolean {
+    return this.#hold !== undefined
   }
 
   get transport (): string | undefined {
@@ -391,7 +403,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     this.#connected = true
     let hold = payload === 'alone' && wasConnected && timeout > 0 && !this.#host.closing &&
       !(this.queued > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
-    if (hold && link.kind === 'request' && link.browserId !== undefined && !this.#host.acquireBrowserHold(link.browserId)) {
+    if (hold && !this.#host.holdStarted(link)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
       reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: options.multiSessionInterval }
       hold = false
@@ -401,12 +413,12 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
       if (link.kind === 'push') this.flush()
       return
     }
-    // Answered at once, the expiry moves (#answer); held, the session does not expire.
-    this.#host.expiries.cancel(this)
+    // Answered at once, the expiry moves (#answer); held, the session does not expire:
+    // its clock runs to the connect's timeout instead.
     this.#hold = new HeldConnect(reply, respond, link)
     // A socket is watched already: it is bound to the session (above).
     if (link.kind === 'request') link.onClose(this)
-    this.#host.holds.schedule(this, timeout)
+    this.#host.clocks.schedule(this.#clock, timeout)
   }
 
   /**
@@ -435,8 +447,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     this.#ended = true
     const extras = this.#more
     extras.movedAway = true
-    this.#host.expiries.cancel(this)
-    this.#host.tokenExpiries.cancel(this)
+    this.#stopClocks()
     if (this.#hold !== undefined) this.#supersede(this.#hold)
     this.#socket = undefined
     const seam = extras.seam?.state
@@ -479,8 +490,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   end (reason: EndReason): void {
     if (this.#ended) return
     this.#ended = true
-    this.#host.expiries.cancel(this)
-    this.#host.tokenExpiries.cancel(this)
+    this.#stopClocks()
     const hold = this.#hold
     const events = reason === 'server' ? [...this.#drainQueue(), new OutgoingEvent(SERVER_DISCONNECT)] : []
     if (hold !== undefined) {
@@ -567,21 +577,28 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     if (!this.#ended) this.#host.socketBound(this, false)
   }
 
+  /** The hold ends; its caller sets the clock to the expiry, or stops it. */
   #clearHold (hold: HeldConnect): void {
     this.#hold = undefined
-    this.#host.holds.cancel(this)
+    this.#host.clocks.cancel(this.#clock)
     if (hold.link.kind === 'request') hold.link.offClose(this)
-    if (hold.link.kind === 'request' && hold.link.browserId !== undefined) this.#host.releaseBrowserHold(hold.link.browserId)
+    this.#host.holdEnded(hold.link)
   }
 
-  /** Moves the expiry deadline to `delay` from now. */
+  #stopClocks (): void {
+    this.#host.clocks.cancel(this.#clock)
+    const tokenExpiry = this.#extras?.tokenExpiry
+    if (tokenExpiry !== undefined) this.#host.tokenExpiries.cancel(tokenExpiry)
+  }
+
+  /** Moves the expiry deadline to `delay` from now (no connect is held). */
   #expireIn (delay: number): void {
-    this.#host.expiries.schedule(this, delay)
+    this.#host.clocks.schedule(this.#clock, delay)
   }
 
   /** Moves the expiry deadline to `delay` from now, unless it is later already (the wheel knows it). */
   #extendExpiry (delay: number): void {
-    this.#host.expiries.extend(this, delay)
+    this.#host.clocks.extend(this.#clock, delay)
   }
 }
 

@@ -1,3 +1,32 @@
+/** Positions of the ring: a deadline further out waits in its position for later turns. */
+const RING = 256
+
+/** `WheelTimer.slot` of a timer that is not scheduled. */
+const IDLE = -1
+/** `WheelTimer.slot` of a timer taken out of the ring by a tick, about to fire. */
+const DUE = -2
+
+/**
+ * One item's deadline in a TimerWheel, made once for the item and kept: scheduling,
+ * moving and cancelling it relinks it, with no hashing and no allocation.
+ */
+export class WheelTimer<T> {
+  readonly item: T
+  /** The wheel's own: the slot it fires in, counted from the wheel's creation, or IDLE or DUE. */
+  slot = IDLE
+  /** The wheel's own: its neighbours in its ring position's list. */
+  prev: WheelTimer<T> | undefined = undefined
+  next: WheelTimer<T> | undefined = undefined
+
+  constructor (item: T) {
+    this.item = item
+  }
+
+  get scheduled (): boolean {
+    return this.slot !== IDLE
+  }
+}
+
 /**
  * Deadlines rounded up to a fixed resolution and served by one interval timer.
  * Thousands of held connects or session expiries then cost one timer, O(1) to
@@ -8,15 +37,18 @@ export class TimerWheel<T> {
   readonly #resolution: number
   /**
    * Slots are counted from the wheel's creation: small integers, which V8 stores as they
-   * are, where a slot of the epoch (beyond 2^31) would cost every scheduled item a heap number.
+   * are, where a slot of the epoch (beyond 2^31) would cost every timer a heap number.
    */
   readonly #origin: number
   readonly #onExpire: (item: T) => void
-  readonly #buckets = new Map<number, Set<T>>()
-  readonly #slotOf = new Map<T, number>()
+  /** The first timer of each ring position (slot mod RING), linked through `next`. */
+  readonly #heads: Array<WheelTimer<T> | undefined> = new Array(RING).fill(undefined)
+  /** What the running tick took out of the ring to fire. */
+  readonly #due: Array<WheelTimer<T>> = []
+  #size = 0
   #timer: NodeJS.Timeout | undefined
+  /** The first slot the next tick visits. */
   #nextSlot = 0
-  #ticking = false
 
   constructor (resolution: number, onExpire: (item: T) => void) {
     this.#resolution = resolution
@@ -25,74 +57,103 @@ export class TimerWheel<T> {
   }
 
   get size (): number {
-    return this.#slotOf.size
+    return this.#size
   }
 
-  /** (Re)schedules `item` to expire `delay` ms from now. */
-  schedule (item: T, delay: number): void {
+  /** (Re)schedules `timer` to expire `delay` ms from now. */
+  schedule (timer: WheelTimer<T>, delay: number): void {
     // One reading of the clock: a second one, for the first tick, could fall in a later
-    // slot than this item's (a pause in between), and the ticks would never visit it.
+    // slot than this timer's (a pause in between), and the ticks would never visit it.
     const now = Date.now()
     let slot = Math.ceil((now + delay) / this.#resolution) - this.#origin
-    // Never into a slot the tick has already passed (or is passing): it would be skipped.
-    if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot + (this.#ticking ? 1 : 0))
-    // A session's expiry moves with every exchange, mostly to where it is already (the
-    // slots are coarse): left there, it costs no Map and Set churn.
-    const current = this.#slotOf.get(item)
-    if (current === slot) return
-    if (current !== undefined) this.#remove(item, current)
-    let bucket = this.#buckets.get(slot)
-    if (bucket === undefined) this.#buckets.set(slot, bucket = new Set())
-    bucket.add(item)
-    this.#slotOf.set(item, slot)
+    // Never into a slot the ticks have passed: it would wait a whole turn of the ring.
+    if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot)
+    // A session's expiry moves with every exchange, mostly to where it is already.
+    if (timer.slot === slot) return
+    if (timer.slot >= 0) this.#unlink(timer)
+    else if (timer.slot === IDLE) this.#size++
+    timer.slot = slot
+    this.#link(timer)
     if (this.#timer === undefined) {
       this.#nextSlot = Math.floor(now / this.#resolution) - this.#origin
       this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
     }
   }
 
-  /** Schedules `item` to expire `delay` ms from now, unless it is due then or later already. */
-  extend (item: T, delay: number): void {
-    const slot = this.#slotOf.get(item)
-    if (slot === undefined || slot < Math.ceil((Date.now() + delay) / this.#resolution) - this.#origin) this.schedule(item, delay)
+  /** Schedules `timer` to expire `delay` ms from now, unless it is due then or later already. */
+  extend (timer: WheelTimer<T>, delay: number): void {
+    if (timer.slot < Math.ceil((Date.now() + delay) / this.#resolution) - this.#origin) this.schedule(timer, delay)
   }
 
-  cancel (item: T): void {
-    const slot = this.#slotOf.get(item)
-    if (slot !== undefined) this.#remove(item, slot)
+  cancel (timer: WheelTimer<T>): void {
+    if (timer.slot === IDLE) return
+    if (timer.slot >= 0) this.#unlink(timer)
+    timer.slot = IDLE
+    this.#size--
   }
 
-  #remove (item: T, slot: number): void {
-    this.#slotOf.delete(item)
-    const bucket = this.#buckets.get(slot)!
-    bucket.delete(item)
-    if (bucket.size === 0) this.#buckets.delete(slot)
-  }
-
-  /** Stops the timer; scheduled items are forgotten without firing. */
+  /** Stops the timer; scheduled items are forgotten without firing, their timers left reusable. */
   clear (): void {
     clearInterval(this.#timer)
     this.#timer = undefined
-    this.#buckets.clear()
-    this.#slotOf.clear()
+    for (let position = 0; position < RING; position++) {
+      for (let timer = this.#heads[position]; timer !== undefined;) {
+        const next = timer.next
+        timer.slot = IDLE
+        timer.prev = timer.next = undefined
+        timer = next
+      }
+      this.#heads[position] = undefined
+    }
+    // Called from a callback, none of the tick's other due timers fires either.
+    for (const timer of this.#due) timer.slot = IDLE
+    this.#size = 0
+  }
+
+  #link (timer: WheelTimer<T>): void {
+    const position = timer.slot % RING
+    const head = this.#heads[position]
+    timer.prev = undefined
+    timer.next = head
+    if (head !== undefined) head.prev = timer
+    this.#heads[position] = timer
+  }
+
+  #unlink (timer: WheelTimer<T>): void {
+    const { prev, next } = timer
+    if (prev === undefined) this.#heads[timer.slot % RING] = next
+    else prev.next = next
+    if (next !== undefined) next.prev = prev
+    timer.prev = timer.next = undefined
   }
 
   #tick (): void {
     const now = Math.floor(Date.now() / this.#resolution) - this.#origin
-    this.#ticking = true
-    for (; this.#nextSlot <= now; this.#nextSlot++) {
-      const bucket = this.#buckets.get(this.#nextSlot)
-      if (bucket === undefined) continue
-      // The bucket stays in the map while it fires, so that a callback can cancel an
-      // item of it; an item cancelled or cleared by an earlier callback is skipped.
-      for (const item of bucket) {
-        if (!this.#slotOf.delete(item)) continue
-        this.#onExpire(item)
+    // Everything due is taken out before anything fires: a callback may cancel or move
+    // any timer, one due in this tick included (it then does not fire).
+    const due = this.#due
+    // Past a whole turn (a long pause), each position is visited once, which finds all that is due.
+    const last = Math.min(now, this.#nextSlot + RING - 1)
+    for (let slot = this.#nextSlot; slot <= last; slot++) {
+      for (let timer = this.#heads[slot % RING]; timer !== undefined;) {
+        const next = timer.next
+        if (timer.slot <= now) {
+          this.#unlink(timer)
+          timer.slot = DUE
+          due.push(timer)
+        }
+        timer = next
       }
-      this.#buckets.delete(this.#nextSlot)
     }
-    this.#ticking = false
-    if (this.#slotOf.size === 0) {
+    this.#nextSlot = Math.max(this.#nextSlot, now + 1)
+    for (const timer of due) {
+      if (timer.slot !== DUE) continue
+      timer.slot = IDLE
+      this.#size--
+      this.#onExpire(timer.item)
+    }
+    due.length = 0
+    if (this.#size === 0) {
       clearInterval(this.#timer)
       this.#timer = undefined
     }

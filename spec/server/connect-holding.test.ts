@@ -7,20 +7,21 @@ import { once } from 'node:events'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { Session } from '../../lib/server/session.ts'
-import type { TimerWheel } from '../../lib/server/timer-wheel.ts'
 import { CoreHarness, flushed, keepingAlive } from '../support/core-harness.ts'
 import { FakePushLink, FakeRequestLink, Responder } from '../support/fake-links.ts'
 import type { Answer } from '../support/fake-links.ts'
 
-/** Records the delays `wheel` is given for `session`. */
-function delaysOf (wheel: TimerWheel<Session>, session: Session): number[] {
-  const delays: number[] = []
+/** Records the delays `session`'s clock is set to: `holds` while a connect is held, `expiries` otherwise. */
+function clockOf (h: CoreHarness, session: Session): { holds: number[], expiries: number[] } {
+  const holds: number[] = []
+  const expiries: number[] = []
+  const wheel = h.core.registry.clocks
   const schedule = wheel.schedule.bind(wheel)
-  wheel.schedule = (item, delay) => {
-    if (item === session) delays.push(delay)
-    schedule(item, delay)
+  wheel.schedule = (timer, delay) => {
+    if (timer.item === session) (session.held ? holds : expiries).push(delay)
+    schedule(timer, delay)
   }
-  return delays
+  return { holds, expiries }
 }
 
 /** Sends a lone connect and checks that it is held: its processing ended without an answer. */
@@ -41,9 +42,9 @@ t.test('C28 C39 C30 only a lone connect of a session that already connected is h
   t.match(await h.reply(link, h.connect(clientId, { advice: { timeout: 0 } })), { successful: true }, 'C27 advice.timeout 0: answered at once')
 
   const held = await hold(t, h, link, clientId, { id: 'lone' })
-  t.equal(h.core.registry.holds.size, 1)
+  t.equal(h.core.registry.held, 1)
   t.same(await keepingAlive(held.answered), { events: [], replies: [{ id: 'lone', channel: '/meta/connect', successful: true }] }, 'C30 answered at its timeout, without advice')
-  t.equal(h.core.registry.holds.size, 0)
+  t.equal(h.core.registry.held, 0)
 })
 
 t.test('C40 C29 a client\'s advice overrides the server\'s for one cycle, within the server\'s bounds', async t => {
@@ -51,8 +52,7 @@ t.test('C40 C29 a client\'s advice overrides the server\'s for one cycle, within
   const link = new FakeRequestLink({ browserId: 'b' })
   const clientId = await h.connected(link)
   const session = h.session(clientId)
-  const holds = delaysOf(h.core.registry.holds, session)
-  const expiries = delaysOf(h.core.registry.expiries, session)
+  const { holds, expiries } = clockOf(h, session)
 
   const long = await hold(t, h, link, clientId, { advice: { timeout: 3_600_000, interval: 999_999 } })
   t.same(holds, [200], 'a timeout beyond the server\'s is capped at it')
@@ -134,7 +134,7 @@ t.test('C92 A25 over a socket events are pushed at once and the held connect sta
   await flushed()
   t.same(socket.pushes, [[{ channel: '/a', data: 1 }]])
   t.same(held.answers, [], 'still held')
-  t.equal(h.core.registry.holds.size, 1)
+  t.equal(h.core.registry.held, 1)
 })
 
 t.test('A25 C96 C97 with the ack extension, events travel in connect replies only, and unacknowledged ones again', async t => {
@@ -221,10 +221,10 @@ t.test('a peer closing its held connect: no answer, the browser hold is freed, a
   const request = new FakeRequestLink({ browserId: 'b' })
   const clientId = await h.connected(request)
   const session = h.session(clientId)
-  const expiries = delaysOf(h.core.registry.expiries, session)
+  const { expiries } = clockOf(h, session)
   const held = await hold(t, h, request, clientId)
   request.close()
-  t.equal(h.core.registry.holds.size, 0, 'no longer held')
+  t.equal(h.core.registry.held, 0, 'no longer held')
   t.same(expiries, [0 + 5_000], 'C75 the expiry clock restarts')
   session.deliver('/a', 'kept')
   await flushed()
@@ -246,7 +246,7 @@ t.test('C78 a socket closing with a held connect: events wait and are pushed onc
   t.equal(first.closeListeners, 1, 'the socket is watched once, by its session, whose listener drops the hold')
   first.close()
   t.equal(session.socket, undefined)
-  t.equal(h.core.registry.holds.size, 0)
+  t.equal(h.core.registry.held, 0)
   session.deliver('/a', 'while away')
   await flushed()
   t.same(first.pushes, [], 'nothing written to a closed socket')
@@ -360,12 +360,12 @@ t.test('C76 a session never expires while a connect is held; C75 it may once the
   const clientId = await h.connected(link)
   const session = h.session(clientId)
   const held = await hold(t, h, link, clientId)
-  t.equal(h.core.registry.expiries.size, 0, 'no expiry is scheduled while held')
+  t.equal(h.core.registry.clocks.size, 1, 'its one deadline is the held connect\'s timeout')
   session.expired()
   t.equal(h.core.registry.get(clientId), session, 'a due expiry does not remove it')
   session.deliver('/a', 1)
   await held.answered
-  t.equal(h.core.registry.expiries.size, 1, 'scheduled again once answered')
+  t.equal(h.core.registry.clocks.size, 1, 'then its expiry, once answered')
   session.expired()
   t.equal(h.core.registry.get(clientId), undefined, 'and then it expires')
 })
@@ -375,7 +375,7 @@ t.test('C77 another message while no connect is held pushes expiry to at least n
   const link = new FakeRequestLink({ browserId: 'b' })
   const clientId = await h.connected(link)
   const session = h.session(clientId)
-  const expiries = delaysOf(h.core.registry.expiries, session)
+  const { expiries } = clockOf(h, session)
   const realNow = Date.now
   t.teardown(() => { Date.now = realNow })
   const start = realNow()

@@ -134,27 +134,35 @@ t.test('find: no clientId or an unknown one names no session', async t => {
   t.equal(registry.find('0'.repeat(40), link, undefined), undefined)
 })
 
-t.test('C38 §5.7 held connects are counted per browser up to maxSessionsPerBrowser', async t => {
+t.test('C38 §5.7 held connects are counted, and per browser up to maxSessionsPerBrowser', async t => {
+  const tab = (browserId: string) => new FakeRequestLink({ browserId })
   const { registry: one } = registryWith({ maxSessionsPerBrowser: 1 })
-  t.equal(one.acquireBrowserHold('a'), true)
-  t.equal(one.acquireBrowserHold('a'), false, 'a second hold of the same browser')
-  t.equal(one.acquireBrowserHold('b'), true, 'another browser counts apart')
-  one.releaseBrowserHold('a')
-  t.equal(one.acquireBrowserHold('a'), true, 'a released hold can be taken again')
+  const a = tab('a')
+  t.equal(one.holdStarted(a), true)
+  t.equal(one.holdStarted(tab('a')), false, 'a second hold of the same browser')
+  t.equal(one.holdStarted(tab('b')), true, 'another browser counts apart')
+  t.equal(one.held, 2, 'the refused one is not counted')
+  one.holdEnded(a)
+  t.equal(one.held, 1)
+  t.equal(one.holdStarted(tab('a')), true, 'an ended hold can be taken again')
 
-  one.releaseBrowserHold('c')
-  one.releaseBrowserHold('c')
-  t.equal(one.acquireBrowserHold('c'), true, 'releasing what was never held banks nothing')
-  t.equal(one.acquireBrowserHold('c'), false)
+  const socket = new FakePushLink()
+  t.ok([one.holdStarted(socket), one.holdStarted(socket)].every(Boolean), 'sockets have no browser limit')
+  t.equal(one.held, 4, 'but count as held')
+
+  one.holdEnded(tab('c'))
+  one.holdEnded(tab('c'))
+  t.equal(one.holdStarted(tab('c')), true, 'ending what was never held banks nothing')
+  t.equal(one.holdStarted(tab('c')), false)
 
   const { registry: two } = registryWith({ maxSessionsPerBrowser: 2 })
-  t.same([two.acquireBrowserHold('a'), two.acquireBrowserHold('a'), two.acquireBrowserHold('a')], [true, true, false])
+  t.same([two.holdStarted(tab('a')), two.holdStarted(tab('a')), two.holdStarted(tab('a'))], [true, true, false])
 
   const { registry: unlimited } = registryWith({ maxSessionsPerBrowser: -1 })
-  t.ok(Array.from({ length: 50 }, () => unlimited.acquireBrowserHold('a')).every(Boolean), 'negative: unlimited')
+  t.ok(Array.from({ length: 50 }, () => unlimited.holdStarted(tab('a'))).every(Boolean), 'negative: unlimited')
 
   const { registry: none } = registryWith({ maxSessionsPerBrowser: 0 })
-  t.equal(none.acquireBrowserHold('a'), false, '0: never')
+  t.equal(none.holdStarted(tab('a')), false, '0: never')
 })
 
 t.test('remove forgets and ends the session, and calls the listener once', async t => {
@@ -240,13 +248,13 @@ t.test('close() answers every held connect, ends no session, and holds nothing m
   const held = h.send(link, [h.connect(clientId)])
   await held.done
   t.equal(held.responder.answers.length, 0, 'held')
-  t.equal(h.core.registry.holds.size, 1)
+  t.equal(h.core.registry.held, 1)
   await h.core.close()
   t.equal(h.core.registry.closing, true)
   t.match(held.responder.answers, [{ events: [], replies: [{ channel: '/meta/connect', successful: true }] }], 'answered as if its time were up')
   t.equal(h.core.registry.size, 1, 'sessions stay: clients reconnect')
-  t.equal(h.core.registry.holds.size, 0)
-  t.equal(h.core.registry.expiries.size, 0, 'timers stopped')
+  t.equal(h.core.registry.held, 0)
+  t.equal(h.core.registry.clocks.size, 0, 'timers stopped')
   t.match(await h.reply(link, h.connect(clientId)), { successful: true }, 'a connect while closing is answered at once')
 })
 

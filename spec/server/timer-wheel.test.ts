@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { TimerWheel } from '../../lib/server/timer-wheel.ts'
+import { TimerWheel, WheelTimer } from '../../lib/server/timer-wheel.ts'
 import { delay } from '../helpers.ts'
 
 /** Polls `done` (bounded) so tests wait for firings without assuming how late they come. */
@@ -20,24 +20,30 @@ function earlyInSlot (resolution: number): void {
   }
 }
 
-/** A wheel whose firings are recorded with the time they happened. */
-function recordingWheel (t: Test, resolution: number, then?: (item: string, wheel: TimerWheel<string>) => void) {
+/** A wheel of named items whose firings are recorded with the time they happened; `timer(name)` is each name's one timer. */
+function recordingWheel (t: Test, resolution: number, then?: (item: string, wheel: TimerWheel<string>, timer: (name: string) => WheelTimer<string>) => void) {
   const fired: Array<{ item: string, at: number }> = []
+  const timers = new Map<string, WheelTimer<string>>()
+  const timer = (name: string): WheelTimer<string> => {
+    let found = timers.get(name)
+    if (found === undefined) timers.set(name, found = new WheelTimer(name))
+    return found
+  }
   const wheel: TimerWheel<string> = new TimerWheel<string>(resolution, item => {
     fired.push({ item, at: Date.now() })
-    then?.(item, wheel)
+    then?.(item, wheel, timer)
   })
   t.teardown(() => wheel.clear())
   const count = (item: string) => fired.filter(f => f.item === item).length
-  return { wheel, fired, count }
+  return { wheel, fired, count, timer }
 }
 
 t.test('items never fire before their deadline, and fire once', async t => {
-  const { wheel, fired, count } = recordingWheel(t, 5)
+  const { wheel, fired, count, timer } = recordingWheel(t, 5)
   const deadlines = new Map<string, number>()
   for (const delayMs of [0, 1, 4, 5, 6, 13, 40]) {
     deadlines.set(`d${delayMs}`, Date.now() + delayMs)
-    wheel.schedule(`d${delayMs}`, delayMs)
+    wheel.schedule(timer(`d${delayMs}`), delayMs)
   }
   t.equal(wheel.size, 7)
   await until(() => fired.length >= 7, 'all fired')
@@ -48,26 +54,26 @@ t.test('items never fire before their deadline, and fire once', async t => {
 })
 
 t.test('cancel', async t => {
-  const { wheel, count } = recordingWheel(t, 5)
-  wheel.schedule('cancelled', 10)
-  wheel.schedule('kept', 30)
-  wheel.cancel('cancelled')
-  wheel.cancel('never scheduled')
+  const { wheel, count, timer } = recordingWheel(t, 5)
+  wheel.schedule(timer('cancelled'), 10)
+  wheel.schedule(timer('kept'), 30)
+  wheel.cancel(timer('cancelled'))
+  wheel.cancel(timer('never scheduled'))
   t.equal(wheel.size, 1)
   await until(() => count('kept') === 1, 'kept fired')
   t.equal(count('cancelled'), 0, 'a cancelled item does not fire')
 })
 
 t.test('reschedule moves the deadline', async t => {
-  const { wheel, fired } = recordingWheel(t, 5)
+  const { wheel, fired, timer } = recordingWheel(t, 5)
   // 300 ms apart, so that a busy machine pausing the test between two of these calls
   // cannot put 'sooner' after 'later'.
-  wheel.schedule('later', 5)
+  wheel.schedule(timer('later'), 5)
   const deadline = Date.now() + 300
-  wheel.schedule('later', 300)
+  wheel.schedule(timer('later'), 300)
   t.equal(wheel.size, 1, 'still one item')
-  wheel.schedule('sooner', 300)
-  wheel.schedule('sooner', 0)
+  wheel.schedule(timer('sooner'), 300)
+  wheel.schedule(timer('sooner'), 0)
   await until(() => fired.length >= 2, 'both fired')
   t.same(fired.map(f => f.item), ['sooner', 'later'])
   t.ok(fired[1]!.at >= deadline, 'the later deadline holds')
@@ -76,15 +82,15 @@ t.test('reschedule moves the deadline', async t => {
 })
 
 t.test('extend moves a deadline later, never sooner, and schedules an item that has none', async t => {
-  const { wheel, fired } = recordingWheel(t, 5)
-  wheel.schedule('later', 300)
-  wheel.extend('later', 0)
-  wheel.extend('fresh', 0)
+  const { wheel, fired, timer } = recordingWheel(t, 5)
+  wheel.schedule(timer('later'), 300)
+  wheel.extend(timer('later'), 0)
+  wheel.extend(timer('fresh'), 0)
   t.equal(wheel.size, 2)
   await until(() => fired.length >= 1, 'fresh fired')
   t.same(fired.map(f => f.item), ['fresh'], 'the earlier deadline was not taken')
   const extended = Date.now() + 400
-  wheel.extend('later', 400)
+  wheel.extend(timer('later'), 400)
   await until(() => fired.length >= 2, 'later fired')
   t.ok(fired[1]!.at >= extended, 'the later deadline was taken')
 })
@@ -93,13 +99,13 @@ t.test('an item still fires when the clock moves to a later slot while it is sch
   // A process paused inside schedule() (a GC pause, a busy machine) between reading the clock
   // for the item's deadline and for the wheel's first tick: the ticks must still reach its slot.
   const resolution = 5
-  const { wheel, fired } = recordingWheel(t, resolution)
+  const { wheel, fired, timer } = recordingWheel(t, resolution)
   const clock = Date.now
   const start = Math.floor(clock() / resolution) * resolution
   const readings = [start, start + resolution]
   Date.now = () => readings.shift() ?? clock()
   try {
-    wheel.schedule('paused', 0)
+    wheel.schedule(timer('paused'), 0)
   } finally {
     Date.now = clock
   }
@@ -109,14 +115,14 @@ t.test('an item still fires when the clock moves to a later slot while it is sch
 t.test('reschedule from inside a firing callback', async t => {
   for (const again of [0, 1, 12]) {
     const deadlines: number[] = []
-    const { wheel, fired } = recordingWheel(t, 5, (item, wheel) => {
+    const { wheel, fired, timer } = recordingWheel(t, 5, (item, wheel, timer) => {
       if (fired.length < 3) {
         deadlines.push(Date.now() + again)
-        wheel.schedule(item, again)
+        wheel.schedule(timer(item), again)
       }
     })
     deadlines.push(Date.now())
-    wheel.schedule('again', 0)
+    wheel.schedule(timer('again'), 0)
     await until(() => fired.length === 3, `rescheduled with ${again} ms fired three times`)
     fired.forEach(({ at }, i) => t.ok(at >= deadlines[i]!, `delay ${again}: firing ${i + 1} not early`))
     await delay(30)
@@ -125,17 +131,17 @@ t.test('reschedule from inside a firing callback', async t => {
 })
 
 t.test('a callback may schedule another item for right now', async t => {
-  const { wheel, count } = recordingWheel(t, 5, (item, wheel) => { if (item === 'first') wheel.schedule('second', 0) })
-  wheel.schedule('first', 5)
+  const { wheel, count, timer } = recordingWheel(t, 5, (item, wheel, timer) => { if (item === 'first') wheel.schedule(timer('second'), 0) })
+  wheel.schedule(timer('first'), 5)
   await until(() => count('second') === 1, 'second fired')
   t.equal(count('first'), 1)
 })
 
 t.test('a callback may cancel an item due in the same slot', async t => {
-  const { wheel, fired } = recordingWheel(t, 50, (item, wheel) => wheel.cancel(item === 'a' ? 'b' : 'a'))
+  const { wheel, fired, timer } = recordingWheel(t, 50, (item, wheel, timer) => wheel.cancel(timer(item === 'a' ? 'b' : 'a')))
   earlyInSlot(50)
-  wheel.schedule('a', 50)
-  wheel.schedule('b', 50)
+  wheel.schedule(timer('a'), 50)
+  wheel.schedule(timer('b'), 50)
   await until(() => fired.length >= 1, 'one fired')
   await delay(120)
   t.equal(fired.length, 1, 'the other was cancelled and does not fire')
@@ -143,10 +149,10 @@ t.test('a callback may cancel an item due in the same slot', async t => {
 })
 
 t.test('a callback may clear the wheel', async t => {
-  const { wheel, fired } = recordingWheel(t, 50, (_, wheel) => wheel.clear())
+  const { wheel, fired, timer } = recordingWheel(t, 50, (_, wheel) => wheel.clear())
   earlyInSlot(50)
-  for (const item of ['a', 'b', 'c']) wheel.schedule(item, 50)
-  wheel.schedule('later', 150)
+  for (const item of ['a', 'b', 'c']) wheel.schedule(timer(item), 50)
+  wheel.schedule(timer('later'), 150)
   await until(() => fired.length >= 1, 'one fired')
   await delay(250)
   t.equal(fired.length, 1, 'cleared items do not fire')
@@ -158,22 +164,74 @@ t.test('the interval timer runs only while something is scheduled', async t => {
   const stopped = t.capture(globalThis, 'clearInterval', clearInterval)
   const wheelTimers = () => started.calls.filter(call => call.args[1] === resolution).map(call => (call as { returned: unknown }).returned)
   const isStopped = (timer: unknown) => stopped.calls.some(call => call.args[0] === timer)
-  const { wheel, count } = recordingWheel(t, resolution)
+  const { wheel, count, timer } = recordingWheel(t, resolution)
 
-  wheel.schedule('a', 1)
-  wheel.schedule('b', 20)
+  wheel.schedule(timer('a'), 1)
+  wheel.schedule(timer('b'), 20)
   t.equal(wheelTimers().length, 1, 'one timer for many items')
   const [first] = wheelTimers()
   await until(() => count('b') === 1, 'b fired')
   await until(() => isStopped(first), 'the timer stopped once the wheel emptied')
 
-  wheel.schedule('c', 500)
+  wheel.schedule(timer('c'), 500)
   t.equal(wheelTimers().length, 2, 'scheduling again starts a new timer')
-  wheel.cancel('c')
+  wheel.cancel(timer('c'))
   await until(() => isStopped(wheelTimers()[1]), 'the timer stopped after the last item was cancelled')
   t.equal(count('c'), 0)
 
-  wheel.schedule('d', 500)
+  wheel.schedule(timer('d'), 500)
   wheel.clear()
   t.ok(isStopped(wheelTimers()[2]), 'clear stops the timer at once')
+})
+
+t.test('a deadline more than a turn of the ring away waits for its turn, beside nearer ones in its position', async t => {
+  // 256 positions of 5 ms: a turn is 1,280 ms, so 1,500 ms shares a position with 220 ms.
+  const { wheel, fired, timer } = recordingWheel(t, 5)
+  earlyInSlot(5)
+  const start = Date.now()
+  wheel.schedule(timer('far'), 1_500)
+  wheel.schedule(timer('near'), 220)
+  await until(() => fired.length >= 1, 'near fired')
+  t.same(fired.map(f => f.item), ['near'], 'the far one is skipped on the earlier turn')
+  await until(() => fired.length >= 2, 'far fired')
+  t.ok(fired[1]!.at >= start + 1_500, 'not early')
+  t.equal(wheel.size, 0)
+})
+
+t.test('after a pause longer than a turn, everything due fires once, and what is not due waits', async t => {
+  const resolution = 5
+  const { wheel, fired, count, timer } = recordingWheel(t, resolution)
+  const clock = Date.now
+  t.teardown(() => { Date.now = clock })
+  for (const delayMs of [10, 640, 1_270]) wheel.schedule(timer(`due ${delayMs}`), delayMs)
+  wheel.schedule(timer('later'), 10_000)
+  // The next ticks read a clock 5 s ahead: ten turns of the ring went by unvisited.
+  const skew = 5_000
+  Date.now = () => clock() + skew
+  await until(() => fired.length >= 3, 'the due ones fired')
+  await delay(50)
+  t.same(fired.map(f => f.item).sort(), ['due 10', 'due 1270', 'due 640'])
+  t.equal(count('later'), 0, 'the one due 5 s after the pause has not fired')
+  t.equal(wheel.size, 1)
+})
+
+t.test('a timer is reusable after a cancel, a firing and a clear', async t => {
+  const { wheel, count, timer } = recordingWheel(t, 5)
+  const reused = timer('reused')
+  t.equal(reused.scheduled, false)
+  wheel.schedule(reused, 0)
+  t.equal(reused.scheduled, true)
+  wheel.cancel(reused)
+  wheel.cancel(reused)
+  t.equal(wheel.size, 0, 'cancelling twice counts once')
+  wheel.schedule(reused, 0)
+  await until(() => count('reused') === 1, 'fired')
+  t.equal(reused.scheduled, false, 'not scheduled once fired')
+  wheel.schedule(reused, 50)
+  wheel.schedule(timer('other'), 50)
+  wheel.clear()
+  t.equal(reused.scheduled, false, 'clear unschedules')
+  wheel.schedule(reused, 0)
+  await until(() => count('reused') === 2, 'fired again after the clear')
+  t.equal(count('other'), 0)
 })
