@@ -13,6 +13,12 @@
 // channel and holds a connect, and each round one publish answers them all (each comes back
 // with its next connect at once); the figure is per delivery, the publish's share included.
 //   node --import=tsx bench/round-trip.ts --fanout --instructions --server ours,raw-http --sessions 100 --requests 2000
+// With --rooms, the deliveries of the reference scenario: the sessions in rooms as there
+// (1,000 sessions: 100 rooms of 100, each session in 10), every session holding a connect,
+// and each round one publish to the next room answers that room's sessions; most connects
+// stay held for ten rounds, and nearly every answer carries one event, as in the stepped
+// scenario at 5,000/s, but at the pace the server sets, whatever the generator's load.
+//   node --import=tsx bench/round-trip.ts --rooms --server raw-http,ours --sessions 1000 --requests 30000
 // Without --instructions, the CPU time is split into the kernel's share and the main thread's
 // (the rest is V8's collector helpers and compiler, and libuv's pool), with the read and write
 // system calls; --gc adds the bytes the server allocated, its scavenges and its young
@@ -27,6 +33,7 @@ import { Agent, request } from 'undici'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { InstructionCounter } from './os/instruction-counter.ts'
 import { sampleMainThread, sampleSyscalls } from './os/proc-stats.ts'
+import { chatRooms } from './scenarios/workloads.ts'
 import { SERVERS, type ServerName } from './servers/catalog.ts'
 import { ServerProcess, type Launcher } from './servers/server-process.ts'
 
@@ -39,6 +46,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     instructions: { type: 'boolean', default: false },
     fanout: { type: 'boolean', default: false },
+    rooms: { type: 'boolean', default: false },
     gc: { type: 'boolean', default: false },
     'callgrind-dir': { type: 'string' }
   }
@@ -48,6 +56,8 @@ const requests = Number(values.requests)
 const warmup = Number(values.warmup ?? requests / 4)
 const instructions = values.instructions
 const sessions = Number(values.sessions)
+/** Deliveries rather than round trips. */
+const delivering = values.fanout || values.rooms
 const cores = coreLayout()
 if (cores !== undefined) pin(process.pid, cores.generator)
 
@@ -96,11 +106,11 @@ class Holder {
     this.#held = this.#connect()
   }
 
-  async delivery (): Promise<void> {
+  async delivery (channel: string): Promise<void> {
     const { body } = await this.#held
     this.#held = this.#connect()
     // The connect's reply comes after the event from most servers, before it from Faye.
-    if (!body.some((message) => message.channel === FANOUT_CHANNEL) || !body.some((message) => message.channel === '/meta/connect' && message.successful === true)) throw new Error(`no delivery: ${JSON.stringify(body)}`)
+    if (!body.some((message) => message.channel === channel) || !body.some((message) => message.channel === '/meta/connect' && message.successful === true)) throw new Error(`no delivery: ${JSON.stringify(body)}`)
   }
 
   /** The client goes away with its connect held (the agent is destroyed): not an error. */
@@ -117,12 +127,29 @@ class Holder {
 async function fanOut (agent: Agent, url: string, publisher: Peer, holders: Holder[], total: number): Promise<number> {
   const rounds = Math.floor(total / holders.length)
   for (let round = 0; round < rounds; round++) {
-    const delivered = Promise.all(holders.map(async (holder) => await holder.delivery()))
+    const delivered = Promise.all(holders.map(async (holder) => await holder.delivery(FANOUT_CHANNEL)))
     const { body } = await post(agent, url, publisher, { channel: FANOUT_CHANNEL, clientId: publisher.clientId, data: { round } })
     if (body.at(-1)?.successful !== true) throw new Error(`publish failed: ${JSON.stringify(body)}`)
     await delivered
   }
   return rounds * holders.length
+}
+
+/**
+ * At least `total` deliveries, in whole rounds: each round publishes to the next room, and
+ * waits until every holder in it has its event.
+ */
+async function roomRounds (agent: Agent, url: string, publisher: Peer, rooms: Array<[string, Holder[]]>, total: number): Promise<number> {
+  let delivered = 0
+  for (let round = 0; delivered < total; round++) {
+    const [channel, holders] = rooms[round % rooms.length]!
+    const answered = Promise.all(holders.map(async (holder) => await holder.delivery(channel)))
+    const { body } = await post(agent, url, publisher, { channel, clientId: publisher.clientId, data: { round } })
+    if (body.at(-1)?.successful !== true) throw new Error(`publish failed: ${JSON.stringify(body)}`)
+    await answered
+    delivered += holders.length
+  }
+  return delivered
 }
 
 const counter = instructions ? new InstructionCounter(values['callgrind-dir']) : undefined
@@ -179,8 +206,18 @@ async function open (agent: Agent, url: string): Promise<Peer> {
  */
 async function workload (agent: Agent, url: string): Promise<{ run: (total: number) => Promise<number>, end: () => void }> {
   const peers = await Promise.all(Array.from({ length: sessions }, async () => await open(agent, url)))
-  if (!values.fanout) return { run: async (total) => { await exchange(agent, url, peers, total); return total }, end: () => {} }
+  if (!delivering) return { run: async (total) => { await exchange(agent, url, peers, total); return total }, end: () => {} }
   const publisher = await open(agent, url)
+  if (values.rooms) {
+    const load = chatRooms(sessions)
+    // One subscribe a message: not every server takes a list of channels in one.
+    await Promise.all(peers.map(async (peer, i) => {
+      for (const channel of load.sessions[i]!) await post(agent, url, peer, { channel: '/meta/subscribe', clientId: peer.clientId, subscription: channel })
+    }))
+    const holders = peers.map((peer) => new Holder(agent, url, peer))
+    const rooms = load.channels.map((channel): [string, Holder[]] => [channel, holders.filter((_, i) => load.sessions[i]!.includes(channel))])
+    return { run: async (total) => await roomRounds(agent, url, publisher, rooms, total), end: () => holders.forEach((holder) => holder.abandon()) }
+  }
   await Promise.all(peers.map(async (peer) => await post(agent, url, peer, { channel: '/meta/subscribe', clientId: peer.clientId, subscription: FANOUT_CHANNEL })))
   const holders = peers.map((peer) => new Holder(agent, url, peer))
   return { run: async (total) => await fanOut(agent, url, publisher, holders, total), end: () => holders.forEach((holder) => holder.abandon()) }
@@ -240,7 +277,7 @@ async function measure (name: ServerName): Promise<Figures> {
   }
 }
 
-const unit = `${instructions ? 'k instructions' : 'µs of server CPU'} per ${values.fanout ? 'delivery' : 'round trip'}`
+const unit = `${instructions ? 'k instructions' : 'µs of server CPU'} per ${delivering ? 'delivery' : 'round trip'}`
 const results = new Map<ServerName, Figures[]>(servers.map((name) => [name, []]))
 const breakdown = (figures: Figures): string =>
   instructions
