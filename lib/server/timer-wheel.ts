@@ -65,7 +65,9 @@ export class TimerWheel<T> {
     // One reading of the clock: a second one, for the first tick, could fall in a later
     // slot than this timer's (a pause in between), and the ticks would never visit it.
     const now = Date.now()
-    let slot = Math.ceil((now + delay) / this.#resolution) - this.#origin
+    // Never below 0, even with the clock set back to before the wheel's creation: a slot
+    // picks the ring position, and below 0 it would collide with IDLE and DUE.
+    let slot = Math.max(0, Math.ceil((now + delay) / this.#resolution) - this.#origin)
     // Never into a slot the ticks have passed: it would wait a whole turn of the ring.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot)
     // A session's expiry moves with every exchange, mostly to where it is already.
@@ -75,7 +77,7 @@ export class TimerWheel<T> {
     timer.slot = slot
     this.#link(timer)
     if (this.#timer === undefined) {
-      this.#nextSlot = Math.floor(now / this.#resolution) - this.#origin
+      this.#nextSlot = Math.max(0, Math.floor(now / this.#resolution) - this.#origin)
       this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
     }
   }

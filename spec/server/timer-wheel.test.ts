@@ -235,3 +235,20 @@ t.test('a timer is reusable after a cancel, a firing and a clear', async t => {
   await until(() => count('reused') === 2, 'fired again after the clear')
   t.equal(count('other'), 0)
 })
+
+t.test('a clock set back to before the wheel was made: what is scheduled, moved or cancelled then behaves as ever', async t => {
+  const { wheel, count, timer } = recordingWheel(t, 5)
+  const clock = Date.now
+  t.teardown(() => { Date.now = clock })
+  Date.now = () => clock() - 60_000
+  wheel.schedule(timer('set back'), 0)
+  wheel.schedule(timer('moved while set back'), 1_000)
+  wheel.schedule(timer('moved while set back'), 0)
+  wheel.schedule(timer('cancelled while set back'), 0)
+  wheel.cancel(timer('cancelled while set back'))
+  Date.now = clock
+  await until(() => count('set back') === 1 && count('moved while set back') === 1, 'both fired')
+  await delay(50)
+  t.same([count('set back'), count('moved while set back'), count('cancelled while set back')], [1, 1, 0], 'each once, the cancelled one never')
+  t.equal(wheel.size, 0)
+})
