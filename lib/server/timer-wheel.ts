@@ -31,14 +31,12 @@ export class WheelTimer<T> {
  * Deadlines rounded up to a fixed resolution and served by one interval timer.
  * Thousands of held connects or session expiries then cost one timer, O(1) to
  * schedule, move or cancel, and no work at all while nothing is scheduled.
- * An item never fires early; it fires at most one `resolution` late.
+ * An item never fires early; it fires at most one `resolution` late. Time is the
+ * monotonic clock's: a wall clock stepped forward or back (NTP, a resumed VM) moves no deadline.
  */
 export class TimerWheel<T> {
   readonly #resolution: number
-  /**
-   * Slots are counted from the wheel's creation: small integers, which V8 stores as they
-   * are, where a slot of the epoch (beyond 2^31) would cost every timer a heap number.
-   */
+  /** Slots are counted from the wheel's creation: small integers, which V8 stores as they are. */
   readonly #origin: number
   readonly #onExpire: (item: T) => void
   /** The first timer of each ring position (slot mod RING), linked through `next`. */
@@ -52,7 +50,7 @@ export class TimerWheel<T> {
 
   constructor (resolution: number, onExpire: (item: T) => void) {
     this.#resolution = resolution
-    this.#origin = Math.floor(Date.now() / resolution)
+    this.#origin = Math.floor(performance.now() / resolution)
     this.#onExpire = onExpire
   }
 
@@ -64,9 +62,9 @@ export class TimerWheel<T> {
   schedule (timer: WheelTimer<T>, delay: number): void {
     // One reading of the clock: a second one, for the first tick, could fall in a later
     // slot than this timer's (a pause in between), and the ticks would never visit it.
-    const now = Date.now()
-    // Never below 0, even with the clock set back to before the wheel's creation: a slot
-    // picks the ring position, and below 0 it would collide with IDLE and DUE.
+    const now = performance.now()
+    // Never below 0 (a negative delay is due now): a slot picks the ring position, and
+    // below 0 it would collide with IDLE and DUE.
     let slot = Math.max(0, Math.ceil((now + delay) / this.#resolution) - this.#origin)
     // Never into a slot the ticks have passed: it would wait a whole turn of the ring.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot)
@@ -84,7 +82,7 @@ export class TimerWheel<T> {
 
   /** Schedules `timer` to expire `delay` ms from now, unless it is due then or later already. */
   extend (timer: WheelTimer<T>, delay: number): void {
-    if (timer.slot < Math.ceil((Date.now() + delay) / this.#resolution) - this.#origin) this.schedule(timer, delay)
+    if (timer.slot < Math.ceil((performance.now() + delay) / this.#resolution) - this.#origin) this.schedule(timer, delay)
   }
 
   cancel (timer: WheelTimer<T>): void {
@@ -130,7 +128,7 @@ export class TimerWheel<T> {
   }
 
   #tick (): void {
-    const now = Math.floor(Date.now() / this.#resolution) - this.#origin
+    const now = Math.floor(performance.now() / this.#resolution) - this.#origin
     // Everything due is taken out before anything fires: a callback may cancel or move
     // any timer, one due in this tick included (it then does not fire).
     const due = this.#due
