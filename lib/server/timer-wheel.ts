@@ -21,10 +21,6 @@ export class WheelTimer<T> {
   constructor (item: T) {
     this.item = item
   }
-
-  get scheduled (): boolean {
-    return this.slot !== IDLE
-  }
 }
 
 /**
