@@ -44,7 +44,7 @@ export class RedisCluster {
    * their directories removed, when `t` ends.
    */
   static async start (t: Teardown, masters = 3): Promise<RedisCluster> {
-    const root = await tempDir(t, 'bayeux-redis-cluster')
+    const root = await tempDir(t, 'bayeux-redis-cluster', { inMemory: true })
     const daemons: Daemon[] = []
     // tap runs teardowns last-in first-out: the servers die before their directories go.
     t.teardown(() => Promise.all(daemons.map(daemon => daemon.stop())))

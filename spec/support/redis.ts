@@ -167,7 +167,7 @@ export class ThrowawayRedis {
 
   /** Starts one; `args` go after the defaults (a later setting wins). */
   static async start (t: Teardown, args: string[] = []): Promise<ThrowawayRedis> {
-    const dir = await tempDir(t, 'bayeux-redis')
+    const dir = await tempDir(t, 'bayeux-redis', { inMemory: true })
     const redis = await onFreePorts(async () => {
       const port = await freePort()
       const all = [...redisServerArgs(port, dir), ...args]
