@@ -7,7 +7,7 @@ import type { ResolvedOptions } from '../options.ts'
 import type { Link } from './link.ts'
 import type { Reporter } from './reporter.ts'
 import { Session } from './session.ts'
-import type { EndReason, SessionHost } from './session.ts'
+import type { BrowserHolds, EndReason, SessionHost } from './session.ts'
 import { TimerWheel } from './timer-wheel.ts'
 
 /** ms: how late a held connect's timeout or a session's expiry may fire. */
@@ -20,6 +20,12 @@ export type RegistryOptions = SessionHost['options'] &
 
 /** Told when a session leaves the registry, to clean up after it elsewhere (engine, events). */
 export type RemovalListener = (session: Session, reason: EndReason) => void
+
+/** A browser cookie's held connects, and how many of its sessions live here to share them. */
+interface Browser extends BrowserHolds {
+  readonly id: string
+  sessions: number
+}
 
 /** What a round of a drain left to do. */
 export interface DrainLeft {
@@ -45,7 +51,7 @@ export class SessionRegistry implements SessionHost {
   readonly #engine: Engine
   readonly #removed: RemovalListener
   readonly #sessions = new Map<string, Session>()
-  readonly #browserHolds = new Map<string, number>()
+  readonly #browsers = new Map<string, Browser>()
   #dirty = new Set<Session>()
   #flushScheduled = false
   #held = 0
@@ -110,6 +116,7 @@ export class SessionRegistry implements SessionHost {
 
   add (session: Session, link: Link): void {
     this.#sessions.set(session.id, session)
+    this.#joinBrowser(session)
     session.open(link)
     this.#reporter.log.debug({ clientId: session.id, transport: link.transport, remoteAddress: link.remoteAddress }, 'session created')
   }
@@ -162,6 +169,7 @@ export class SessionRegistry implements SessionHost {
     const session = this.#materialize(id, claimed, false)
     if (claimed.state !== undefined) session.restore(claimed.state)
     this.#sessions.set(id, session)
+    this.#joinBrowser(session)
     session.open(link)
     this.#reporter.log.debug({ clientId: id, transport: link.transport }, 'session moved here')
     return session
@@ -191,7 +199,9 @@ export class SessionRegistry implements SessionHost {
     if (session === undefined) return undefined
     this.#sessions.delete(id)
     this.#reporter.log.debug({ clientId: id }, 'session moved to another node')
-    return session.release()
+    const state = session.release()
+    this.#leaveBrowser(session)
+    return state
   }
 
   socketBound (session: Session, open: boolean): void {
@@ -231,6 +241,7 @@ export class SessionRegistry implements SessionHost {
     this.#sessions.delete(session.id)
     this.#reporter.log.debug({ clientId: session.id, reason }, 'session ended')
     session.end(reason)
+    this.#leaveBrowser(session)
     this.#removed(session, reason)
   }
 
@@ -249,25 +260,41 @@ export class SessionRegistry implements SessionHost {
     setImmediate(this.#flushAll)
   }
 
-  holdStarted (link: Link): boolean {
-    const browserId = link.kind === 'request' ? link.browserId : undefined
-    if (browserId !== undefined) {
+  holdStarted (link: Link, browser: BrowserHolds | undefined): boolean {
+    if (link.kind === 'request' && browser !== undefined) {
       const max = this.options.maxSessionsPerBrowser
-      const held = this.#browserHolds.get(browserId) ?? 0
-      if (max >= 0 && held >= max) return false
-      this.#browserHolds.set(browserId, held + 1)
+      if (max >= 0 && browser.held >= max) return false
+      browser.held++
     }
     this.#held++
     return true
   }
 
-  holdEnded (link: Link): void {
+  holdEnded (link: Link, browser: BrowserHolds | undefined): void {
     this.#held--
-    const browserId = link.kind === 'request' ? link.browserId : undefined
-    if (browserId === undefined) return
-    const held = (this.#browserHolds.get(browserId) ?? 1) - 1
-    if (held <= 0) this.#browserHolds.delete(browserId)
-    else this.#browserHolds.set(browserId, held)
+    if (link.kind === 'request' && browser !== undefined && browser.held > 0) browser.held--
+  }
+
+  /**
+   * The session's browser from now on: found once here, not at each held connect. Its
+   * holds count against the cookie the session was created with, which is the one
+   * every request of it carries unless `trustClientSession` lets it come without.
+   */
+  #joinBrowser (session: Session): void {
+    const id = session.browserId
+    if (id === undefined) return
+    let browser = this.#browsers.get(id)
+    if (browser === undefined) this.#browsers.set(id, browser = { id, held: 0, sessions: 0 })
+    browser.sessions++
+    session.browser = browser
+  }
+
+  /** After the session's hold ended: the browser is forgotten with its last session here. */
+  #leaveBrowser (session: Session): void {
+    const browser = session.browser as Browser | undefined
+    if (browser === undefined) return
+    session.browser = undefined
+    if (--browser.sessions === 0) this.#browsers.delete(browser.id)
   }
 
   /**

@@ -57,11 +57,11 @@ export interface SessionHost {
   /** Flushes the session once, at the end of this tick, however many events arrive in it. */
   scheduleFlush (session: Session): void
   /**
-   * May a connect be held on `link`? Not when its browser holds as many as it may
-   * (docs/protocol.md §5.7). Counts it if so, until `holdEnded`.
+   * May a connect be held on `link`? Over HTTP, not when `browser` holds as many as it
+   * may (docs/protocol.md §5.7). Counts it if so, until `holdEnded`.
    */
-  holdStarted (link: Link): boolean
-  holdEnded (link: Link): void
+  holdStarted (link: Link, browser: BrowserHolds | undefined): boolean
+  holdEnded (link: Link, browser: BrowserHolds | undefined): void
   /** The queue overflowed and `dropped` events were discarded (drop-oldest). */
   overflowed (session: Session, dropped: number): void
   /** Forgets the session everywhere (engine, registry, listeners), then ends it. */
@@ -144,6 +144,11 @@ class SessionExtras {
 /** What the server sends a session when it ends it (C74). */
 const SERVER_DISCONNECT: Reply = { channel: META_DISCONNECT, successful: true }
 
+/** The connects held over HTTP by the sessions of one browser cookie on this node (C38). */
+export interface BrowserHolds {
+  held: number
+}
+
 /** One client's state on the server: its queue, its held connect, its expiry. */
 export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   readonly id: string
@@ -152,6 +157,11 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
   readonly remoteAddress: string | undefined
   /** What `subscriptions` reads and changes; one subscription, what most sessions have, is the string itself. */
   subscribed: Members | undefined = undefined
+  /**
+   * Its browser's held connects, shared with the browser's other sessions; set by the
+   * registry while the session lives here, so that a hold counts without a lookup.
+   */
+  browser: BrowserHolds | undefined = undefined
 
   readonly #host: SessionHost
   readonly #clock = new WheelTimer<Session>(this)
@@ -403,7 +413,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     this.#connected = true
     let hold = payload === 'alone' && wasConnected && timeout > 0 && !this.#host.closing &&
       !(this.queued > 0 && this.#repliesCarryEvents(link)) && (this.#ack === undefined || this.#ack.pending === 0)
-    if (hold && !this.#host.holdStarted(link)) {
+    if (hold && !this.#host.holdStarted(link, this.browser)) {
       // Another tab of this browser holds a connect: degrade this one to polling (C38).
       reply.advice = { ...this.#advice(), 'multiple-clients': true, interval: options.multiSessionInterval }
       hold = false
@@ -582,7 +592,7 @@ export class Session implements ServerSession, LinkWatcher, SubscriptionHolder {
     this.#hold = undefined
     this.#host.clocks.cancel(this.#clock)
     if (hold.link.kind === 'request') hold.link.offClose(this)
-    this.#host.holdEnded(hold.link)
+    this.#host.holdEnded(hold.link, this.browser)
   }
 
   #stopClocks (): void {

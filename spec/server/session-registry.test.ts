@@ -10,7 +10,7 @@ import { MemoryEngine } from '../../lib/engines/memory.ts'
 import { resolveOptions } from '../../lib/options.ts'
 import type { Options } from '../../lib/options.ts'
 import { Reporter } from '../../lib/server/reporter.ts'
-import type { EndReason, Session } from '../../lib/server/session.ts'
+import type { BrowserHolds, EndReason, Session } from '../../lib/server/session.ts'
 import { SessionRegistry } from '../../lib/server/session-registry.ts'
 import { CoreHarness, flushed, keepingAlive } from '../support/core-harness.ts'
 import { FakePushLink, FakeRequestLink } from '../support/fake-links.ts'
@@ -135,34 +135,67 @@ t.test('find: no clientId or an unknown one names no session', async t => {
 })
 
 t.test('C38 §5.7 held connects are counted, and per browser up to maxSessionsPerBrowser', async t => {
-  const tab = (browserId: string) => new FakeRequestLink({ browserId })
+  const request = new FakeRequestLink()
+  const browser = (): BrowserHolds => ({ held: 0 })
   const { registry: one } = registryWith({ maxSessionsPerBrowser: 1 })
-  const a = tab('a')
-  t.equal(one.holdStarted(a), true)
-  t.equal(one.holdStarted(tab('a')), false, 'a second hold of the same browser')
-  t.equal(one.holdStarted(tab('b')), true, 'another browser counts apart')
+  const a = browser()
+  t.equal(one.holdStarted(request, a), true)
+  t.equal(one.holdStarted(request, a), false, 'a second hold of the same browser')
+  t.equal(one.holdStarted(request, browser()), true, 'another browser counts apart')
   t.equal(one.held, 2, 'the refused one is not counted')
-  one.holdEnded(a)
+  one.holdEnded(request, a)
   t.equal(one.held, 1)
-  t.equal(one.holdStarted(tab('a')), true, 'an ended hold can be taken again')
+  t.equal(one.holdStarted(request, a), true, 'an ended hold can be taken again')
 
   const socket = new FakePushLink()
-  t.ok([one.holdStarted(socket), one.holdStarted(socket)].every(Boolean), 'sockets have no browser limit')
+  t.ok([one.holdStarted(socket, a), one.holdStarted(socket, a)].every(Boolean), 'sockets have no browser limit')
   t.equal(one.held, 4, 'but count as held')
+  t.ok(one.holdStarted(request, undefined), 'nor has a session without a browser cookie')
 
-  one.holdEnded(tab('c'))
-  one.holdEnded(tab('c'))
-  t.equal(one.holdStarted(tab('c')), true, 'ending what was never held banks nothing')
-  t.equal(one.holdStarted(tab('c')), false)
+  const c = browser()
+  one.holdEnded(request, c)
+  one.holdEnded(request, c)
+  t.equal(one.holdStarted(request, c), true, 'ending what was never held banks nothing')
+  t.equal(one.holdStarted(request, c), false)
 
   const { registry: two } = registryWith({ maxSessionsPerBrowser: 2 })
-  t.same([two.holdStarted(tab('a')), two.holdStarted(tab('a')), two.holdStarted(tab('a'))], [true, true, false])
+  const b = browser()
+  t.same([two.holdStarted(request, b), two.holdStarted(request, b), two.holdStarted(request, b)], [true, true, false])
 
   const { registry: unlimited } = registryWith({ maxSessionsPerBrowser: -1 })
-  t.ok(Array.from({ length: 50 }, () => unlimited.holdStarted(tab('a'))).every(Boolean), 'negative: unlimited')
+  t.ok(Array.from({ length: 50 }, () => unlimited.holdStarted(request, b)).every(Boolean), 'negative: unlimited')
 
   const { registry: none } = registryWith({ maxSessionsPerBrowser: 0 })
-  t.equal(none.holdStarted(tab('a')), false, '0: never')
+  t.equal(none.holdStarted(request, browser()), false, '0: never')
+})
+
+t.test('C38 §5.7 the sessions of one browser share its count while one of them lives here', async t => {
+  const { registry } = registryWith({ maxSessionsPerBrowser: 1 })
+  const join = (browserId: string | undefined): Session => {
+    const link = new FakeRequestLink({ browserId })
+    const session = registry.create(link, { ack: false })
+    registry.add(session, link)
+    return session
+  }
+  const [first, second, other] = [join('tab'), join('tab'), join('other')]
+  t.ok(first.browser !== undefined && first.browser === second.browser, 'two sessions of one cookie, one count')
+  t.not(other.browser, first.browser, 'another cookie counts apart')
+  t.equal(join(undefined).browser, undefined, 'a session without a cookie (a WebSocket handshake) has none')
+
+  const request = new FakeRequestLink({ browserId: 'tab' })
+  t.equal(registry.holdStarted(request, first.browser), true)
+  t.equal(registry.holdStarted(request, second.browser), false, 'the second tab must poll')
+  registry.holdEnded(request, first.browser)
+  registry.remove(first, 'client')
+  t.equal(first.browser, undefined, 'an ended session lets its browser go')
+  t.equal(registry.holdStarted(request, second.browser), true, 'the count lives on with the browser\'s other session')
+  registry.holdEnded(request, second.browser)
+  registry.remove(second, 'client')
+
+  const again = join('tab')
+  t.not(again.browser, second.browser, 'once its last session ended, the browser was forgotten: a new one starts afresh')
+  t.equal(again.browser?.held, 0)
+  t.equal(registry.release(again.id) !== undefined && again.browser, undefined, 'a session that moves to another node lets it go too')
 })
 
 t.test('remove forgets and ends the session, and calls the listener once', async t => {
