@@ -59,9 +59,7 @@ export class TimerWheel<T> {
     // One reading of the clock: a second one, for the first tick, could fall in a later
     // slot than this timer's (a pause in between), and the ticks would never visit it.
     const now = performance.now()
-    // Never below 0 (a negative delay is due now): a slot picks the ring position, and
-    // below 0 it would collide with IDLE and DUE.
-    let slot = Math.max(0, Math.ceil((now + delay) / this.#resolution) - this.#origin)
+    let slot = this.#deadlineSlot(now + delay)
     // Never into a slot the ticks have passed: it would wait a whole turn of the ring.
     if (this.#timer !== undefined) slot = Math.max(slot, this.#nextSlot)
     // A session's expiry moves with every exchange, mostly to where it is already.
@@ -71,14 +69,14 @@ export class TimerWheel<T> {
     timer.slot = slot
     this.#link(timer)
     if (this.#timer === undefined) {
-      this.#nextSlot = Math.max(0, Math.floor(now / this.#resolution) - this.#origin)
+      this.#nextSlot = this.#slotAt(now)
       this.#timer = setInterval(() => this.#tick(), this.#resolution).unref()
     }
   }
 
   /** Schedules `timer` to expire `delay` ms from now, unless it is due then or later already. */
   extend (timer: WheelTimer<T>, delay: number): void {
-    if (timer.slot < Math.ceil((performance.now() + delay) / this.#resolution) - this.#origin) this.schedule(timer, delay)
+    if (timer.slot < this.#deadlineSlot(performance.now() + delay)) this.schedule(timer, delay)
   }
 
   cancel (timer: WheelTimer<T>): void {
@@ -123,8 +121,22 @@ export class TimerWheel<T> {
     timer.prev = timer.next = undefined
   }
 
+  /**
+   * The slot that monotonic time `time` falls in. Never below 0, even for a time before
+   * the wheel was made (a negative delay is due now): a slot picks the ring position,
+   * and below 0 it would collide with IDLE and DUE.
+   */
+  #slotAt (time: number): number {
+    return Math.max(0, Math.floor(time / this.#resolution) - this.#origin)
+  }
+
+  /** The first slot at or after `time`: a deadline is rounded up, never fired early. */
+  #deadlineSlot (time: number): number {
+    return Math.max(0, Math.ceil(time / this.#resolution) - this.#origin)
+  }
+
   #tick (): void {
-    const now = Math.floor(performance.now() / this.#resolution) - this.#origin
+    const now = this.#slotAt(performance.now())
     // Everything due is taken out before anything fires: a callback may cancel or move
     // any timer, one due in this tick included (it then does not fire).
     const due = this.#due

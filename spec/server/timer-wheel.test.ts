@@ -243,9 +243,10 @@ t.test('a negative delay is due now, and such a timer moves and cancels as any o
   wheel.schedule(timer('moved'), -60_000)
   wheel.schedule(timer('cancelled'), -60_000)
   wheel.cancel(timer('cancelled'))
-  await until(() => count('negative') === 1 && count('moved') === 1, 'both fired')
+  wheel.extend(timer('extended'), -60_000)
+  await until(() => count('negative') === 1 && count('moved') === 1 && count('extended') === 1, 'all three fired')
   await delay(50)
-  t.same([count('negative'), count('moved'), count('cancelled')], [1, 1, 0], 'each once, the cancelled one never')
+  t.same([count('negative'), count('moved'), count('extended'), count('cancelled')], [1, 1, 1, 0], 'each once (extend schedules an idle timer, as schedule does), the cancelled one never')
   t.equal(wheel.size, 0)
 })
 
