@@ -12,10 +12,10 @@ async function until (done: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting until ${what}`)
 }
 
-/** Busy-waits to early in a slot, so items scheduled next (same delay) share one slot. */
+/** Busy-waits to early in a slot of the wheel's clock, so items scheduled next (same delay) share one slot. */
 function earlyInSlot (resolution: number): void {
   for (let spins = 0; spins < 10_000_000; spins++) {
-    const phase = Date.now() % resolution
+    const phase = performance.now() % resolution
     if (phase >= 1 && phase < resolution / 2) return
   }
 }
