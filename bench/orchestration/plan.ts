@@ -78,6 +78,12 @@ function targetList (value: string): number[] {
   return targets
 }
 
+function stepMs (value: string): number {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds < 1) throw new Error(`--step: expected seconds, at least 1, got ${value}`)
+  return seconds * 1000
+}
+
 export function parsePlan (argv: string[]): Plan {
   const { values } = parseArgs({
     args: argv,
@@ -90,6 +96,7 @@ export function parsePlan (argv: string[]): Plan {
       redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
       quick: { type: 'boolean', default: false },
       targets: { type: 'string' },
+      step: { type: 'string' },
       out: { type: 'string', default: new URL('../RESULTS.md', import.meta.url).pathname }
     }
   })
@@ -114,7 +121,7 @@ export function parsePlan (argv: string[]): Plan {
     stepped: {
       targets: values.targets !== undefined ? targetList(values.targets) : [...(multiNode ? REDIS_LOW_TARGETS : []), ...(quick ? QUICK_TARGETS : FULL_TARGETS)],
       // A 1 s step at 1k/s fan-out to 1,000 is one publish, whose tail alone can cost 10% of the rate.
-      stepMs: quick ? (multiNode ? 2000 : 1000) : 3000,
+      stepMs: values.step !== undefined ? stepMs(values.step) : quick ? (multiNode ? 2000 : 1000) : 3000,
       drainMs: quick ? 1000 : 2000,
       maxDrainMs: 15_000,
       payloadBytes: 50,
