@@ -17,7 +17,7 @@ import type { Transport } from './loadgen/protocol.ts'
 import { SourceAddress } from './loadgen/source-address.ts'
 import { webSocketLink } from './loadgen/ws-link.ts'
 import { coreLayout, pin, type CoreLayout } from './os/cpu-pinning.ts'
-import { SERVERS } from './servers/catalog.ts'
+import { compileCheckouts, SERVERS } from './servers/catalog.ts'
 import { ServerProcess } from './servers/server-process.ts'
 
 const CHANNEL = '/replay/0'
@@ -158,6 +158,7 @@ if (isMain) {
     }
   })
   const [events, subscribers] = [Number(values.events), Number(values.subscribers)]
+  compileCheckouts(['ours-history'])
   const cores = coreLayout()
   pin(process.pid, cores?.generator)
   console.log(`load average at start: ${loadavg().map(x => x.toFixed(2)).join(' ')}`)

@@ -34,7 +34,7 @@ import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { InstructionCounter } from './os/instruction-counter.ts'
 import { sampleMainThread, sampleSyscalls } from './os/proc-stats.ts'
 import { chatRooms } from './scenarios/workloads.ts'
-import { SERVERS, type ServerName } from './servers/catalog.ts'
+import { compileCheckouts, SERVERS, type ServerName } from './servers/catalog.ts'
 import { ServerProcess, type Launcher } from './servers/server-process.ts'
 
 const { values } = parseArgs({
@@ -52,6 +52,7 @@ const { values } = parseArgs({
   }
 })
 const servers = values.server.split(',') as ServerName[]
+compileCheckouts(servers)
 const requests = Number(values.requests)
 const warmup = Number(values.warmup ?? requests / 4)
 const instructions = values.instructions

@@ -7,12 +7,13 @@ import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { measureCase } from './orchestration/measure.ts'
 import { parsePlan } from './orchestration/plan.ts'
 import { renderReport, type RunRecord } from './orchestration/report.ts'
-import { SERVERS } from './servers/catalog.ts'
+import { compileCheckouts, SERVERS } from './servers/catalog.ts'
 import { RedisProbe } from './servers/redis-probe.ts'
 
 const log = (line: string): void => console.log(line)
 
 const plan = parsePlan(process.argv.slice(2))
+compileCheckouts(plan.servers)
 const cores = coreLayout()
 pin(process.pid, cores?.generator)
 const started = new Date()

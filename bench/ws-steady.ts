@@ -16,7 +16,7 @@ import { webSocketLink } from './loadgen/ws-link.ts'
 import { coreLayout, pin } from './os/cpu-pinning.ts'
 import { InstructionCounter } from './os/instruction-counter.ts'
 import { sampleProcess, sampleSyscalls } from './os/proc-stats.ts'
-import { SERVERS, type ServerName } from './servers/catalog.ts'
+import { compileCheckouts, SERVERS, type ServerName } from './servers/catalog.ts'
 import { ServerProcess } from './servers/server-process.ts'
 
 const { values } = parseArgs({
@@ -30,6 +30,7 @@ const { values } = parseArgs({
   }
 })
 const servers = values.server.split(',') as ServerName[]
+compileCheckouts(servers)
 for (const name of servers) {
   const unavailable = SERVERS[name].unavailable()
   if (unavailable !== undefined) throw new Error(`${name}: ${unavailable}`)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Transport } from '../loadgen/protocol.ts'
@@ -14,6 +15,8 @@ export interface ServerDefinition {
    * (each started with the URL and a key prefix of its own, see RedisTarget).
    */
   redis: boolean
+  /** The checkout of this server it runs from dist/ of, for ours and the baseline. */
+  checkout?: string
   /** Why it cannot run here, or undefined when it can. */
   unavailable(): string | undefined
   /** Node arguments that start one process of it on an OS-chosen loopback port. */
@@ -51,6 +54,7 @@ function ourServer (name: ServerName, label: string, root: string | undefined, f
     label,
     transports: ['ws', 'lp'],
     redis,
+    ...(root !== undefined && { checkout: root }),
     unavailable: () =>
       root === undefined ? 'set BENCH_BASELINE to a checkout of the commit to compare with' : !existsSync(bin) ? `${bin} does not exist yet` : !existsSync(`${root}/dist/index.js`) ? `${root}/dist/ is not built (npm run build)` : undefined,
     nodeArgs: (timeoutMs, target) => [bin, '--host', '127.0.0.1', '--port', '0', '--timeout', String(timeoutMs), '--max-interval', String(SESSION_EXPIRY_MS), '--log-level', 'warn', ...flags, ...redisFlags(target)]
@@ -84,4 +88,22 @@ export const SERVERS: Record<ServerName, ServerDefinition> = {
   cometd: referenceServer('cometd', 'cometd-nodejs-server 1.2', ['lp']),
   'raw-ws': referenceServer('raw-ws', 'raw ws (limit)', ['ws']),
   'raw-http': referenceServer('raw-http', 'raw http (limit)', ['lp'])
+}
+
+const TSC = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url))
+/** Checkouts compiled by this process already. */
+const compiled = new Set<string>()
+
+/**
+ * Compiles the checkouts that `names` run from, so that a benchmark never measures a dist/
+ * older than its lib/ (a reverted experiment, say, still built). tsc is incremental: a
+ * checkout that is up to date costs a few seconds, and nothing in dist/ is rewritten.
+ */
+export function compileCheckouts (names: readonly ServerName[]): void {
+  for (const name of names) {
+    const root = SERVERS[name].checkout
+    if (root === undefined || compiled.has(root) || !existsSync(`${root}/tsconfig.json`)) continue
+    execFileSync(process.execPath, [TSC, '-p', `${root}/tsconfig.json`], { stdio: 'inherit' })
+    compiled.add(root)
+  }
 }
