@@ -15,7 +15,7 @@ import { Haproxy, requireHaproxy } from '../../support/haproxy.ts'
 import { Nodes } from '../../support/nodes.ts'
 import { requireRedisBinaries } from '../../support/redis.ts'
 import { RedisCluster } from '../../support/redis-cluster.ts'
-import { numberPublisher, subscribeOnEveryTransport } from './numbered-stream.ts'
+import { numberPublisher, PUBLISHER_MAX_INTERVAL, subscribeOnEveryTransport } from './numbered-stream.ts'
 import type { NumberPublisher } from './numbered-stream.ts'
 
 const COUNT = 600
@@ -31,7 +31,7 @@ if (requireRedisBinaries(t) && requireHaproxy(t)) {
   const cluster = await RedisCluster.start(t)
   const nodes = await Nodes.start(t, 4, [
     '--redis', cluster.nodes[0]!.url, '--redis-cluster', '--redis-buses', String(BUSES),
-    '--timeout', '2000', '--max-interval', '15000', '--max-sessions-per-browser', '-1'
+    '--timeout', '2000', '--max-interval', String(PUBLISHER_MAX_INTERVAL), '--max-sessions-per-browser', '-1'
   ])
   const balancer = await Haproxy.start(t, nodes.addresses.slice(0, 3))
   const url = `${balancer.url}/cometd`

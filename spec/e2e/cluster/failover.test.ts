@@ -14,7 +14,7 @@ import { Nodes } from '../../support/nodes.ts'
 import { REDIS_URL, requireRedis, testPrefix } from '../../support/redis.ts'
 import { callbackPollingClient, launchChromium, serveCometdPage } from '../../support/browser.ts'
 import { Inbox } from '../clients/cometd.ts'
-import { numberPublisher, subscribeOnEveryTransport } from './numbered-stream.ts'
+import { numberPublisher, PUBLISHER_MAX_INTERVAL, subscribeOnEveryTransport } from './numbered-stream.ts'
 import type { Browser } from 'playwright-core'
 import type { Teardown } from '../../support/services.ts'
 
@@ -28,7 +28,7 @@ if (await requireRedis(t) && requireHaproxy(t)) {
     launchChromium(t),
     Nodes.start(t, 4, [
       '--redis', REDIS_URL, '--redis-prefix', prefix,
-      '--timeout', '2000', '--max-interval', '15000', '--max-sessions-per-browser', '-1'
+      '--timeout', '2000', '--max-interval', String(PUBLISHER_MAX_INTERVAL), '--max-sessions-per-browser', '-1'
     ])
   ])
   const balancer = await Haproxy.start(t, nodes.addresses.slice(0, 3))

@@ -26,6 +26,15 @@ export async function subscribeOnEveryTransport (t: Teardown, url: string, chann
   return subscribers
 }
 
+/**
+ * The max-interval for nodes that a number publisher talks to: the longest it may go
+ * without publishing. It never connects, so only its publishes keep its session (C77),
+ * and the failover streams wait while a killed node starts again. That takes seconds;
+ * with the whole suite loading a slow 2-core machine, it most likely outlasted the 15 s
+ * these tests used to allow once (the next publish failed with 402::session_unknown).
+ */
+export const PUBLISHER_MAX_INTERVAL = 60_000
+
 export interface NumberPublisher {
   readonly clientId: string
   /** Publishes each of `numbers` to the channel in one request; rejects unless every one succeeded. */
