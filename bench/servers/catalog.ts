@@ -15,7 +15,7 @@ export interface ServerDefinition {
    * (each started with the URL and a key prefix of its own, see RedisTarget).
    */
   redis: boolean
-  /** The checkout of this server it runs from dist/ of, for ours and the baseline. */
+  /** The checkout whose dist/ it runs: ours, and the baseline. */
   checkout?: string
   /** Why it cannot run here, or undefined when it can. */
   unavailable(): string | undefined
