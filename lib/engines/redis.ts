@@ -816,6 +816,8 @@ export class RedisEngine implements Engine {
       const index = this.#indexes[bus]!
       for (const [id, record] of this.#records) {
         if (await this.#runOn(bus, 'RESTORE', this.node, String(this.#ttl), id, record, ...index.patternsOf(id)) === 1 || bus > 0) continue
+        // Handed over to its claimer while the script ran: let go already.
+        if (!this.#records.has(id)) continue
         // Taken over by another node while this one was taken for dead: it lives there now,
         // and a copy kept here would get no event, or serve its client twice.
         this.#host!.release(id)
